@@ -1,0 +1,38 @@
+/** Argon2id key derivation for passphrase master keys. */
+import { VaultError } from '../errors.js';
+import { SecretBytes } from './secret-bytes.js';
+import { sodium } from './sodium.js';
+
+export const ARGON2ID_SALT_BYTES = 16;
+
+export interface Argon2idParams {
+  readonly salt: Uint8Array;
+  /** Passes over memory (libsodium opslimit). */
+  readonly opsLimit: number;
+  /** Memory in bytes (libsodium memlimit). */
+  readonly memLimit: number;
+}
+
+/**
+ * Defaults: opslimit 3 and 256 MiB (libsodium's MODERATE), about 1.7 s here: a passphrase is
+ * typed once per process start, and each guess costs an attacker the same.
+ */
+export function defaultArgon2idLimits(): { opsLimit: number; memLimit: number } {
+  const s = sodium();
+  return { opsLimit: s.crypto_pwhash_OPSLIMIT_MODERATE, memLimit: s.crypto_pwhash_MEMLIMIT_MODERATE };
+}
+
+/** Derives a 32-byte key from `passphrase`. The caller wipes the result. */
+export function deriveArgon2id(passphrase: string, params: Argon2idParams): SecretBytes {
+  const s = sodium();
+  const pass = new TextEncoder().encode(passphrase);
+  try {
+    return new SecretBytes(
+      s.crypto_pwhash(32, pass, params.salt, params.opsLimit, params.memLimit, s.crypto_pwhash_ALG_ARGON2ID13),
+    );
+  } catch (cause) {
+    throw new VaultError('MASTER_KEY_UNAVAILABLE', 'Argon2id key derivation failed (out of memory, or invalid cost parameters stored in the vault)', { cause });
+  } finally {
+    pass.fill(0);
+  }
+}

@@ -1,0 +1,257 @@
+/**
+ * The plaintext frame of a stored value (encrypted as a whole, see docs/format.md):
+ *
+ *   u8 version (1) ‖ u32be headerLength ‖ header ‖ blob_0 ‖ blob_1 ‖ …
+ *   header = UTF-8 JSON {"v": value with every Uint8Array replaced by null,
+ *                        "b": [[path, byteLength], …]}   (blobs in frame order)
+ *
+ * Binary fields (face images, voice clips) stay out of the JSON, so a 64 MiB clip is neither
+ * base64-inflated nor copied into a string, and the frame can be produced and consumed in chunks.
+ */
+import { VaultError, integrityError } from '../errors.js';
+
+export const FRAME_VERSION = 1;
+const PREFIX_BYTES = 5;
+
+/** A value that can be stored: JSON data plus Uint8Array leaves. */
+export type StorableValue =
+  | null
+  | boolean
+  | number
+  | string
+  | Uint8Array
+  | readonly StorableValue[]
+  | { readonly [key: string]: StorableValue };
+
+type PathStep = string | number;
+
+export interface EncodedFrame {
+  /** Version, header length and header; holds plaintext, wipe after use. */
+  readonly head: Uint8Array;
+  /** The blobs, in frame order (the caller's arrays, not copies). */
+  readonly blobs: readonly Uint8Array[];
+  /** Total frame length in bytes. */
+  readonly byteLength: number;
+}
+
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+
+function describePath(path: readonly PathStep[]): string {
+  return path.length === 0 ? '(value)' : path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[');
+}
+
+/** Replaces Uint8Array leaves by null, collecting them; refuses anything JSON cannot carry exactly. */
+function extractBlobs(value: unknown, path: PathStep[], blobs: [PathStep[], Uint8Array][]): unknown {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new VaultError('VALIDATION', `${describePath(path)}: numbers must be finite`, { field: describePath(path) });
+    return value;
+  }
+  if (value instanceof Uint8Array) {
+    blobs.push([[...path], value]);
+    return null;
+  }
+  if (Array.isArray(value)) {
+    return value.map((item: unknown, i) => {
+      path.push(i);
+      const out = extractBlobs(item, path, blobs);
+      path.pop();
+      return out;
+    });
+  }
+  if (typeof value === 'object') {
+    const proto: unknown = Object.getPrototypeOf(value);
+    if (proto === Object.prototype || proto === null) {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value)) {
+        if (v === undefined) continue;
+        path.push(k);
+        out[k] = extractBlobs(v, path, blobs);
+        path.pop();
+      }
+      return out;
+    }
+  }
+  const field = describePath(path);
+  throw new VaultError('VALIDATION', `${field}: only JSON values and Uint8Array can be stored (got ${value === undefined ? 'undefined' : typeof value === 'object' ? 'a non-plain object' : typeof value})`, { field });
+}
+
+/** Encodes a value into a frame. Throws VALIDATION for values the frame cannot carry. */
+export function encodeFrame(value: unknown): EncodedFrame {
+  const blobs: [PathStep[], Uint8Array][] = [];
+  const skeleton = extractBlobs(value, [], blobs);
+  const header = utf8Encoder.encode(JSON.stringify({ v: skeleton, b: blobs.map(([p, b]) => [p, b.length]) }));
+  const head = new Uint8Array(PREFIX_BYTES + header.length);
+  head[0] = FRAME_VERSION;
+  new DataView(head.buffer).setUint32(1, header.length);
+  head.set(header, PREFIX_BYTES);
+  header.fill(0);
+  let byteLength = head.length;
+  for (const [, b] of blobs) byteLength += b.length;
+  return { head, blobs: blobs.map(([, b]) => b), byteLength };
+}
+
+/** The frame as one buffer (for values small enough to seal in one box). Wipe after use. */
+export function frameToBytes(frame: EncodedFrame): Uint8Array {
+  const out = new Uint8Array(frame.byteLength);
+  out.set(frame.head, 0);
+  let at = frame.head.length;
+  for (const b of frame.blobs) {
+    out.set(b, at);
+    at += b.length;
+  }
+  return out;
+}
+
+/**
+ * Cuts the frame into pieces of exactly `size` bytes (the last may be shorter, never empty
+ * unless the frame is). Yields the same reused buffer each time — the consumer must use it
+ * before asking for the next — and zeroes it at the end, so only one chunk of plaintext exists
+ * outside the caller's own arrays.
+ */
+export function* frameChunks(frame: EncodedFrame, size: number): Generator<{ chunk: Uint8Array; final: boolean }> {
+  const buffer = new Uint8Array(size);
+  let filled = 0;
+  let remaining = frame.byteLength;
+  try {
+    for (const part of [frame.head, ...frame.blobs]) {
+      let at = 0;
+      while (at < part.length) {
+        const n = Math.min(size - filled, part.length - at);
+        buffer.set(part.subarray(at, at + n), filled);
+        filled += n;
+        at += n;
+        remaining -= n;
+        if (filled === size && remaining > 0) {
+          yield { chunk: buffer, final: false };
+          filled = 0;
+        }
+      }
+    }
+    yield { chunk: buffer.subarray(0, filled), final: true };
+  } finally {
+    buffer.fill(0);
+  }
+}
+
+interface Header {
+  v: unknown;
+  b: [PathStep[], number][];
+}
+
+function parseHeader(bytes: Uint8Array, what: string): Header {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(utf8Decoder.decode(bytes));
+  } catch {
+    throw integrityError(what);
+  }
+  if (typeof parsed !== 'object' || parsed === null || !('v' in parsed) || !('b' in parsed) || !Array.isArray(parsed.b)) throw integrityError(what);
+  for (const entry of parsed.b as unknown[]) {
+    if (!Array.isArray(entry) || entry.length !== 2 || !Array.isArray(entry[0]) || !Number.isSafeInteger(entry[1]) || (entry[1] as number) < 0) {
+      throw integrityError(what);
+    }
+  }
+  return parsed as Header;
+}
+
+function placeBlob(root: unknown, path: readonly PathStep[], blob: Uint8Array, what: string): unknown {
+  if (path.length === 0) return blob;
+  let node: unknown = root;
+  for (let i = 0; i < path.length - 1; i++) {
+    node = (node as Record<string | number, unknown> | null)?.[path[i] as string | number];
+  }
+  const last = path[path.length - 1] as string | number;
+  if (typeof node !== 'object' || node === null || (node as Record<string | number, unknown>)[last] !== null) throw integrityError(what);
+  (node as Record<string | number, unknown>)[last] = blob;
+  return root;
+}
+
+/**
+ * Reassembles a value from frame bytes given in any split (one buffer, or chunk by chunk).
+ * Blob buffers are allocated once at their final size, so memory is the value plus one chunk.
+ */
+export class FrameReader {
+  readonly #what: string;
+  #prefix = new Uint8Array(PREFIX_BYTES);
+  #prefixFilled = 0;
+  #header: Uint8Array | undefined;
+  #headerFilled = 0;
+  #parsed: Header | undefined;
+  #blobs: Uint8Array[] = [];
+  #blobIndex = 0;
+  #blobFilled = 0;
+
+  /** `what` names the object in INTEGRITY errors. */
+  constructor(what: string) {
+    this.#what = what;
+  }
+
+  /** Consumes the next bytes of the frame. The caller may wipe `bytes` afterwards. */
+  push(bytes: Uint8Array): void {
+    let at = 0;
+    while (at < bytes.length) {
+      if (this.#prefixFilled < PREFIX_BYTES) {
+        const n = Math.min(PREFIX_BYTES - this.#prefixFilled, bytes.length - at);
+        this.#prefix.set(bytes.subarray(at, at + n), this.#prefixFilled);
+        this.#prefixFilled += n;
+        at += n;
+        if (this.#prefixFilled === PREFIX_BYTES) {
+          if (this.#prefix[0] !== FRAME_VERSION) throw integrityError(this.#what);
+          this.#header = new Uint8Array(new DataView(this.#prefix.buffer).getUint32(1));
+        }
+        continue;
+      }
+      const header = this.#header as Uint8Array;
+      if (this.#parsed === undefined) {
+        const n = Math.min(header.length - this.#headerFilled, bytes.length - at);
+        header.set(bytes.subarray(at, at + n), this.#headerFilled);
+        this.#headerFilled += n;
+        at += n;
+        if (this.#headerFilled === header.length) this.#startBlobs();
+        continue;
+      }
+      const blob = this.#blobs[this.#blobIndex];
+      if (blob === undefined) throw integrityError(this.#what); // bytes past the last blob
+      const n = Math.min(blob.length - this.#blobFilled, bytes.length - at);
+      blob.set(bytes.subarray(at, at + n), this.#blobFilled);
+      this.#blobFilled += n;
+      at += n;
+      this.#skipFullBlobs();
+    }
+  }
+
+  #startBlobs(): void {
+    const header = this.#header as Uint8Array;
+    this.#parsed = parseHeader(header, this.#what);
+    header.fill(0);
+    this.#blobs = this.#parsed.b.map(([, length]) => new Uint8Array(length));
+    this.#skipFullBlobs();
+  }
+
+  #skipFullBlobs(): void {
+    while (this.#blobIndex < this.#blobs.length && this.#blobFilled === this.#blobs[this.#blobIndex]?.length) {
+      this.#blobIndex++;
+      this.#blobFilled = 0;
+    }
+  }
+
+  /** The decoded value. Throws INTEGRITY if the frame is incomplete. */
+  finish(): unknown {
+    const parsed = this.#parsed;
+    if (parsed === undefined || this.#blobIndex !== this.#blobs.length) throw integrityError(this.#what);
+    let value = parsed.v;
+    parsed.b.forEach(([path], i) => {
+      value = placeBlob(value, path, this.#blobs[i] as Uint8Array, this.#what);
+    });
+    return value;
+  }
+}
+
+/** Decodes a whole frame held in one buffer. */
+export function decodeFrame(bytes: Uint8Array, what: string): unknown {
+  const reader = new FrameReader(what);
+  reader.push(bytes);
+  return reader.finish();
+}

@@ -1,0 +1,53 @@
+/**
+ * `Sensitive<T>`: how values leave the vault. The plaintext is reachable only through
+ * `reveal()`; string conversion and `util.inspect` (so `console.log`, template literals, error
+ * messages) show a redaction, and `JSON.stringify` throws PLAINTEXT_LEAK, so a value read for one
+ * purpose cannot slip into a log line or an API response by accident.
+ */
+import { inspect } from 'node:util';
+import { VaultError } from '../errors.js';
+
+// Registered symbol: recognised even across two copies of this package in one process.
+const brand = Symbol.for('childvault.sensitive');
+
+export class Sensitive<T> {
+  readonly #value: T;
+  /** The category the value belongs to (not secret). */
+  readonly category: string;
+  readonly [brand] = true;
+
+  constructor(value: T, category: string) {
+    this.#value = value;
+    this.category = category;
+  }
+
+  /**
+   * The plaintext. Call it at the last moment, where the value is used for the purpose it was
+   * read for, and do not store the result elsewhere.
+   */
+  reveal(): T {
+    return this.#value;
+  }
+
+  toString(): string {
+    return `[Sensitive ${this.category}: redacted]`;
+  }
+
+  [Symbol.toPrimitive](): string {
+    return this.toString();
+  }
+
+  /** Serialising minor data is refused, not redacted: a silent "[redacted]" in a payload hides a bug. */
+  toJSON(): never {
+    throw new VaultError('PLAINTEXT_LEAK', `refusing to serialise a Sensitive ${this.category} value; call reveal() where the value is used, not on its way to storage or logs`);
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+}
+
+/** True for values returned by a vault, from this or any other copy of childvault. */
+export function isSensitive(value: unknown): value is Sensitive<unknown> {
+  return value instanceof Sensitive || (typeof value === 'object' && value !== null && (value as { [brand]?: unknown })[brand] === true);
+}

@@ -1,0 +1,64 @@
+/**
+ * The key-encryption keys of an open vault, unwrapped on first use and held until close.
+ * Unwrapping goes through the master-key provider (async: it may be a KMS); lookups during a
+ * transaction are synchronous, so a transaction that meets an unloaded version throws
+ * `KekNotLoaded`, and the facade loads it and retries.
+ */
+import { SecretBytes } from '../crypto/secret-bytes.js';
+import { integrityError } from '../errors.js';
+import { encodeCanonical } from '../format/canonical.js';
+import type { MasterKeyProvider } from './master-key.js';
+
+/** AAD binding a wrapped KEK to its vault and version. */
+export function kekAad(vaultId: Uint8Array, version: number): Uint8Array {
+  return encodeCanonical('kek', [vaultId, version]);
+}
+
+/** Thrown inside a transaction that needs a KEK version not yet unwrapped. Internal. */
+export class KekNotLoaded extends Error {
+  constructor(readonly version: number) {
+    super(`key-encryption key v${version} is not loaded`);
+  }
+}
+
+export class Keyring {
+  readonly #keks = new Map<number, SecretBytes>();
+
+  constructor(
+    private readonly provider: MasterKeyProvider,
+    private readonly vaultId: Uint8Array,
+  ) {}
+
+  /** Unwraps and holds KEK `version`. An unwrap failure is INTEGRITY: the master key was already checked. */
+  async load(version: number, wrapped: Uint8Array): Promise<void> {
+    if (this.#keks.has(version)) return;
+    let key: Uint8Array;
+    try {
+      key = await this.provider.unwrap(wrapped, kekAad(this.vaultId, version));
+    } catch {
+      throw integrityError(`key-encryption key v${version}`);
+    }
+    if (key.length !== 32) {
+      key.fill(0);
+      throw integrityError(`key-encryption key v${version}`);
+    }
+    this.#keks.get(version)?.wipe(); // a concurrent load of the same version
+    this.#keks.set(version, new SecretBytes(key));
+  }
+
+  /** The KEK of `version`; throws KekNotLoaded if it must be loaded first. */
+  get(version: number): SecretBytes {
+    const key = this.#keks.get(version);
+    if (key === undefined) throw new KekNotLoaded(version);
+    return key;
+  }
+
+  has(version: number): boolean {
+    return this.#keks.has(version);
+  }
+
+  wipe(): void {
+    for (const key of this.#keks.values()) key.wipe();
+    this.#keks.clear();
+  }
+}

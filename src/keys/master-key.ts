@@ -1,0 +1,262 @@
+/**
+ * Master-key providers. The master key wraps the vault's key-encryption keys and never touches
+ * the vault file. A provider is anything that can wrap and unwrap with AAD, so a KMS or HSM can
+ * hold the key; the built-in ones hold a 32-byte key in memory from `attach` until `close`.
+ */
+import { constants, promises as fs } from 'node:fs';
+import { open as aeadOpen, seal as aeadSeal } from '../crypto/aead.js';
+import { ARGON2ID_SALT_BYTES, defaultArgon2idLimits, deriveArgon2id } from '../crypto/password-hash.js';
+import { fillRandom, randomBytes } from '../crypto/random.js';
+import { SecretBytes } from '../crypto/secret-bytes.js';
+import { isVaultError, VaultError } from '../errors.js';
+import { z } from 'zod';
+
+/**
+ * Holds the master key, or talks to whatever holds it.
+ *
+ * @example A KMS-backed provider
+ * ```ts
+ * const kms: MasterKeyProvider = {
+ *   id: 'kms:arn:aws:kms:eu-west-1:111122223333:key/abcd',
+ *   wrap: (key, aad) => myKms.encrypt(key, aad),
+ *   unwrap: (wrapped, aad) => myKms.decrypt(wrapped, aad),
+ * };
+ * const vault = await openVault({ path: 'pool.db', masterKey: kms });
+ * ```
+ */
+export interface MasterKeyProvider {
+  /**
+   * The kind of master key, stored in the vault so that opening it with another kind is
+   * reported clearly. Two providers with the same id must be interchangeable when they hold
+   * the same key (a key file and the same key in an environment variable share `raw-key`).
+   */
+  readonly id: string;
+  /**
+   * Called when a vault is opened, with the parameters this provider asked the vault to keep
+   * (null for a new vault); returns the parameters to keep. May be called again with the
+   * stored parameters if another process created the vault first.
+   */
+  attach?(stored: string | null): Promise<string | null>;
+  /** Encrypts `key` (32 bytes), authenticating `aad`. */
+  wrap(key: Uint8Array, aad: Uint8Array): Promise<Uint8Array>;
+  /** Decrypts what `wrap` produced for the same `aad`; must throw if it does not authenticate. */
+  unwrap(wrapped: Uint8Array, aad: Uint8Array): Promise<Uint8Array>;
+  /** Forgets any key material held in memory. The vault calls it on close. */
+  close?(): void;
+}
+
+export const MASTER_KEY_BYTES = 32;
+export const RAW_KEY_PROVIDER_ID = 'raw-key';
+export const PASSPHRASE_PROVIDER_ID = 'passphrase';
+
+/** A provider that holds the master key in memory and wraps with XChaCha20-Poly1305. */
+abstract class InMemoryKeyProvider implements MasterKeyProvider {
+  abstract readonly id: string;
+  protected key: SecretBytes | undefined;
+
+  abstract attach(stored: string | null): Promise<string | null>;
+
+  protected held(): SecretBytes {
+    if (this.key === undefined || this.key.wiped) throw new VaultError('MASTER_KEY_UNAVAILABLE', 'the master key provider is not attached to an open vault');
+    return this.key;
+  }
+
+  protected hold(key: SecretBytes): void {
+    this.key?.wipe();
+    this.key = key;
+  }
+
+  async wrap(key: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
+    return aeadSeal(this.held(), key, aad);
+  }
+
+  async unwrap(wrapped: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
+    return aeadOpen(this.held(), wrapped, aad, 'master-wrapped key');
+  }
+
+  close(): void {
+    this.key?.wipe();
+    this.key = undefined;
+  }
+
+  toString(): string {
+    return `[MasterKeyProvider ${this.id}]`;
+  }
+}
+
+function checkLength(bytes: Uint8Array, source: string): SecretBytes {
+  if (bytes.length !== MASTER_KEY_BYTES) {
+    const n = bytes.length;
+    bytes.fill(0);
+    throw new VaultError('MASTER_KEY_UNAVAILABLE', `${source} must hold exactly ${MASTER_KEY_BYTES} bytes of key (it holds ${n})`);
+  }
+  return new SecretBytes(bytes);
+}
+
+/** Refuses a key file that is not a regular file or that group or others may read or write. */
+async function readKeyFile(path: string): Promise<SecretBytes> {
+  let handle: fs.FileHandle;
+  try {
+    handle = await fs.open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable by this user' : code === 'ELOOP' ? 'is a symbolic link (give the real path)' : `cannot be opened (${code ?? 'error'})`;
+    throw new VaultError('MASTER_KEY_UNAVAILABLE', `key file ${path} ${why}`);
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new VaultError('INSECURE_KEY_FILE', `key file ${path} is not a regular file`);
+    const loose = stat.mode & 0o077;
+    if (loose !== 0) {
+      const mode = (stat.mode & 0o777).toString(8).padStart(4, '0');
+      throw new VaultError('INSECURE_KEY_FILE', `key file ${path} has mode ${mode}: group or others can access it; run \`chmod 600 ${path}\``);
+    }
+    if (stat.size !== MASTER_KEY_BYTES) {
+      throw new VaultError('MASTER_KEY_UNAVAILABLE', `key file ${path} must hold exactly ${MASTER_KEY_BYTES} bytes (it holds ${stat.size}); create one with \`childvault init --new-key-file\``);
+    }
+    const bytes = new Uint8Array(MASTER_KEY_BYTES);
+    const { bytesRead } = await handle.read(bytes, 0, MASTER_KEY_BYTES, 0);
+    if (bytesRead !== MASTER_KEY_BYTES) {
+      bytes.fill(0);
+      throw new VaultError('MASTER_KEY_UNAVAILABLE', `key file ${path} could not be read completely`);
+    }
+    return new SecretBytes(bytes);
+  } finally {
+    await handle.close();
+  }
+}
+
+class KeyFileProvider extends InMemoryKeyProvider {
+  readonly id = RAW_KEY_PROVIDER_ID;
+  constructor(private readonly path: string) {
+    super();
+  }
+  async attach(): Promise<null> {
+    this.hold(await readKeyFile(this.path));
+    return null;
+  }
+}
+
+/**
+ * The master key is the 32 raw bytes of a file that only its owner can read (mode 0600; looser
+ * modes are refused). The file is read when a vault is opened.
+ */
+export function keyFile(path: string): MasterKeyProvider {
+  return new KeyFileProvider(path);
+}
+
+/**
+ * Creates a key file of 32 random bytes with mode 0600 and returns its provider. Refuses to
+ * overwrite an existing file (CONFLICT): losing a master key loses every value under it.
+ */
+export async function generateKeyFile(path: string): Promise<MasterKeyProvider> {
+  let handle: fs.FileHandle;
+  try {
+    handle = await fs.open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new VaultError('CONFLICT', `key file ${path} already exists; refusing to overwrite a master key`);
+    throw new VaultError('MASTER_KEY_UNAVAILABLE', `key file ${path} cannot be created (${code ?? 'error'})`);
+  }
+  const bytes = randomBytes(MASTER_KEY_BYTES);
+  try {
+    await handle.chmod(0o600);
+    await handle.write(bytes, 0, bytes.length, 0);
+    await handle.sync();
+  } finally {
+    bytes.fill(0);
+    await handle.close();
+  }
+  return new KeyFileProvider(path);
+}
+
+class EnvKeyProvider extends InMemoryKeyProvider {
+  readonly id = RAW_KEY_PROVIDER_ID;
+  constructor(private readonly name: string) {
+    super();
+  }
+  async attach(): Promise<null> {
+    const text = process.env[this.name];
+    if (text === undefined || text.trim() === '') {
+      throw new VaultError('MASTER_KEY_UNAVAILABLE', `environment variable ${this.name} is not set; it must hold the base64 master key`);
+    }
+    const trimmed = text.trim();
+    if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(trimmed)) {
+      throw new VaultError('MASTER_KEY_UNAVAILABLE', `environment variable ${this.name} is not valid base64`);
+    }
+    this.hold(checkLength(new Uint8Array(Buffer.from(trimmed, 'base64')), `environment variable ${this.name}`));
+    return null;
+  }
+}
+
+/** The master key is base64 (32 bytes) in an environment variable, read when a vault is opened. */
+export function envKey(name = 'CHILDVAULT_MASTER_KEY'): MasterKeyProvider {
+  return new EnvKeyProvider(name);
+}
+
+const argon2idParamsSchema = z.object({
+  kdf: z.literal('argon2id13'),
+  salt: z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/),
+  opsLimit: z.number().int().min(1).max(64),
+  memLimit: z.number().int().min(8 * 1024 * 1024).max(1024 * 1024 * 1024),
+});
+
+export interface PassphraseOptions {
+  /** Argon2id passes (default 3, libsodium MODERATE). Lower it only in tests. */
+  readonly opsLimit?: number;
+  /** Argon2id memory in bytes (default 256 MiB, libsodium MODERATE). Lower it only in tests. */
+  readonly memLimit?: number;
+}
+
+class PassphraseProvider extends InMemoryKeyProvider {
+  readonly id = PASSPHRASE_PROVIDER_ID;
+  constructor(
+    private readonly passphrase: string,
+    private readonly options: PassphraseOptions,
+  ) {
+    super();
+  }
+
+  async attach(stored: string | null): Promise<string> {
+    let params: z.infer<typeof argon2idParamsSchema>;
+    if (stored === null) {
+      const defaults = defaultArgon2idLimits();
+      params = {
+        kdf: 'argon2id13',
+        salt: Buffer.from(fillRandom(new Uint8Array(ARGON2ID_SALT_BYTES))).toString('base64'),
+        opsLimit: this.options.opsLimit ?? defaults.opsLimit,
+        memLimit: this.options.memLimit ?? defaults.memLimit,
+      };
+    } else {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(stored);
+      } catch {
+        parsed = undefined;
+      }
+      const result = argon2idParamsSchema.safeParse(parsed);
+      if (!result.success) throw new VaultError('CORRUPT', 'the passphrase parameters stored in the vault are malformed');
+      params = result.data;
+    }
+    const salt = new Uint8Array(Buffer.from(params.salt, 'base64'));
+    if (salt.length !== ARGON2ID_SALT_BYTES) throw new VaultError('CORRUPT', 'the passphrase salt stored in the vault has the wrong length');
+    this.hold(deriveArgon2id(this.passphrase, { salt, opsLimit: params.opsLimit, memLimit: params.memLimit }));
+    return JSON.stringify(params);
+  }
+}
+
+/**
+ * The master key is derived from a passphrase with Argon2id; the salt and cost parameters are
+ * kept in the vault (they are not secret). Refuses passphrases shorter than 12 characters.
+ */
+export function passphraseKey(passphrase: string, options: PassphraseOptions = {}): MasterKeyProvider {
+  if (typeof passphrase !== 'string' || passphrase.length < 12) {
+    throw new VaultError('VALIDATION', 'passphrase must be at least 12 characters', { field: 'passphrase' });
+  }
+  return new PassphraseProvider(passphrase, options);
+}
+
+/** True when `error` means the key did not authenticate (as opposed to an unavailable key). */
+export function isUnwrapFailure(error: unknown): boolean {
+  return isVaultError(error, 'INTEGRITY') || !(error instanceof VaultError);
+}

@@ -1,0 +1,93 @@
+/**
+ * Categories: the typed sensitive fields the vault holds. The four built-in ones are the data the
+ * court case names (face, voice, location, contact); services may add their own with a zod
+ * schema. Every category has a finite retention.
+ */
+import { z } from 'zod';
+import { VaultError } from '../errors.js';
+import { safe } from './zod-errors.js';
+
+export const MiB = 1024 * 1024;
+/** Largest image or audio blob the built-in categories accept. */
+export const MAX_BLOB_BYTES = 64 * MiB;
+/** Longest retention any category may declare (10 years). */
+export const MAX_RETENTION_DAYS = 3653;
+
+/** A category: its value schema and how long a value is kept after it is written. */
+export interface CategoryDefinition<S extends z.ZodType = z.ZodType> {
+  readonly schema: S;
+  /** Days a value is kept after it is written; a positive whole number, at most 3653. */
+  readonly retentionDays: number;
+  /** One line for docs and `status`. */
+  readonly description?: string;
+}
+
+export type CategoryMap = { readonly [name: string]: CategoryDefinition };
+
+const bytes = (max: number) =>
+  z.instanceof(Uint8Array, safe('must be a Uint8Array')).refine((b) => b.length > 0 && b.length <= max, safe(`must be 1 byte to ${max / MiB} MiB`));
+const timestamp = z.iso.datetime({ offset: true });
+const vector = z.array(z.number()).min(1).max(4096);
+
+export const faceSchema = z
+  .strictObject({ image: bytes(MAX_BLOB_BYTES).optional(), embedding: vector.optional(), capturedAt: timestamp.optional() })
+  .refine((v) => v.image !== undefined || v.embedding !== undefined, safe('needs an image or an embedding'));
+
+export const voiceSchema = z
+  .strictObject({ audio: bytes(MAX_BLOB_BYTES).optional(), voiceprint: vector.optional(), capturedAt: timestamp.optional() })
+  .refine((v) => v.audio !== undefined || v.voiceprint !== undefined, safe('needs audio or a voiceprint'));
+
+export const locationSchema = z.strictObject({
+  lat: z.number().min(-90).max(90),
+  lon: z.number().min(-180).max(180),
+  accuracyM: z.number().min(0).max(1_000_000).optional(),
+  capturedAt: timestamp,
+});
+
+/** E.164: a plus, a country code not starting with 0, up to 15 digits in all. */
+export const E164_PATTERN = /^\+[1-9]\d{6,14}$/;
+
+export const contactSchema = z
+  .strictObject({
+    phone: z.string().regex(E164_PATTERN, safe('must be an E.164 number such as +8613800000000')).optional(),
+    email: z.email().max(254).optional(),
+    address: z.string().min(1).max(500).optional(),
+  })
+  .refine((v) => v.phone !== undefined || v.email !== undefined || v.address !== undefined, safe('needs a phone, an email or an address'));
+
+export type Face = z.output<typeof faceSchema>;
+export type Voice = z.output<typeof voiceSchema>;
+export type Location = z.output<typeof locationSchema>;
+export type Contact = z.output<typeof contactSchema>;
+
+/** The built-in categories with their default retention (a policy may shorten it). */
+export const builtInCategories = {
+  face: { schema: faceSchema, retentionDays: 365, description: 'face image and/or embedding' },
+  voice: { schema: voiceSchema, retentionDays: 365, description: 'voice clip and/or voiceprint' },
+  location: { schema: locationSchema, retentionDays: 30, description: 'precise geolocation' },
+  contact: { schema: contactSchema, retentionDays: 365, description: 'phone, e-mail, postal address' },
+} as const satisfies CategoryMap;
+
+export type BuiltInCategories = typeof builtInCategories;
+
+export const CATEGORY_NAME_PATTERN = /^[a-z][a-z0-9_]{0,31}$/;
+
+/** Merges extra categories into the built-in ones, refusing bad names, overrides and retentions. */
+export function resolveCategories<Extra extends CategoryMap>(extra: Extra | undefined): BuiltInCategories & Extra {
+  const merged: Record<string, CategoryDefinition> = { ...builtInCategories };
+  for (const [name, def] of Object.entries(extra ?? {})) {
+    const field = `categories.${name}`;
+    if (!CATEGORY_NAME_PATTERN.test(name)) {
+      throw new VaultError('VALIDATION', `${field}: category names are 1-32 characters of a-z 0-9 _ starting with a letter`, { field });
+    }
+    if (name in builtInCategories) throw new VaultError('VALIDATION', `${field}: cannot redefine a built-in category`, { field });
+    if (typeof def !== 'object' || def === null || !(def.schema instanceof z.ZodType)) {
+      throw new VaultError('VALIDATION', `${field}.schema: must be a zod schema`, { field: `${field}.schema` });
+    }
+    if (!Number.isInteger(def.retentionDays) || def.retentionDays < 1 || def.retentionDays > MAX_RETENTION_DAYS) {
+      throw new VaultError('VALIDATION', `${field}.retentionDays: must be a whole number of days from 1 to ${MAX_RETENTION_DAYS} (retention must be finite)`, { field: `${field}.retentionDays` });
+    }
+    merged[name] = def;
+  }
+  return merged as BuiltInCategories & Extra;
+}

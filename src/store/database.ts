@@ -1,0 +1,138 @@
+/**
+ * Opens the vault's SQLite file with the settings durability and erasure depend on, and turns
+ * SQLite failures into VaultErrors with actionable messages.
+ */
+import Database from 'better-sqlite3';
+import { VaultError } from '../errors.js';
+
+export type Durability = 'full' | 'normal';
+export type SqliteDatabase = Database.Database;
+
+/** `PRAGMA application_id` of childvault files ("CVLT"): tells a vault from any other SQLite file. */
+export const APPLICATION_ID = 0x43564c54;
+export const BUSY_TIMEOUT_MS = 10_000;
+
+export interface OpenDatabaseOptions {
+  readonly path: string;
+  /** `full` (default): every commit is fsynced. `normal`: a power loss may drop the last commits. */
+  readonly durability: Durability;
+  /** Open without write access (status, verification of a copy). */
+  readonly readonly?: boolean;
+  /** Fail instead of creating a new file. */
+  readonly mustExist?: boolean;
+}
+
+/** Maps a SQLite (or file system) error to a VaultError; `what` says what was being done. */
+export function translateStorageError(error: unknown, what: string): VaultError {
+  if (error instanceof VaultError) return error;
+  const code = typeof (error as { code?: unknown })?.code === 'string' ? (error as { code: string }).code : '';
+  if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_') || code === 'SQLITE_LOCKED') {
+    return new VaultError('BUSY', `${what}: the vault stayed locked by another process for ${BUSY_TIMEOUT_MS / 1000}s; retry, or find the process holding it`, { cause: error });
+  }
+  if (code === 'SQLITE_NOTADB') return new VaultError('CORRUPT', `${what}: the file is not an SQLite database, so not a childvault vault`, { cause: error });
+  if (code === 'SQLITE_CORRUPT' || code.startsWith('SQLITE_CORRUPT_')) {
+    return new VaultError('CORRUPT', `${what}: SQLite reports the vault file corrupt; restore it from a backup`, { cause: error });
+  }
+  if (code === 'SQLITE_FULL') return new VaultError('STORAGE', `${what}: the disk is full; free space and retry (nothing was written)`, { cause: error });
+  if (code === 'SQLITE_READONLY' || code.startsWith('SQLITE_READONLY_')) {
+    return new VaultError('STORAGE', `${what}: the vault file (or its directory) is read-only; nothing was written`, { cause: error });
+  }
+  if (code === 'SQLITE_CANTOPEN' || code.startsWith('SQLITE_CANTOPEN_')) {
+    return new VaultError('STORAGE', `${what}: the vault file cannot be opened (missing directory or no permission)`, { cause: error });
+  }
+  if (code.startsWith('SQLITE_IOERR')) return new VaultError('STORAGE', `${what}: an I/O error occurred (${code}); nothing was written`, { cause: error });
+  if (code.startsWith('SQLITE_')) return new VaultError('STORAGE', `${what}: SQLite failed (${code})`, { cause: error });
+  const message = error instanceof Error ? error.message : String(error);
+  if (message.startsWith('Cannot open database because the directory does not exist')) {
+    return new VaultError('STORAGE', `${what}: the directory of the vault file does not exist`, { cause: error });
+  }
+  throw error; // a programming error: let it surface unchanged
+}
+
+/**
+ * Opens (creating if allowed) the SQLite file with: WAL, `synchronous` FULL or NORMAL,
+ * `secure_delete` ON (erased pages are zeroed), foreign keys ON, a busy timeout, and
+ * `trusted_schema` OFF.
+ */
+export function openDatabase(options: OpenDatabaseOptions): SqliteDatabase {
+  let db: SqliteDatabase;
+  try {
+    db = new Database(options.path, {
+      readonly: options.readonly ?? false,
+      fileMustExist: options.mustExist ?? false,
+      timeout: BUSY_TIMEOUT_MS,
+    });
+  } catch (error) {
+    throw translateStorageError(error, `opening ${options.path}`);
+  }
+  try {
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    if (!options.readonly) db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
+    db.pragma('secure_delete = ON');
+    db.pragma('foreign_keys = ON');
+    db.pragma('trusted_schema = OFF');
+    // Reads the header: a file that is not SQLite fails here rather than at first use.
+    db.pragma('application_id', { simple: true });
+  } catch (error) {
+    db.close();
+    throw translateStorageError(error, `opening ${options.path}`);
+  }
+  return db;
+}
+
+interface TransactionStatements {
+  readonly immediate: Database.Statement;
+  readonly deferred: Database.Statement;
+  readonly commit: Database.Statement;
+  readonly rollback: Database.Statement;
+}
+const statements = new WeakMap<SqliteDatabase, TransactionStatements>();
+
+function transactionStatements(db: SqliteDatabase): TransactionStatements {
+  let s = statements.get(db);
+  if (s === undefined) {
+    s = {
+      immediate: db.prepare('BEGIN IMMEDIATE'),
+      deferred: db.prepare('BEGIN DEFERRED'),
+      commit: db.prepare('COMMIT'),
+      rollback: db.prepare('ROLLBACK'),
+    };
+    statements.set(db, s);
+  }
+  return s;
+}
+
+function runInTransaction<T>(db: SqliteDatabase, mode: 'immediate' | 'deferred', what: string, fn: () => T): T {
+  if (db.inTransaction) return fn(); // nested: part of the enclosing transaction
+  const s = transactionStatements(db);
+  try {
+    s[mode].run();
+  } catch (error) {
+    throw translateStorageError(error, what);
+  }
+  let result: T;
+  try {
+    result = fn();
+    if (result instanceof Promise) throw new Error('transaction functions must be synchronous');
+    s.commit.run();
+  } catch (error) {
+    if (db.inTransaction) s.rollback.run();
+    throw translateStorageError(error, what);
+  }
+  return result;
+}
+
+/**
+ * Runs `fn` in a write transaction taken IMMEDIATE, so two processes serialise at BEGIN instead
+ * of failing at COMMIT, and rows chained inside (the audit log) never fork. `fn` must be
+ * synchronous: an await inside would let other work interleave with the open transaction.
+ */
+export function writeTransaction<T>(db: SqliteDatabase, what: string, fn: () => T): T {
+  return runInTransaction(db, 'immediate', what, fn);
+}
+
+/** Runs `fn` in a read transaction: one consistent snapshot across its statements. */
+export function readTransaction<T>(db: SqliteDatabase, what: string, fn: () => T): T {
+  return runInTransaction(db, 'deferred', what, fn);
+}

@@ -1,0 +1,61 @@
+/** Key-encryption keys: versions, states, wrapped bytes. */
+import type { Statement } from 'better-sqlite3';
+import type { SqliteDatabase } from './database.js';
+
+export type KekState = 'active' | 'retired' | 'destroyed';
+
+export interface KekRow {
+  readonly version: number;
+  readonly state: KekState;
+  readonly wrapped: Uint8Array | null;
+  readonly createdAt: number;
+  readonly retiredAt: number | null;
+  readonly destroyedAt: number | null;
+}
+
+export interface KekUsage extends KekRow {
+  /** How many data keys this KEK wraps now. */
+  readonly dekCount: number;
+}
+
+const COLUMNS = 'version, state, wrapped, created_at AS createdAt, retired_at AS retiredAt, destroyed_at AS destroyedAt';
+
+export class KekRepository {
+  readonly #active: Statement<[], KekRow>;
+  readonly #activeVersion: Statement<[], { version: number }>;
+  readonly #get: Statement<[number], KekRow>;
+  readonly #insert: Statement<[number, string, Uint8Array | null, number]>;
+  readonly #usage: Statement<[], KekUsage>;
+
+  constructor(db: SqliteDatabase) {
+    this.#active = db.prepare(`SELECT ${COLUMNS} FROM keks WHERE state = 'active'`);
+    this.#activeVersion = db.prepare(`SELECT version FROM keks WHERE state = 'active'`);
+    this.#get = db.prepare(`SELECT ${COLUMNS} FROM keks WHERE version = ?`);
+    this.#insert = db.prepare('INSERT INTO keks (version, state, wrapped, created_at) VALUES (?, ?, ?, ?)');
+    this.#usage = db.prepare(`SELECT ${COLUMNS},
+      (SELECT count(*) FROM deks WHERE deks.kek_version = keks.version) AS dekCount
+      FROM keks ORDER BY version`);
+  }
+
+  active(): KekRow | undefined {
+    return this.#active.get();
+  }
+
+  /** The active version alone: cheap enough to check inside every write transaction. */
+  activeVersion(): number | undefined {
+    return this.#activeVersion.get()?.version;
+  }
+
+  get(version: number): KekRow | undefined {
+    return this.#get.get(version);
+  }
+
+  insertActive(version: number, wrapped: Uint8Array, now: number): void {
+    this.#insert.run(version, 'active', wrapped, now);
+  }
+
+  /** Every version with its state and the number of data keys it wraps. */
+  usage(): KekUsage[] {
+    return this.#usage.all();
+  }
+}
