@@ -50,10 +50,9 @@ CREATE TABLE records (
   body            BLOB    NOT NULL,
   chunk_count     INTEGER NOT NULL CHECK (chunk_count >= 0),
   plaintext_bytes INTEGER NOT NULL,
-  written_at      INTEGER NOT NULL,
-  expires_at      INTEGER NOT NULL
+  written_at      INTEGER NOT NULL    -- bound into the AAD; expiry = written_at + the category's current retention
 ) STRICT;
-CREATE INDEX records_by_expiry ON records (expires_at);
+CREATE INDEX records_by_written_at ON records (written_at);
 
 -- Encrypted chunks of stream-format records, in order.
 CREATE TABLE record_chunks (

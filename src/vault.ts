@@ -2,6 +2,7 @@
  * The vault facade. Each operation reads as its story — validate, (decide, audit: later layers),
  * crypto, store — and holds no crypto primitives or SQL of its own.
  */
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { openRecord, recordFormatFor, sealRecord, CHUNK_BYTES, RECORD_FORMAT_STREAM } from './crypto/record-cipher.js';
 import { loadSodium } from './crypto/sodium.js';
@@ -41,6 +42,8 @@ export interface VaultOptions<Extra extends CategoryMap = CategoryMap> {
   readonly durability?: Durability;
   /** How many unwrapped data keys to keep in memory (default 1024; 0 disables the cache). */
   readonly dataKeyCacheSize?: number;
+  /** Refuse to create a new vault: the file must hold one already (default false). */
+  readonly mustExist?: boolean;
   /** Folder of migrations (tests only). */
   readonly migrationsDir?: string;
 }
@@ -93,6 +96,7 @@ const optionsSchema = z.object({
   path: z.string().min(1),
   durability: z.enum(['full', 'normal']).optional(),
   dataKeyCacheSize: z.number().int().min(0).max(1_000_000).optional(),
+  mustExist: z.boolean().optional(),
   migrationsDir: z.string().min(1).optional(),
 });
 
@@ -106,6 +110,11 @@ interface Repositories {
 interface PreparedValue {
   readonly category: string;
   readonly frame: EncodedFrame;
+}
+
+/** Frame heads hold plaintext JSON: zero them once the values are sealed (or refused). */
+function wipeFrames(items: readonly { values: readonly PreparedValue[] }[]): void {
+  for (const item of items) for (const value of item.values) value.frame.head.fill(0);
 }
 
 /**
@@ -180,11 +189,21 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
     parseOrThrow(accessContextSchema, ctx, 'ctx');
     const item = this.#prepareItem(subject, values, 'subject', 'values');
     const now = this.#now();
-    await this.#inTransaction('write', 'storing values', () => {
-      const kekVersion = this.#activeKekVersion();
-      for (const value of item.values) this.#storeValue(item.tag, value, kekVersion, now);
-    });
+    try {
+      await this.#inTransaction('write', 'storing values', () => {
+        const kekVersion = this.#activeKekVersion();
+        for (const value of item.values) this.#storeValue(item.tag, value, kekVersion, now);
+      });
+    } finally {
+      wipeFrames([item]);
+    }
     return this.#receipt(item.values, now);
+  }
+
+  /** Checks a subject id and values exactly as `put` would, without writing. Throws VALIDATION. */
+  validate(subject: string, values: PutValues<C>): void {
+    this.#ensureOpen();
+    wipeFrames([this.#prepareItem(subject, values, 'subject', 'values')]);
   }
 
   /**
@@ -202,10 +221,14 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
       return this.#prepareItem(subject, values, `items[${i}].subject`, `items[${i}].values`);
     });
     const now = this.#now();
-    await this.#inTransaction('write', 'storing values', () => {
-      const kekVersion = this.#activeKekVersion();
-      for (const item of prepared) for (const value of item.values) this.#storeValue(item.tag, value, kekVersion, now);
-    });
+    try {
+      await this.#inTransaction('write', 'storing values', () => {
+        const kekVersion = this.#activeKekVersion();
+        for (const item of prepared) for (const value of item.values) this.#storeValue(item.tag, value, kekVersion, now);
+      });
+    } finally {
+      wipeFrames(prepared);
+    }
     return prepared.map((item) => this.#receipt(item.values, now));
   }
 
@@ -224,7 +247,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
       const result: Record<string, Sensitive<unknown>> = {};
       for (const category of wanted) {
         const row = this.#repos.records.find(tag, category);
-        if (row === undefined || row.expiresAt <= now) continue;
+        if (row === undefined || this.#expired(category, row.writtenAt, now)) continue;
         result[category] = new Sensitive(this.#openValue(tag, row), category);
       }
       return result as GetResult<C, K>;
@@ -342,9 +365,8 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
     try {
       const wrapped = wrapDek(this.#keyring.get(kekVersion), dek, binding, kekVersion);
       const format = recordFormatFor(value.frame.byteLength);
-      const sealed = sealRecord(dek, format, recordAad(binding, format), value.frame);
-      const retentionDays = this.#definition(value.category, value.category).retentionDays;
-      this.#repos.records.replace(
+      const sealed = sealRecord(dek, format, recordAad(binding, format, now), value.frame);
+      const replaced = this.#repos.records.replace(
         { id: binding.dekId, subjectTag: tag, category: value.category, kekVersion, wrapped, createdAt: now },
         {
           format,
@@ -352,10 +374,10 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
           chunkCount: format === RECORD_FORMAT_STREAM ? Math.ceil(value.frame.byteLength / CHUNK_BYTES) : 0,
           plaintextBytes: value.frame.byteLength,
           writtenAt: now,
-          expiresAt: now + retentionDays * DAY_MS,
         },
         sealed.chunks,
       );
+      if (replaced !== undefined) this.#dekCache.delete(toHex(replaced));
       // Keys just written are likely read soon. If the transaction rolls back, the id is never
       // stored, so the cached key is unreachable and ages out.
       owned = !this.#dekCache.offer(toHex(binding.dekId), dek);
@@ -372,10 +394,15 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
     const dek = cached ?? unwrapDek(this.#keyring.get(row.kekVersion), row.wrappedDek, binding, row.kekVersion);
     try {
       const chunks = row.format === RECORD_FORMAT_STREAM ? this.#repos.records.chunks(row.dekId) : [];
-      return openRecord(dek, row.format, recordAad(binding, row.format), row.body, chunks, `${row.category} record`);
+      return openRecord(dek, row.format, recordAad(binding, row.format, row.writtenAt), row.body, chunks, `${row.category} record`);
     } finally {
       if (cached === undefined && !this.#dekCache.offer(cacheKey, dek)) dek.wipe();
     }
+  }
+
+  /** Expiry follows the category's current retention, so shortening it takes effect at once. */
+  #expired(category: string, writtenAt: number, now: number): boolean {
+    return now >= writtenAt + this.#definition(category, category).retentionDays * DAY_MS;
   }
 
   #activeKekVersion(): number {
@@ -431,9 +458,15 @@ export async function openVault<Extra extends CategoryMap = {}>(
   await loadSodium();
 
   const migrations = loadMigrations(options.migrationsDir ?? DEFAULT_MIGRATIONS_DIR);
+  if (options.mustExist === true && (options.path === ':memory:' || !existsSync(options.path))) {
+    throw new VaultError('NOT_FOUND', `vault file ${options.path} does not exist; create one with \`childvault init\``);
+  }
   const db = openDatabase({ path: options.path, durability });
   try {
     const existed = vaultExists(db);
+    if (!existed && options.mustExist === true) {
+      throw new VaultError('NOT_FOUND', `${options.path} holds no childvault vault; create one with \`childvault init\``);
+    }
     // A new file needs its tables before keys can be stored; an existing vault proves the key
     // first, so a wrong key changes nothing (not even a pending migration).
     if (!existed) migrate(db, migrations, clock().getTime());

@@ -35,9 +35,11 @@ export function open(key: SecretBytes, box: Uint8Array, aad: Uint8Array, what: s
   if (box.length < SEALED_BOX_OVERHEAD || box[0] !== SEALED_BOX_VERSION) throw integrityError(what);
   const nonce = box.subarray(1, 1 + NONCE_BYTES);
   const ciphertext = box.subarray(1 + NONCE_BYTES);
-  try {
-    return key.use((k) => sodium().crypto_aead_xchacha20poly1305_ietf_decrypt(null, ciphertext, aad, nonce, k));
-  } catch {
-    throw integrityError(what);
-  }
+  return key.use((k) => {
+    try {
+      return sodium().crypto_aead_xchacha20poly1305_ietf_decrypt(null, ciphertext, aad, nonce, k);
+    } catch {
+      throw integrityError(what);
+    }
+  });
 }

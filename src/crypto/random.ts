@@ -3,7 +3,7 @@
  * whatever its size, so nonces are cut from a 4 KiB pool refilled from the CSPRNG; bytes handed
  * out are zeroed in the pool so it never holds key material that was given away.
  */
-import { getRandomValues } from 'node:crypto';
+import { getRandomValues, randomFillSync } from 'node:crypto';
 
 const POOL_SIZE = 4096;
 const pool = new Uint8Array(POOL_SIZE);
@@ -11,7 +11,8 @@ let offset = POOL_SIZE;
 
 /** Fills `target` with fresh random bytes and returns it. */
 export function fillRandom(target: Uint8Array): Uint8Array {
-  if (target.length > POOL_SIZE / 4) return getRandomValues(target);
+  // randomFillSync has no 64 KiB per-call limit (getRandomValues does).
+  if (target.length > POOL_SIZE / 4) return randomFillSync(target);
   if (offset + target.length > POOL_SIZE) {
     getRandomValues(pool);
     offset = 0;

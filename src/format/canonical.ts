@@ -5,7 +5,8 @@
  *   encode(domain, f1..fn) = lp(utf8("childvault/" + domain)) ‖ lp(f1) ‖ … ‖ lp(fn)
  *   lp(x) = u32be(byteLength(x)) ‖ x
  *
- * Strings are UTF-8; integers are u32 big-endian (4 bytes). Each domain fixes its own field list
+ * Strings are UTF-8; integers are u32 big-endian (4 bytes); timestamps are passed through `u64`
+ * (8 bytes, big-endian). Each domain fixes its own field list
  * (docs/format.md), so no two inputs of the same domain share an encoding, and no input of one
  * domain equals an input of another.
  */
@@ -23,6 +24,14 @@ function fieldBytes(field: CanonicalField): Uint8Array {
     return out;
   }
   return field;
+}
+
+/** An integer beyond u32 (a millisecond timestamp) as a canonical field: u64 big-endian, 8 bytes. */
+export function u64(n: number): Uint8Array {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError('canonical u64 must be a non-negative safe integer');
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, BigInt(n));
+  return out;
 }
 
 /** Encodes `fields` under `domain` as described above. */

@@ -12,6 +12,8 @@ import { VaultError, integrityError } from '../errors.js';
 
 export const FRAME_VERSION = 1;
 const PREFIX_BYTES = 5;
+/** Largest frame accepted (two 64 MiB blobs and change); also bounds what a reader allocates. */
+export const MAX_FRAME_BYTES = 160 * 1024 * 1024;
 
 /** A value that can be stored: JSON data plus Uint8Array leaves. */
 export type StorableValue =
@@ -66,6 +68,10 @@ function extractBlobs(value: unknown, path: PathStep[], blobs: [PathStep[], Uint
       const out: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(value)) {
         if (v === undefined) continue;
+        if (k === '__proto__') {
+          // JSON.parse keeps it as data but assignment would not: refuse rather than lose it.
+          throw new VaultError('VALIDATION', `${describePath(path)}: the key "__proto__" cannot be stored`, { field: describePath(path) });
+        }
         path.push(k);
         out[k] = extractBlobs(v, path, blobs);
         path.pop();
@@ -89,6 +95,10 @@ export function encodeFrame(value: unknown): EncodedFrame {
   header.fill(0);
   let byteLength = head.length;
   for (const [, b] of blobs) byteLength += b.length;
+  if (byteLength > MAX_FRAME_BYTES) {
+    head.fill(0);
+    throw new VaultError('VALIDATION', `(value): larger than ${MAX_FRAME_BYTES / 1024 / 1024} MiB in all`, { field: '(value)' });
+  }
   return { head, blobs: blobs.map(([, b]) => b), byteLength };
 }
 
@@ -111,6 +121,7 @@ export function frameToBytes(frame: EncodedFrame): Uint8Array {
  * outside the caller's own arrays.
  */
 export function* frameChunks(frame: EncodedFrame, size: number): Generator<{ chunk: Uint8Array; final: boolean }> {
+  if (!Number.isInteger(size) || size < 1) throw new RangeError('chunk size must be a positive integer');
   const buffer = new Uint8Array(size);
   let filled = 0;
   let remaining = frame.byteLength;
@@ -153,6 +164,9 @@ function parseHeader(bytes: Uint8Array, what: string): Header {
       throw integrityError(what);
     }
   }
+  // Never allocate more than a frame may hold, whatever an (authenticated) header claims.
+  const total = (parsed.b as [unknown, number][]).reduce((sum, [, n]) => sum + n, bytes.length);
+  if (total > MAX_FRAME_BYTES) throw integrityError(what);
   return parsed as Header;
 }
 

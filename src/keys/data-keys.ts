@@ -6,7 +6,7 @@
 import { KEY_BYTES, open, seal } from '../crypto/aead.js';
 import { fillRandom } from '../crypto/random.js';
 import { SecretBytes } from '../crypto/secret-bytes.js';
-import { encodeCanonical } from '../format/canonical.js';
+import { encodeCanonical, u64 } from '../format/canonical.js';
 
 export interface DekBinding {
   readonly vaultId: Uint8Array;
@@ -20,9 +20,12 @@ export function dekAad(binding: DekBinding, kekVersion: number): Uint8Array {
   return encodeCanonical('dek', [binding.vaultId, binding.subjectTag, binding.category, binding.dekId, kekVersion]);
 }
 
-/** AAD of a record sealed under a data key; binds the record format too. */
-export function recordAad(binding: DekBinding, format: number): Uint8Array {
-  return encodeCanonical('record', [binding.vaultId, binding.subjectTag, binding.category, binding.dekId, format]);
+/**
+ * AAD of a record sealed under a data key. Binds the record format and the write time too, so
+ * neither a format downgrade nor a changed `written_at` (which decides expiry) goes unnoticed.
+ */
+export function recordAad(binding: DekBinding, format: number, writtenAt: number): Uint8Array {
+  return encodeCanonical('record', [binding.vaultId, binding.subjectTag, binding.category, binding.dekId, format, u64(writtenAt)]);
 }
 
 export function generateDek(): SecretBytes {

@@ -5,7 +5,7 @@
  * `KekNotLoaded`, and the facade loads it and retries.
  */
 import { SecretBytes } from '../crypto/secret-bytes.js';
-import { integrityError } from '../errors.js';
+import { integrityError, isVaultError } from '../errors.js';
 import { encodeCanonical } from '../format/canonical.js';
 import type { MasterKeyProvider } from './master-key.js';
 
@@ -35,7 +35,8 @@ export class Keyring {
     let key: Uint8Array;
     try {
       key = await this.provider.unwrap(wrapped, kekAad(this.vaultId, version));
-    } catch {
+    } catch (error) {
+      if (isVaultError(error) && error.code !== 'INTEGRITY') throw error; // e.g. a KMS outage
       throw integrityError(`key-encryption key v${version}`);
     }
     if (key.length !== 32) {

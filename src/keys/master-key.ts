@@ -10,6 +10,7 @@ import { fillRandom, randomBytes } from '../crypto/random.js';
 import { SecretBytes } from '../crypto/secret-bytes.js';
 import { isVaultError, VaultError } from '../errors.js';
 import { z } from 'zod';
+import { parseOrThrow } from '../schema/zod-errors.js';
 
 /**
  * Holds the master key, or talks to whatever holds it.
@@ -97,7 +98,8 @@ function checkLength(bytes: Uint8Array, source: string): SecretBytes {
 async function readKeyFile(path: string): Promise<SecretBytes> {
   let handle: fs.FileHandle;
   try {
-    handle = await fs.open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    // O_NONBLOCK: a FIFO must not hang the open; it is refused below as not a regular file.
+    handle = await fs.open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable by this user' : code === 'ELOOP' ? 'is a symbolic link (give the real path)' : `cannot be opened (${code ?? 'error'})`;
@@ -253,6 +255,8 @@ export function passphraseKey(passphrase: string, options: PassphraseOptions = {
   if (typeof passphrase !== 'string' || passphrase.length < 12) {
     throw new VaultError('VALIDATION', 'passphrase must be at least 12 characters', { field: 'passphrase' });
   }
+  // The same bounds as stored parameters are read with: a vault must always reopen.
+  parseOrThrow(argon2idParamsSchema.pick({ opsLimit: true, memLimit: true }).partial(), options, 'options');
   return new PassphraseProvider(passphrase, options);
 }
 

@@ -80,7 +80,7 @@ export function resolveCategories<Extra extends CategoryMap>(extra: Extra | unde
     if (!CATEGORY_NAME_PATTERN.test(name)) {
       throw new VaultError('VALIDATION', `${field}: category names are 1-32 characters of a-z 0-9 _ starting with a letter`, { field });
     }
-    if (name in builtInCategories) throw new VaultError('VALIDATION', `${field}: cannot redefine a built-in category`, { field });
+    if (Object.hasOwn(builtInCategories, name)) throw new VaultError('VALIDATION', `${field}: cannot redefine a built-in category`, { field });
     if (typeof def !== 'object' || def === null || !(def.schema instanceof z.ZodType)) {
       throw new VaultError('VALIDATION', `${field}.schema: must be a zod schema`, { field: `${field}.schema` });
     }

@@ -7,13 +7,17 @@ import { safe } from './zod-errors.js';
 
 export const SUBJECT_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** Digits (7 to 15 once separators are removed) and nothing else: the shape of a phone number. */
-function looksLikePhoneNumber(id: string): boolean {
-  const digits = id.replace(/[.:-]/g, '');
-  return /^\d{7,15}$/.test(digits);
+/**
+ * Seven or more digits and nothing else once separators are removed: the shape of a phone number
+ * (7-15 digits), or of a national id number (a Chinese resident id is 17 digits and a digit or X,
+ * and encodes the birth date).
+ */
+function looksLikePhoneOrIdNumber(id: string): boolean {
+  const digits = id.replace(/[._:-]/g, '');
+  return /^\d{7,}$/.test(digits) || /^\d{17}[Xx]$/.test(digits);
 }
 
 export const subjectIdSchema = z
   .string()
   .regex(SUBJECT_ID_PATTERN, safe('must be 1-128 characters of A-Z a-z 0-9 . _ : -'))
-  .refine((id) => !looksLikePhoneNumber(id), safe('looks like a phone number; use an opaque id (for example "u:" plus the account number)'));
+  .refine((id) => !looksLikePhoneOrIdNumber(id), safe('looks like a phone or ID number; use an opaque id (for example "u:" plus the account number)'));

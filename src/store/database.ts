@@ -50,6 +50,19 @@ export function translateStorageError(error: unknown, what: string): VaultError 
 }
 
 /**
+ * Refuses a database that belongs to another application: one with a different application id,
+ * or with tables but no id. (Reading the header also fails early on a file that is not SQLite.)
+ */
+export function assertVaultOrEmpty(db: SqliteDatabase): void {
+  const appId = db.pragma('application_id', { simple: true }) as number;
+  if (appId === APPLICATION_ID) return;
+  const objects = db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'").get() as { n: number };
+  if (appId !== 0 || objects.n > 0) {
+    throw new VaultError('CORRUPT', 'this SQLite file is not a childvault vault (another application id, or tables without one); refusing to touch it');
+  }
+}
+
+/**
  * Opens (creating if allowed) the SQLite file with: WAL, `synchronous` FULL or NORMAL,
  * `secure_delete` ON (erased pages are zeroed), foreign keys ON, a busy timeout, and
  * `trusted_schema` OFF.
@@ -67,13 +80,13 @@ export function openDatabase(options: OpenDatabaseOptions): SqliteDatabase {
   }
   try {
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    // Before any setting is written: never touch another application's database.
+    assertVaultOrEmpty(db);
     if (!options.readonly) db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
     db.pragma('secure_delete = ON');
     db.pragma('foreign_keys = ON');
     db.pragma('trusted_schema = OFF');
-    // Reads the header: a file that is not SQLite fails here rather than at first use.
-    db.pragma('application_id', { simple: true });
   } catch (error) {
     db.close();
     throw translateStorageError(error, `opening ${options.path}`);

@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VaultError } from '../errors.js';
-import { APPLICATION_ID, readTransaction, writeTransaction, type SqliteDatabase } from './database.js';
+import { APPLICATION_ID, assertVaultOrEmpty, readTransaction, writeTransaction, type SqliteDatabase } from './database.js';
 
 export interface Migration {
   readonly name: string;
@@ -78,15 +78,6 @@ export function pendingMigrations(applied: readonly AppliedRow[], shipped: reado
   return pending;
 }
 
-function isVaultOrEmpty(db: SqliteDatabase): void {
-  const appId = db.pragma('application_id', { simple: true }) as number;
-  if (appId === APPLICATION_ID) return;
-  const objects = db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'").get() as { n: number };
-  if (appId !== 0 || objects.n > 0) {
-    throw new VaultError('CORRUPT', 'this SQLite file is not a childvault vault (other application id or tables); refusing to touch it');
-  }
-}
-
 function readApplied(db: SqliteDatabase): AppliedRow[] {
   const exists = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'").get();
   if (exists === undefined) return [];
@@ -100,13 +91,13 @@ function readApplied(db: SqliteDatabase): AppliedRow[] {
  */
 export function migrate(db: SqliteDatabase, shipped: readonly Migration[] = loadMigrations(), now: number = Date.now()): MigrationResult[] {
   const pendingNow = readTransaction(db, 'checking migrations', () => {
-    isVaultOrEmpty(db);
+    assertVaultOrEmpty(db);
     return pendingMigrations(readApplied(db), shipped);
   });
   if (pendingNow.length === 0) return shipped.map((m) => ({ name: m.name, status: 'already-applied' }));
 
   return writeTransaction(db, 'applying migrations', () => {
-    isVaultOrEmpty(db);
+    assertVaultOrEmpty(db);
     db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
       name       TEXT    PRIMARY KEY,
       checksum   TEXT    NOT NULL,

@@ -17,7 +17,6 @@ export interface RecordRow {
   readonly chunkCount: number;
   readonly plaintextBytes: number;
   readonly writtenAt: number;
-  readonly expiresAt: number;
 }
 
 /** A data key joined with the record it seals. */
@@ -42,9 +41,9 @@ export interface CategoryCount {
 export class RecordRepository {
   readonly #find: Statement<[Uint8Array, string], StoredValueRow>;
   readonly #chunks: Statement<[Uint8Array], { data: Uint8Array }>;
-  readonly #deleteOne: Statement<[Uint8Array, string]>;
+  readonly #deleteOne: Statement<[Uint8Array, string], { id: Uint8Array }>;
   readonly #insertDek: Statement<[Uint8Array, Uint8Array, string, number, Uint8Array, number]>;
-  readonly #insertRecord: Statement<[Uint8Array, number, Uint8Array, number, number, number, number]>;
+  readonly #insertRecord: Statement<[Uint8Array, number, Uint8Array, number, number, number]>;
   readonly #insertChunk: Statement<[Uint8Array, number, Uint8Array]>;
   readonly #listForSubject: Statement<[Uint8Array], ErasedRow>;
   readonly #deleteSubject: Statement<[Uint8Array]>;
@@ -53,14 +52,14 @@ export class RecordRepository {
   constructor(db: SqliteDatabase) {
     this.#find = db.prepare(`SELECT d.id AS dekId, d.category, d.kek_version AS kekVersion, d.wrapped AS wrappedDek,
         r.format, r.body, r.chunk_count AS chunkCount, r.plaintext_bytes AS plaintextBytes,
-        r.written_at AS writtenAt, r.expires_at AS expiresAt
+        r.written_at AS writtenAt
       FROM deks d JOIN records r ON r.dek_id = d.id
       WHERE d.subject_tag = ? AND d.category = ?`);
     this.#chunks = db.prepare('SELECT data FROM record_chunks WHERE dek_id = ? ORDER BY idx');
-    this.#deleteOne = db.prepare('DELETE FROM deks WHERE subject_tag = ? AND category = ?');
+    this.#deleteOne = db.prepare('DELETE FROM deks WHERE subject_tag = ? AND category = ? RETURNING id');
     this.#insertDek = db.prepare('INSERT INTO deks (id, subject_tag, category, kek_version, wrapped, created_at) VALUES (?, ?, ?, ?, ?, ?)');
-    this.#insertRecord = db.prepare(`INSERT INTO records (dek_id, format, body, chunk_count, plaintext_bytes, written_at, expires_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?)`);
+    this.#insertRecord = db.prepare(`INSERT INTO records (dek_id, format, body, chunk_count, plaintext_bytes, written_at)
+      VALUES (?, ?, ?, ?, ?, ?)`);
     this.#insertChunk = db.prepare('INSERT INTO record_chunks (dek_id, idx, data) VALUES (?, ?, ?)');
     this.#listForSubject = db.prepare('SELECT id AS dekId, category FROM deks WHERE subject_tag = ? ORDER BY category');
     this.#deleteSubject = db.prepare('DELETE FROM deks WHERE subject_tag = ?');
@@ -73,12 +72,15 @@ export class RecordRepository {
     return this.#find.get(subjectTag, category);
   }
 
-  /** The encrypted chunks of a stream record, in order, read lazily. */
+  /**
+   * The encrypted chunks of a stream record, in order, read lazily: the statement runs only
+   * when iteration starts, and stopping early (a failed chunk) closes it.
+   */
   chunks(dekId: Uint8Array): Iterable<Uint8Array> {
-    const rows = this.#chunks.iterate(dekId);
+    const statement = this.#chunks;
     return {
       *[Symbol.iterator]() {
-        for (const row of rows) yield row.data;
+        for (const row of statement.iterate(dekId)) yield row.data;
       },
     };
   }
@@ -86,15 +88,16 @@ export class RecordRepository {
   /**
    * Replaces the value of (subject, category): the old data key, record and chunks are deleted
    * (and their pages zeroed by secure_delete), then the new ones inserted. Chunks are consumed
-   * one at a time, so a large value is never held whole.
+   * one at a time, so a large value is never held whole. Returns the id of the data key replaced.
    */
-  replace(dek: DekRow, record: RecordRow, chunks: Iterable<Uint8Array>): void {
-    this.#deleteOne.run(dek.subjectTag, dek.category);
+  replace(dek: DekRow, record: RecordRow, chunks: Iterable<Uint8Array>): Uint8Array | undefined {
+    const replaced = this.#deleteOne.get(dek.subjectTag, dek.category)?.id;
     this.#insertDek.run(dek.id, dek.subjectTag, dek.category, dek.kekVersion, dek.wrapped, dek.createdAt);
-    this.#insertRecord.run(dek.id, record.format, record.body, record.chunkCount, record.plaintextBytes, record.writtenAt, record.expiresAt);
+    this.#insertRecord.run(dek.id, record.format, record.body, record.chunkCount, record.plaintextBytes, record.writtenAt);
     let idx = 0;
     for (const chunk of chunks) this.#insertChunk.run(dek.id, idx++, chunk);
     if (idx !== record.chunkCount) throw new Error(`internal: wrote ${idx} chunks, expected ${record.chunkCount}`);
+    return replaced;
   }
 
   /** Deletes the given categories of a subject (all when `categories` is undefined); returns what was deleted. */
@@ -106,7 +109,7 @@ export class RecordRepository {
     }
     const wanted = new Set(categories);
     const erased = held.filter((row) => wanted.has(row.category));
-    for (const row of erased) this.#deleteOne.run(subjectTag, row.category);
+    for (const row of erased) this.#deleteOne.get(subjectTag, row.category);
     return erased;
   }
 
