@@ -1,0 +1,26 @@
+/** Exit statuses of the CLI (DESIGN.md §7) and the error codes that lead to each. */
+import type { ErrorCode } from '../errors.js';
+
+export const EXIT = {
+  ok: 0,
+  error: 1,
+  usage: 2,
+  integrity: 3,
+  refused: 4,
+  leak: 5,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+const BY_CODE: Partial<Record<ErrorCode, ExitCode>> = {
+  USAGE: EXIT.usage,
+  INTEGRITY: EXIT.integrity,
+  WRONG_MASTER_KEY: EXIT.integrity,
+  CORRUPT: EXIT.integrity,
+  PLAINTEXT_LEAK: EXIT.leak,
+};
+
+/** The exit status for a VaultError code; anything not listed is a plain error (1). */
+export function exitCodeFor(code: ErrorCode): ExitCode {
+  return BY_CODE[code] ?? EXIT.error;
+}

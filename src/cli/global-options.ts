@@ -1,0 +1,64 @@
+/**
+ * Global options shared by every command: where the vault is and where its master key comes
+ * from. Secrets are never taken from argv: only a key file path, or environment variables.
+ */
+import type { Command } from 'commander';
+import { VaultError } from '../errors.js';
+import { envKey, keyFile, passphraseKey, type MasterKeyProvider } from '../keys/master-key.js';
+import { openVault, type Vault } from '../vault.js';
+import { createOutput, type Output } from './output.js';
+
+export interface GlobalOptions {
+  readonly db?: string;
+  readonly keyFile?: string;
+  readonly policy?: string;
+  readonly json?: boolean;
+}
+
+export const KEY_SOURCES_HELP = 'give --key-file PATH, or set CHILDVAULT_KEY_FILE, CHILDVAULT_MASTER_KEY (base64) or CHILDVAULT_PASSPHRASE';
+
+export function globalOptions(command: Command): GlobalOptions {
+  return command.optsWithGlobals<GlobalOptions>();
+}
+
+export function outputFor(command: Command): Output {
+  return createOutput(globalOptions(command).json === true);
+}
+
+/** The vault file: --db or CHILDVAULT_DB. */
+export function dbPath(options: GlobalOptions): string {
+  const path = options.db ?? process.env['CHILDVAULT_DB'];
+  if (path === undefined || path === '') throw new VaultError('USAGE', 'no vault file: give --db PATH or set CHILDVAULT_DB');
+  return path;
+}
+
+/** The master-key source; exactly one must be given. */
+export function masterKeyFrom(options: GlobalOptions, env: NodeJS.ProcessEnv = process.env): MasterKeyProvider {
+  const sources: { name: string; make: () => MasterKeyProvider }[] = [];
+  const file = options.keyFile ?? env['CHILDVAULT_KEY_FILE'];
+  if (file !== undefined && file !== '') sources.push({ name: options.keyFile !== undefined ? '--key-file' : 'CHILDVAULT_KEY_FILE', make: () => keyFile(file) });
+  if (env['CHILDVAULT_MASTER_KEY'] !== undefined && env['CHILDVAULT_MASTER_KEY'] !== '') {
+    sources.push({ name: 'CHILDVAULT_MASTER_KEY', make: () => envKey('CHILDVAULT_MASTER_KEY') });
+  }
+  const passphrase = env['CHILDVAULT_PASSPHRASE'];
+  if (passphrase !== undefined && passphrase !== '') sources.push({ name: 'CHILDVAULT_PASSPHRASE', make: () => passphraseKey(passphrase) });
+  const [only, ...more] = sources;
+  if (only === undefined) throw new VaultError('USAGE', `no master key: ${KEY_SOURCES_HELP}`);
+  if (more.length > 0) throw new VaultError('USAGE', `several master-key sources given (${sources.map((s) => s.name).join(', ')}); give exactly one`);
+  return only.make();
+}
+
+/** Opens the vault named by the global options; the caller closes it. */
+export async function openFromOptions(options: GlobalOptions): Promise<Vault> {
+  return openVault({ path: dbPath(options), masterKey: masterKeyFrom(options), mustExist: true });
+}
+
+/** Opens the vault, runs `fn`, and closes the vault whatever happens. */
+export async function withVault<T>(command: Command, fn: (vault: Vault) => Promise<T>): Promise<T> {
+  const vault = await openFromOptions(globalOptions(command));
+  try {
+    return await fn(vault);
+  } finally {
+    await vault.close();
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * The childvault CLI: commander parses, the library does the work, and every failure becomes
+ * one actionable line on stderr and the exit status of its error code (DESIGN.md §7).
+ */
+import { Command, CommanderError } from 'commander';
+import { isVaultError } from '../errors.js';
+import { registerDemo } from './commands/demo.js';
+import { registerImport } from './commands/import.js';
+import { registerInit } from './commands/init.js';
+import { registerStatus } from './commands/status.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+
+export const VERSION = '0.1.0';
+
+export function buildProgram(): Command {
+  const program = new Command()
+    .name('childvault')
+    .description("the special protection pool for children's personal information")
+    .version(VERSION)
+    .option('--db <path>', 'vault file (env CHILDVAULT_DB)')
+    .option('--key-file <path>', 'master key file, mode 0600 (env CHILDVAULT_KEY_FILE; or set CHILDVAULT_MASTER_KEY / CHILDVAULT_PASSPHRASE)')
+    .option('--policy <file>', 'access policy (JSON)')
+    .option('--json', 'machine-readable output on stdout')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .addHelpText(
+      'after',
+      `
+Secrets are never read from the command line: the master key comes from a key file or the
+environment. Exit status: 0 ok, 1 error, 2 usage, 3 integrity failure (tampering, wrong key),
+4 refused by policy, 5 leak found.
+
+Example:
+  $ childvault init --db pool.db --new-key-file master.key
+  $ childvault import children.jsonl --db pool.db --key-file master.key`,
+    );
+  registerInit(program);
+  registerStatus(program);
+  registerImport(program);
+  registerDemo(program);
+  for (const command of program.commands) command.exitOverride().showHelpAfterError('(run with --help for usage)');
+  return program;
+}
+
+/** Runs the CLI; sets process.exitCode rather than exiting, so output is flushed. */
+export async function main(argv: readonly string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv]);
+  } catch (error) {
+    process.exitCode = handleError(error);
+  }
+}
+
+function handleError(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // commander already printed its message (or the help / version text).
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok;
+    return EXIT.usage;
+  }
+  if (isVaultError(error)) {
+    process.stderr.write(`childvault: ${error.message} [${error.code}]\n`);
+    return exitCodeFor(error.code);
+  }
+  // A bug, not a user error: say so without dumping internals (set CHILDVAULT_DEBUG=1 for the stack).
+  const debug = process.env['CHILDVAULT_DEBUG'] === '1';
+  process.stderr.write(`childvault: internal error${error instanceof Error ? ` (${error.name})` : ''}; please report it${debug ? '' : ' (CHILDVAULT_DEBUG=1 shows details)'}\n`);
+  if (debug && error instanceof Error && error.stack !== undefined) process.stderr.write(`${error.stack}\n`);
+  return EXIT.error;
+}
