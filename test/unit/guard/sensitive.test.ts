@@ -1,0 +1,122 @@
+import { Console } from 'node:console';
+import { Writable } from 'node:stream';
+import { format, inspect } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { VaultError } from '../../../src/errors.js';
+import { Sensitive, isSensitive } from '../../../src/guard/sensitive.js';
+import { expectVaultError } from '../../helpers/unit-errors.js';
+
+const PHONE = '+8613800138000';
+const REDACTED = '[Sensitive contact: redacted]';
+
+function contact(): Sensitive<{ phone: string }> {
+  return new Sensitive({ phone: PHONE }, 'contact');
+}
+
+/** What console.log would print, captured from a real Console writing to memory. */
+function consoleOutput(...args: unknown[]): string {
+  let out = '';
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      out += chunk.toString('utf8');
+      done();
+    },
+  });
+  const captured = new Console({ stdout: sink, stderr: sink, colorMode: false });
+  captured.log(...args);
+  captured.error(...args);
+  captured.dir(args, { depth: 10 });
+  captured.table(args);
+  return out;
+}
+
+describe('Sensitive', () => {
+  it('reveals the value it holds and names its category', () => {
+    const value = { phone: PHONE };
+    const s = new Sensitive(value, 'contact');
+    expect(s.reveal()).toBe(value);
+    expect(s.category).toBe('contact');
+  });
+
+  it('redacts itself in String(), template literals, concatenation and join', () => {
+    const s = contact();
+    expect(String(s)).toBe(REDACTED);
+    // eslint-disable-next-line @typescript-eslint/restrict-template-expressions -- what a careless caller writes
+    expect(`phone: ${s}`).toBe(`phone: ${REDACTED}`);
+    // eslint-disable-next-line @typescript-eslint/restrict-plus-operands -- what a careless caller writes
+    expect('x' + s).toBe(`x${REDACTED}`);
+    expect([s, s].join(',')).toBe(`${REDACTED},${REDACTED}`);
+  });
+
+  it('redacts itself in util.inspect and util.format, even nested and with hidden fields shown', () => {
+    const s = contact();
+    const texts = [
+      inspect(s),
+      inspect({ user: { contacts: [s] } }, { depth: Infinity, showHidden: true }),
+      format('%s %o %O %j', s, s, s, { safe: true }),
+      inspect(new Map([['k', s]])),
+    ];
+    for (const text of texts) {
+      expect(text).not.toContain('13800138000');
+      expect(text).toContain('redacted');
+    }
+  });
+
+  it('keeps the value out of everything console.log, console.error, console.dir and console.table print', () => {
+    const s = contact();
+    const out = consoleOutput(s, { nested: [s] });
+    expect(out).toContain(REDACTED);
+    expect(out).not.toContain('13800138000');
+  });
+
+  it('keeps the value out of an error message and an error cause', () => {
+    const s = contact();
+    // eslint-disable-next-line @typescript-eslint/restrict-template-expressions -- what a careless caller writes
+    const error = new Error(`failed for ${s}`, { cause: s });
+    expect(error.message).not.toContain('13800138000');
+    expect(inspect(error)).not.toContain('13800138000');
+  });
+
+  it('makes JSON.stringify throw PLAINTEXT_LEAK, alone and nested at any depth', () => {
+    const s = contact();
+    for (const payload of [s, { a: s }, [1, [2, { deep: s }]], { toLog: { values: [s] } }]) {
+      const error = expectVaultError(() => JSON.stringify(payload), 'PLAINTEXT_LEAK');
+      expect(error.message).toContain('contact');
+      expect(error.message).not.toContain('13800138000');
+    }
+  });
+
+  it('makes util.format %j throw rather than serialise the value', () => {
+    expect(() => format('%j', { s: contact() })).toThrow(VaultError);
+  });
+
+  it('does not expose the value through enumerable properties or spreading', () => {
+    const s = contact();
+    // eslint-disable-next-line @typescript-eslint/no-misused-spread -- what a careless caller writes
+    const copy = { ...s } as Record<string, unknown>;
+    expect(JSON.stringify(Object.values(copy))).not.toContain('13800138000');
+    expect(Object.keys(s)).toEqual(['category']);
+  });
+});
+
+describe('isSensitive', () => {
+  it('is true for a Sensitive value', () => {
+    expect(isSensitive(contact())).toBe(true);
+  });
+
+  it('is true for a value branded by another copy of childvault (the registered symbol)', () => {
+    const foreign = { [Symbol.for('childvault.sensitive')]: true, reveal: () => PHONE };
+    expect(isSensitive(foreign)).toBe(true);
+  });
+
+  it.each([
+    ['a revealed value', { phone: PHONE }],
+    ['a string', PHONE],
+    ['null', null],
+    ['undefined', undefined],
+    ['an object branded with an unregistered symbol', { [Symbol('childvault.sensitive')]: true }],
+    ['an object with the brand set to a truthy non-true value', { [Symbol.for('childvault.sensitive')]: 1 }],
+  ])('is false for %s', (_what, value) => {
+    expect(isSensitive(value)).toBe(false);
+  });
+});

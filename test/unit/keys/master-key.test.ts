@@ -1,0 +1,315 @@
+import { chmodSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadSodium } from '../../../src/crypto/sodium.js';
+import { VaultError } from '../../../src/errors.js';
+import {
+  MASTER_KEY_BYTES,
+  PASSPHRASE_PROVIDER_ID,
+  RAW_KEY_PROVIDER_ID,
+  envKey,
+  generateKeyFile,
+  isUnwrapFailure,
+  keyFile,
+  passphraseKey,
+  type MasterKeyProvider,
+} from '../../../src/keys/master-key.js';
+import { hex, makeTempDir, removeTempDir } from '../../helpers/unit-bytes.js';
+import { expectVaultError, expectVaultRejection } from '../../helpers/unit-errors.js';
+
+const MiB = 1024 * 1024;
+const FAST = { opsLimit: 1, memLimit: 8 * MiB } as const;
+const PASSPHRASE = 'correct horse battery staple';
+const KEY = Uint8Array.from({ length: 32 }, (_, i) => 0x40 + i);
+const AAD = new TextEncoder().encode('childvault/kek test');
+
+let dir: string;
+
+beforeAll(async () => {
+  await loadSodium();
+});
+
+beforeEach(() => {
+  dir = makeTempDir();
+});
+
+afterEach(() => {
+  removeTempDir(dir);
+});
+
+function writeKey(name: string, bytes: Uint8Array, mode: number): string {
+  const path = join(dir, name);
+  writeFileSync(path, bytes, { mode });
+  chmodSync(path, mode); // independent of the umask
+  return path;
+}
+
+async function attach(provider: MasterKeyProvider, stored: string | null = null): Promise<string | null> {
+  if (provider.attach === undefined) throw new Error('provider has no attach');
+  return provider.attach(stored);
+}
+
+/** Both providers hold the same key: what one wraps, the other unwraps. */
+async function expectSameKey(a: MasterKeyProvider, b: MasterKeyProvider): Promise<void> {
+  const secret = new Uint8Array(32).fill(0x5a);
+  expect(hex(await b.unwrap(await a.wrap(secret, AAD), AAD))).toBe(hex(secret));
+}
+
+describe('keyFile', () => {
+  it('reads a 32-byte file of mode 0600 and wraps and unwraps with it', async () => {
+    const provider = keyFile(writeKey('master.key', KEY, 0o600));
+    expect(provider.id).toBe(RAW_KEY_PROVIDER_ID);
+    expect(await attach(provider)).toBeNull();
+    const wrapped = await provider.wrap(new Uint8Array(32).fill(1), AAD);
+    expect(hex(await provider.unwrap(wrapped, AAD))).toBe(hex(new Uint8Array(32).fill(1)));
+  });
+
+  it('accepts mode 0400', async () => {
+    await attach(keyFile(writeKey('master.key', KEY, 0o400)));
+  });
+
+  it.each([0o644, 0o640, 0o604, 0o660, 0o606, 0o601])('refuses mode %s with INSECURE_KEY_FILE and says to chmod 600', async (mode) => {
+    const path = writeKey('master.key', KEY, mode);
+    const error = await expectVaultRejection(attach(keyFile(path)), 'INSECURE_KEY_FILE');
+    expect(error.message).toContain(`chmod 600 ${path}`);
+    expect(error.message).toContain(`mode ${mode.toString(8).padStart(4, '0')}`);
+    expect(error.message).not.toContain(hex(KEY));
+  });
+
+  it('refuses a symbolic link, even to a good key file, with MASTER_KEY_UNAVAILABLE', async () => {
+    const target = writeKey('real.key', KEY, 0o600);
+    const link = join(dir, 'link.key');
+    symlinkSync(target, link);
+    const error = await expectVaultRejection(attach(keyFile(link)), 'MASTER_KEY_UNAVAILABLE');
+    expect(error.message).toContain('symbolic link');
+  });
+
+  it('refuses a directory with INSECURE_KEY_FILE (not a regular file)', async () => {
+    const path = join(dir, 'keydir');
+    mkdirSync(path, { mode: 0o700 });
+    const error = await expectVaultRejection(attach(keyFile(path)), 'INSECURE_KEY_FILE');
+    expect(error.message).toContain('not a regular file');
+  });
+
+  it.each([0, 31, 33, 64])('refuses a file of %i bytes with MASTER_KEY_UNAVAILABLE naming the expected size', async (size) => {
+    const path = writeKey('master.key', new Uint8Array(size).fill(7), 0o600);
+    const error = await expectVaultRejection(attach(keyFile(path)), 'MASTER_KEY_UNAVAILABLE');
+    expect(error.message).toContain('exactly 32 bytes');
+    expect(error.message).toContain(`holds ${size}`);
+  });
+
+  it('refuses a missing file with MASTER_KEY_UNAVAILABLE', async () => {
+    const error = await expectVaultRejection(attach(keyFile(join(dir, 'nope.key'))), 'MASTER_KEY_UNAVAILABLE');
+    expect(error.message).toContain('does not exist');
+  });
+
+  it('shares its id with envKey and interoperates with it for the same key', async () => {
+    const file = keyFile(writeKey('master.key', KEY, 0o600));
+    const name = `CHILDVAULT_UNIT_${process.pid}_A`;
+    process.env[name] = Buffer.from(KEY).toString('base64');
+    try {
+      const env = envKey(name);
+      await attach(file);
+      await attach(env);
+      expect(env.id).toBe(file.id);
+      await expectSameKey(file, env);
+      await expectSameKey(env, file);
+    } finally {
+      Reflect.deleteProperty(process.env, name);
+    }
+  });
+});
+
+describe('generateKeyFile', () => {
+  it('creates a 32-byte file of mode 0600 whose provider works', async () => {
+    const path = join(dir, 'new.key');
+    const provider = await generateKeyFile(path);
+    const stat = statSync(path);
+    expect(stat.mode & 0o777).toBe(0o600);
+    expect(stat.size).toBe(MASTER_KEY_BYTES);
+    await attach(provider);
+    await expectSameKey(provider, provider);
+    const reread = keyFile(path);
+    await attach(reread);
+    await expectSameKey(provider, reread);
+  });
+
+  it('creates a different key each time', async () => {
+    await generateKeyFile(join(dir, 'a.key'));
+    await generateKeyFile(join(dir, 'b.key'));
+    expect(hex(readFileSync(join(dir, 'a.key')))).not.toBe(hex(readFileSync(join(dir, 'b.key'))));
+  });
+
+  it('refuses to overwrite an existing file with CONFLICT and leaves it unchanged', async () => {
+    const path = writeKey('existing.key', KEY, 0o600);
+    const error = await expectVaultRejection(generateKeyFile(path), 'CONFLICT');
+    expect(error.message).toContain('already exists');
+    expect(hex(readFileSync(path))).toBe(hex(KEY));
+  });
+
+  it('refuses to write through a symbolic link', async () => {
+    const link = join(dir, 'link.key');
+    symlinkSync(join(dir, 'target.key'), link);
+    await expect(generateKeyFile(link)).rejects.toBeInstanceOf(VaultError);
+    expect(() => statSync(join(dir, 'target.key'))).toThrow();
+  });
+
+  it('reports a missing directory as MASTER_KEY_UNAVAILABLE', async () => {
+    await expectVaultRejection(generateKeyFile(join(dir, 'no', 'such', 'dir.key')), 'MASTER_KEY_UNAVAILABLE');
+  });
+});
+
+describe('envKey', () => {
+  const name = `CHILDVAULT_UNIT_${process.pid}_B`;
+  afterEach(() => {
+    Reflect.deleteProperty(process.env, name);
+  });
+
+  it('reads a base64 key, ignoring surrounding whitespace', async () => {
+    process.env[name] = `  ${Buffer.from(KEY).toString('base64')}\n`;
+    const provider = envKey(name);
+    expect(await attach(provider)).toBeNull();
+    await expectSameKey(provider, provider);
+  });
+
+  it('accepts the base64url alphabet', async () => {
+    process.env[name] = Buffer.from(KEY).toString('base64url');
+    const url = envKey(name);
+    await attach(url);
+    process.env[name] = Buffer.from(KEY).toString('base64');
+    const std = envKey(name);
+    await attach(std);
+    await expectSameKey(url, std);
+  });
+
+  it('reads CHILDVAULT_MASTER_KEY by default', async () => {
+    const previous = process.env.CHILDVAULT_MASTER_KEY;
+    process.env.CHILDVAULT_MASTER_KEY = Buffer.from(KEY).toString('base64');
+    try {
+      await attach(envKey());
+    } finally {
+      if (previous === undefined) delete process.env.CHILDVAULT_MASTER_KEY;
+      else process.env.CHILDVAULT_MASTER_KEY = previous;
+    }
+  });
+
+  it.each([
+    ['missing', undefined],
+    ['empty', ''],
+    ['blank', '   '],
+  ])('refuses a %s variable with MASTER_KEY_UNAVAILABLE naming it', async (_what, value) => {
+    if (value !== undefined) process.env[name] = value;
+    const error = await expectVaultRejection(attach(envKey(name)), 'MASTER_KEY_UNAVAILABLE');
+    expect(error.message).toContain(name);
+    expect(error.message).toContain('not set');
+  });
+
+  it('refuses text that is not base64 without echoing it', async () => {
+    const value = 'this is not base64 kid@example.com!';
+    process.env[name] = value;
+    const error = await expectVaultRejection(attach(envKey(name)), 'MASTER_KEY_UNAVAILABLE');
+    expect(error.message).toContain('not valid base64');
+    expect(error.message).not.toContain(value);
+  });
+
+  it.each([16, 31, 33, 64])('refuses a key of %i bytes without echoing it', async (size) => {
+    const value = Buffer.from(new Uint8Array(size).fill(0x33)).toString('base64');
+    process.env[name] = value;
+    const error = await expectVaultRejection(attach(envKey(name)), 'MASTER_KEY_UNAVAILABLE');
+    expect(error.message).toContain(`holds ${size}`);
+    expect(error.message).not.toContain(value);
+  });
+});
+
+describe('passphraseKey', () => {
+  it('refuses passphrases shorter than 12 characters with VALIDATION, without echoing them', () => {
+    const error = expectVaultError(() => passphraseKey('hunter2hunt'), 'VALIDATION');
+    expect(error.field).toBe('passphrase');
+    expect(error.message).not.toContain('hunter2');
+    expect(() => passphraseKey('x'.repeat(12), FAST)).not.toThrow();
+  });
+
+  it('refuses a passphrase that is not a string', () => {
+    expectVaultError(() => passphraseKey(123456789012 as unknown as string), 'VALIDATION');
+  });
+
+  it('creates Argon2id parameters on first attach, and derives the same key from them later', async () => {
+    const first = passphraseKey(PASSPHRASE, FAST);
+    expect(first.id).toBe(PASSPHRASE_PROVIDER_ID);
+    const stored = await attach(first);
+    expect(stored).not.toBeNull();
+    const params = JSON.parse(stored ?? '') as Record<string, unknown>;
+    expect(params).toMatchObject({ kdf: 'argon2id13', opsLimit: 1, memLimit: 8 * MiB });
+    expect(Buffer.from(params.salt as string, 'base64').length).toBe(16);
+    expect(stored).not.toContain(PASSPHRASE);
+
+    const again = passphraseKey(PASSPHRASE); // the stored costs win over the defaults
+    expect(await attach(again, stored)).toBe(stored);
+    await expectSameKey(first, again);
+  });
+
+  it('derives a different key with a fresh salt for a new vault', async () => {
+    const a = passphraseKey(PASSPHRASE, FAST);
+    const b = passphraseKey(PASSPHRASE, FAST);
+    const sa = await attach(a);
+    const sb = await attach(b);
+    expect(sa).not.toBe(sb);
+    const wrapped = await a.wrap(new Uint8Array(32), AAD);
+    await expectVaultRejection(b.unwrap(wrapped, AAD), 'INTEGRITY');
+  });
+
+  it('fails to unwrap with another passphrase over the same parameters', async () => {
+    const right = passphraseKey(PASSPHRASE, FAST);
+    const stored = await attach(right);
+    const wrong = passphraseKey('incorrect horse battery staple', FAST);
+    await attach(wrong, stored);
+    const wrapped = await right.wrap(new Uint8Array(32), AAD);
+    await expectVaultRejection(wrong.unwrap(wrapped, AAD), 'INTEGRITY');
+  });
+
+  it.each([
+    ['not JSON', '{'],
+    ['another KDF', JSON.stringify({ kdf: 'scrypt', salt: 'AAAAAAAAAAAAAAAAAAAAAA==', opsLimit: 1, memLimit: 8 * MiB })],
+    ['costs out of range', JSON.stringify({ kdf: 'argon2id13', salt: 'AAAAAAAAAAAAAAAAAAAAAA==', opsLimit: 0, memLimit: 8 * MiB })],
+    ['a salt that is not base64', JSON.stringify({ kdf: 'argon2id13', salt: '!!!', opsLimit: 1, memLimit: 8 * MiB })],
+    ['a salt of the wrong length', JSON.stringify({ kdf: 'argon2id13', salt: 'AAAA', opsLimit: 1, memLimit: 8 * MiB })],
+  ])('refuses stored parameters with %s as CORRUPT', async (_what, stored) => {
+    await expectVaultRejection(attach(passphraseKey(PASSPHRASE, FAST), stored), 'CORRUPT');
+  });
+});
+
+describe('in-memory providers before attach and after close', () => {
+  const providers: [string, () => MasterKeyProvider][] = [
+    ['keyFile', () => keyFile('/nonexistent/master.key')],
+    ['envKey', () => envKey('CHILDVAULT_UNIT_NEVER_SET')],
+    ['passphraseKey', () => passphraseKey(PASSPHRASE, FAST)],
+  ];
+
+  it.each(providers)('%s refuses wrap and unwrap before attach with MASTER_KEY_UNAVAILABLE', async (_name, make) => {
+    const provider = make();
+    await expectVaultRejection(provider.wrap(new Uint8Array(32), AAD), 'MASTER_KEY_UNAVAILABLE');
+    await expectVaultRejection(provider.unwrap(new Uint8Array(80), AAD), 'MASTER_KEY_UNAVAILABLE');
+  });
+
+  it('forgets the key on close', async () => {
+    const provider = keyFile(writeKey('master.key', KEY, 0o600));
+    await attach(provider);
+    const wrapped = await provider.wrap(new Uint8Array(32), AAD);
+    provider.close?.();
+    await expectVaultRejection(provider.unwrap(wrapped, AAD), 'MASTER_KEY_UNAVAILABLE');
+  });
+
+  it('does not show key material in String()', async () => {
+    const provider = keyFile(writeKey('master.key', KEY, 0o600));
+    await attach(provider);
+    expect((provider as unknown as { toString(): string }).toString()).toBe('[MasterKeyProvider raw-key]');
+  });
+});
+
+describe('isUnwrapFailure', () => {
+  it('is true for INTEGRITY and foreign errors, false for other VaultErrors', () => {
+    expect(isUnwrapFailure(new VaultError('INTEGRITY', 'x'))).toBe(true);
+    expect(isUnwrapFailure(new Error('kms'))).toBe(true);
+    expect(isUnwrapFailure(new VaultError('MASTER_KEY_UNAVAILABLE', 'x'))).toBe(false);
+  });
+});

@@ -1,0 +1,163 @@
+import { join } from 'node:path';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { open, seal } from '../../../src/crypto/aead.js';
+import { SecretBytes } from '../../../src/crypto/secret-bytes.js';
+import { loadSodium } from '../../../src/crypto/sodium.js';
+import { VaultError } from '../../../src/errors.js';
+import { kekAad } from '../../../src/keys/keyring.js';
+import type { MasterKeyProvider } from '../../../src/keys/master-key.js';
+import { SUBJECT_INDEX_KEY } from '../../../src/keys/subject-index.js';
+import { VAULT_FORMAT_VERSION, masterCheckAad, unlockVault, vaultKeyAad } from '../../../src/keys/unlock.js';
+import { openDatabase, type SqliteDatabase } from '../../../src/store/database.js';
+import { KekRepository } from '../../../src/store/kek-repository.js';
+import { MetaRepository } from '../../../src/store/meta-repository.js';
+import { migrate } from '../../../src/store/migrator.js';
+import { flipped, makeTempDir, removeTempDir } from '../../helpers/unit-bytes.js';
+import { expectVaultRejection } from '../../helpers/unit-errors.js';
+
+const NOW = 1_714_550_400_000;
+
+/** A provider holding `fill`-filled key bytes in memory, wrapping with childvault's sealed box. */
+function provider(fill: number, id = 'raw-key'): MasterKeyProvider & { attached: (string | null)[] } {
+  const key = new SecretBytes(new Uint8Array(32).fill(fill));
+  const attached: (string | null)[] = [];
+  return {
+    id,
+    attached,
+    attach: async (stored) => {
+      attached.push(stored);
+      return stored;
+    },
+    wrap: async (bytes, aad) => seal(key, bytes, aad),
+    unwrap: async (wrapped, aad) => open(key, wrapped, aad, 'master-wrapped key'),
+  };
+}
+
+let dir: string;
+let db: SqliteDatabase;
+let repos: { meta: MetaRepository; keks: KekRepository };
+
+beforeAll(async () => {
+  await loadSodium();
+});
+
+beforeEach(() => {
+  dir = makeTempDir();
+  db = openDatabase({ path: join(dir, 'vault.db'), durability: 'normal' });
+  migrate(db);
+  repos = { meta: new MetaRepository(db), keks: new KekRepository(db) };
+});
+
+afterEach(() => {
+  db.close();
+  removeTempDir(dir);
+});
+
+describe('unlockVault', () => {
+  it('creates a vault on an empty file: identity row, active KEK v1 and subject-index key, all wrapped with their AAD', async () => {
+    const p = provider(1);
+    const unlocked = await unlockVault(db, repos, p, NOW);
+    expect(unlocked.created).toBe(true);
+    expect(unlocked.meta.formatVersion).toBe(VAULT_FORMAT_VERSION);
+    expect(unlocked.meta.masterProvider).toBe('raw-key');
+    expect(unlocked.meta.createdAt).toBe(NOW);
+    expect(unlocked.keyring.has(1)).toBe(true);
+    expect(unlocked.subjectIndexKey.length).toBe(32);
+    const vaultId = unlocked.meta.vaultId;
+    const kek = repos.keks.active();
+    expect(kek?.version).toBe(1);
+    expect((await p.unwrap(kek!.wrapped!, kekAad(vaultId, 1))).length).toBe(32);
+    expect(Array.from(await p.unwrap(unlocked.meta.masterCheck, masterCheckAad(vaultId)))).toEqual(new Array<number>(32).fill(0));
+    const index = repos.meta.getKey(SUBJECT_INDEX_KEY);
+    expect((await p.unwrap(index!.wrapped, vaultKeyAad(vaultId, SUBJECT_INDEX_KEY))).length).toBe(32);
+    expect(p.attached).toEqual([null]);
+  });
+
+  it('opens the same vault again with the same key, giving the same keys', async () => {
+    const first = await unlockVault(db, repos, provider(1), NOW);
+    const p = provider(1);
+    const second = await unlockVault(db, repos, p, NOW + 1);
+    expect(second.created).toBe(false);
+    expect(second.meta.vaultId).toEqual(first.meta.vaultId);
+    expect(second.subjectIndexKey.use((b) => Buffer.from(b).toString('hex'))).toBe(first.subjectIndexKey.use((b) => Buffer.from(b).toString('hex')));
+    expect(second.keyring.get(1).use((b) => Buffer.from(b).toString('hex'))).toBe(first.keyring.get(1).use((b) => Buffer.from(b).toString('hex')));
+    expect(p.attached).toEqual([null]); // the stored parameters of this provider
+  });
+
+  it('refuses a wrong master key with WRONG_MASTER_KEY, and writes nothing', async () => {
+    await unlockVault(db, repos, provider(1), NOW);
+    const before = db.prepare('SELECT count(*) AS n FROM keks').get();
+    const error = await expectVaultRejection(unlockVault(db, repos, provider(2), NOW), 'WRONG_MASTER_KEY');
+    expect(error.message).toContain('does not open vault');
+    expect(db.prepare('SELECT count(*) AS n FROM keks').get()).toEqual(before);
+  });
+
+  it('refuses a master key of another kind with WRONG_MASTER_KEY naming both kinds, without attaching it', async () => {
+    await unlockVault(db, repos, provider(1, 'raw-key'), NOW);
+    const other = provider(1, 'passphrase');
+    const error = await expectVaultRejection(unlockVault(db, repos, other, NOW), 'WRONG_MASTER_KEY');
+    expect(error.message).toContain('"raw-key"');
+    expect(error.message).toContain('"passphrase"');
+    expect(other.attached).toEqual([]);
+  });
+
+  it('passes through a provider failure that is not an authentication failure (a KMS outage)', async () => {
+    await unlockVault(db, repos, provider(1), NOW);
+    const down: MasterKeyProvider = {
+      id: 'raw-key',
+      wrap: async () => {
+        throw new VaultError('MASTER_KEY_UNAVAILABLE', 'kms unreachable');
+      },
+      unwrap: async () => {
+        throw new VaultError('MASTER_KEY_UNAVAILABLE', 'kms unreachable');
+      },
+    };
+    const error = await expectVaultRejection(unlockVault(db, repos, down, NOW), 'MASTER_KEY_UNAVAILABLE');
+    expect(error.message).toBe('kms unreachable');
+  });
+
+  it('reports a tampered wrapped KEK as INTEGRITY once the master key is proven right', async () => {
+    await unlockVault(db, repos, provider(1), NOW);
+    const kek = repos.keks.active()!;
+    db.prepare('UPDATE keks SET wrapped = ? WHERE version = 1').run(flipped(kek.wrapped!, 30));
+    const error = await expectVaultRejection(unlockVault(db, repos, provider(1), NOW), 'INTEGRITY');
+    expect(error.message).toContain('key-encryption key v1');
+  });
+
+  it('reports a tampered subject-index key as INTEGRITY', async () => {
+    await unlockVault(db, repos, provider(1), NOW);
+    const row = repos.meta.getKey(SUBJECT_INDEX_KEY)!;
+    db.prepare('UPDATE vault_keys SET wrapped = ? WHERE name = ?').run(flipped(row.wrapped, 50), SUBJECT_INDEX_KEY);
+    const error = await expectVaultRejection(unlockVault(db, repos, provider(1), NOW), 'INTEGRITY');
+    expect(error.message).toContain('subject-index');
+  });
+
+  it('treats a tampered master check like a wrong key (WRONG_MASTER_KEY)', async () => {
+    const { meta } = await unlockVault(db, repos, provider(1), NOW);
+    db.prepare('UPDATE vault_meta SET master_check = ?').run(flipped(meta.masterCheck, 40));
+    await expectVaultRejection(unlockVault(db, repos, provider(1), NOW), 'WRONG_MASTER_KEY');
+  });
+
+  it('refuses a vault whose format is newer than this build with MIGRATION', async () => {
+    await unlockVault(db, repos, provider(1), NOW);
+    db.prepare('UPDATE vault_meta SET format_version = ?').run(VAULT_FORMAT_VERSION + 1);
+    const error = await expectVaultRejection(unlockVault(db, repos, provider(1), NOW), 'MIGRATION');
+    expect(error.message).toContain('upgrade childvault');
+  });
+
+  it('refuses a vault without an active KEK as CORRUPT', async () => {
+    await unlockVault(db, repos, provider(1), NOW);
+    db.pragma('foreign_keys = OFF');
+    db.prepare('DELETE FROM keks').run();
+    await expectVaultRejection(unlockVault(db, repos, provider(1), NOW), 'CORRUPT');
+  });
+
+  it('binds the master check to the vault id: a check copied from another vault does not pass', async () => {
+    const { meta } = await unlockVault(db, repos, provider(1), NOW);
+    const p = provider(1);
+    // The check of a different vault id, under the same master key.
+    const foreignCheck = await p.wrap(new Uint8Array(32), masterCheckAad(flipped(meta.vaultId, 15)));
+    db.prepare('UPDATE vault_meta SET master_check = ?').run(foreignCheck);
+    await expectVaultRejection(unlockVault(db, repos, p, NOW), 'WRONG_MASTER_KEY');
+  });
+});
