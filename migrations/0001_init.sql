@@ -30,33 +30,28 @@ CREATE TABLE keks (
 ) STRICT;
 CREATE UNIQUE INDEX keks_one_active ON keks (state) WHERE state = 'active';
 
--- One data key per (subject, category), wrapped by a KEK. The subject appears only as a keyed
--- digest (subject_tag), so the file alone does not say which accounts are children.
-CREATE TABLE deks (
-  id          BLOB    PRIMARY KEY CHECK (length(id) = 16),
-  subject_tag BLOB    NOT NULL CHECK (length(subject_tag) = 32),
-  category    TEXT    NOT NULL,
-  kek_version INTEGER NOT NULL REFERENCES keks (version),
-  wrapped     BLOB    NOT NULL,
-  created_at  INTEGER NOT NULL,
-  UNIQUE (subject_tag, category)
-) STRICT;
-CREATE INDEX deks_by_kek ON deks (kek_version, id);
-
--- The current value of each (subject, category), sealed under its data key.
+-- The current value of each (subject, category): its data key, wrapped by a KEK, and the value
+-- sealed under that key, in one row so a write touches two B-trees (the table and the unique
+-- index). The subject appears only as a keyed digest (subject_tag), so the file alone does not say
+-- which accounts are children. No other index: retention sweeps and per-KEK counts scan the table.
 CREATE TABLE records (
-  dek_id          BLOB    PRIMARY KEY REFERENCES deks (id) ON DELETE CASCADE,
+  id              INTEGER PRIMARY KEY,                               -- rowid: new rows append
+  subject_tag     BLOB    NOT NULL CHECK (length(subject_tag) = 32),
+  category        TEXT    NOT NULL,
+  dek_id          BLOB    NOT NULL CHECK (length(dek_id) = 16),      -- time-ordered, never reused, bound into both AADs
+  kek_version     INTEGER NOT NULL REFERENCES keks (version),
+  wrapped_dek     BLOB    NOT NULL,
   format          INTEGER NOT NULL,   -- 1 = one sealed box in body; 2 = secretstream, header in body
   body            BLOB    NOT NULL,
   chunk_count     INTEGER NOT NULL CHECK (chunk_count >= 0),
   plaintext_bytes INTEGER NOT NULL,
-  written_at      INTEGER NOT NULL    -- bound into the AAD; expiry = written_at + the category's current retention
+  written_at      INTEGER NOT NULL,   -- bound into the AAD; expiry = written_at + the category's current retention
+  UNIQUE (subject_tag, category)
 ) STRICT;
-CREATE INDEX records_by_written_at ON records (written_at);
 
--- Encrypted chunks of stream-format records, in order.
+-- Encrypted chunks of stream-format records, in order; deleted with their record by the vault.
 CREATE TABLE record_chunks (
-  dek_id BLOB    NOT NULL REFERENCES records (dek_id) ON DELETE CASCADE,
+  dek_id BLOB    NOT NULL,
   idx    INTEGER NOT NULL CHECK (idx >= 0),
   data   BLOB    NOT NULL,
   PRIMARY KEY (dek_id, idx)

@@ -142,6 +142,8 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
   readonly #dekCache: DekCache;
   readonly #clock: () => Date;
   readonly #durability: Durability;
+  /** Subject id → tag. A pure memo (a tag never changes), bounded by clearing. */
+  readonly #tags = new Map<string, Uint8Array>();
   #closed = false;
 
   /** @internal Use `openVault`. */
@@ -192,7 +194,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
     try {
       await this.#inTransaction('write', 'storing values', () => {
         const kekVersion = this.#activeKekVersion();
-        for (const value of item.values) this.#storeValue(item.tag, value, kekVersion, now);
+        for (const value of item.values) this.#storeValue(item.tag, value, kekVersion, now, true);
       });
     } finally {
       wipeFrames([item]);
@@ -224,7 +226,8 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
     try {
       await this.#inTransaction('write', 'storing values', () => {
         const kekVersion = this.#activeKekVersion();
-        for (const item of prepared) for (const value of item.values) this.#storeValue(item.tag, value, kekVersion, now);
+        // Bulk writes do not fill the key cache: it would evict the keys that reads need.
+        for (const item of prepared) for (const value of item.values) this.#storeValue(item.tag, value, kekVersion, now, false);
       });
     } finally {
       wipeFrames(prepared);
@@ -241,7 +244,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
     parseOrThrow(accessContextSchema, ctx, 'ctx');
     const id = parseOrThrow(subjectIdSchema, subject, 'subject');
     const wanted = this.#parseCategoryList(categories, 'categories');
-    const tag = subjectTag(this.#subjectIndexKey, id);
+    const tag = this.#tagOf(id);
     const now = this.#now();
     return this.#inTransaction('read', 'reading values', () => {
       const result: Record<string, Sensitive<unknown>> = {};
@@ -263,7 +266,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
     parseOrThrow(accessContextSchema, ctx, 'ctx');
     const id = parseOrThrow(subjectIdSchema, subject, 'subject');
     const categories = options.categories === undefined ? undefined : this.#parseCategoryList(options.categories, 'options.categories');
-    const tag = subjectTag(this.#subjectIndexKey, id);
+    const tag = this.#tagOf(id);
     const now = this.#now();
     const erased = await this.#inTransaction('write', 'erasing values', () => this.#repos.records.erase(tag, categories));
     for (const row of erased) this.#dekCache.delete(toHex(row.dekId));
@@ -305,6 +308,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
     if (this.#closed) return;
     this.#closed = true;
     this.#dekCache.clear();
+    this.#tags.clear();
     this.#keyring.wipe();
     this.#subjectIndexKey.wipe();
     this.#provider.close?.();
@@ -315,6 +319,16 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
 
   #ensureOpen(): void {
     if (this.#closed) throw new VaultError('CLOSED', 'the vault is closed');
+  }
+
+  #tagOf(id: string): Uint8Array {
+    let tag = this.#tags.get(id);
+    if (tag === undefined) {
+      tag = subjectTag(this.#subjectIndexKey, id);
+      if (this.#tags.size >= 4096) this.#tags.clear();
+      this.#tags.set(id, tag);
+    }
+    return tag;
   }
 
   #now(): number {
@@ -354,11 +368,11 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
       const parsed: unknown = parseOrThrow(this.#definition(category, field).schema, raw, field);
       return { category, frame: encodeFrame(parsed) };
     });
-    return { tag: subjectTag(this.#subjectIndexKey, id), values: prepared };
+    return { tag: this.#tagOf(id), values: prepared };
   }
 
   /** Inside a write transaction: seals one value under a fresh data key and replaces the stored one. */
-  #storeValue(tag: Uint8Array, value: PreparedValue, kekVersion: number, now: number): void {
+  #storeValue(tag: Uint8Array, value: PreparedValue, kekVersion: number, now: number, cacheKey: boolean): void {
     const binding: DekBinding = { vaultId: this.#meta.vaultId, subjectTag: tag, category: value.category, dekId: newId(now) };
     const dek = generateDek();
     let owned = true;
@@ -367,8 +381,12 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
       const format = recordFormatFor(value.frame.byteLength);
       const sealed = sealRecord(dek, format, recordAad(binding, format, now), value.frame);
       const replaced = this.#repos.records.replace(
-        { id: binding.dekId, subjectTag: tag, category: value.category, kekVersion, wrapped, createdAt: now },
         {
+          subjectTag: tag,
+          category: value.category,
+          dekId: binding.dekId,
+          kekVersion,
+          wrappedDek: wrapped,
           format,
           body: sealed.body,
           chunkCount: format === RECORD_FORMAT_STREAM ? Math.ceil(value.frame.byteLength / CHUNK_BYTES) : 0,
@@ -380,7 +398,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
       if (replaced !== undefined) this.#dekCache.delete(toHex(replaced));
       // Keys just written are likely read soon. If the transaction rolls back, the id is never
       // stored, so the cached key is unreachable and ages out.
-      owned = !this.#dekCache.offer(toHex(binding.dekId), dek);
+      if (cacheKey) owned = !this.#dekCache.offer(toHex(binding.dekId), dek);
     } finally {
       if (owned) dek.wipe();
     }

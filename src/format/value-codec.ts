@@ -9,6 +9,7 @@
  * base64-inflated nor copied into a string, and the frame can be produced and consumed in chunks.
  */
 import { VaultError, integrityError } from '../errors.js';
+import { readU32, writeU32 } from './canonical.js';
 
 export const FRAME_VERSION = 1;
 const PREFIX_BYTES = 5;
@@ -36,7 +37,6 @@ export interface EncodedFrame {
   readonly byteLength: number;
 }
 
-const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
 function describePath(path: readonly PathStep[]): string {
@@ -87,12 +87,13 @@ function extractBlobs(value: unknown, path: PathStep[], blobs: [PathStep[], Uint
 export function encodeFrame(value: unknown): EncodedFrame {
   const blobs: [PathStep[], Uint8Array][] = [];
   const skeleton = extractBlobs(value, [], blobs);
-  const header = utf8Encoder.encode(JSON.stringify({ v: skeleton, b: blobs.map(([p, b]) => [p, b.length]) }));
-  const head = new Uint8Array(PREFIX_BYTES + header.length);
+  const json = JSON.stringify({ v: skeleton, b: blobs.map(([p, b]) => [p, b.length]) });
+  // Written in place (no intermediate encoded copy to wipe); wiped by the caller after sealing.
+  const headerLength = Buffer.byteLength(json, 'utf8');
+  const head = Buffer.allocUnsafe(PREFIX_BYTES + headerLength);
   head[0] = FRAME_VERSION;
-  new DataView(head.buffer).setUint32(1, header.length);
-  head.set(header, PREFIX_BYTES);
-  header.fill(0);
+  writeU32(head, 1, headerLength);
+  head.write(json, PREFIX_BYTES, 'utf8');
   let byteLength = head.length;
   for (const [, b] of blobs) byteLength += b.length;
   if (byteLength > MAX_FRAME_BYTES) {
@@ -104,7 +105,7 @@ export function encodeFrame(value: unknown): EncodedFrame {
 
 /** The frame as one buffer (for values small enough to seal in one box). Wipe after use. */
 export function frameToBytes(frame: EncodedFrame): Uint8Array {
-  const out = new Uint8Array(frame.byteLength);
+  const out = Buffer.allocUnsafe(frame.byteLength); // fully written below
   out.set(frame.head, 0);
   let at = frame.head.length;
   for (const b of frame.blobs) {
@@ -212,8 +213,9 @@ export class FrameReader {
         this.#prefixFilled += n;
         at += n;
         if (this.#prefixFilled === PREFIX_BYTES) {
-          if (this.#prefix[0] !== FRAME_VERSION) throw integrityError(this.#what);
-          this.#header = new Uint8Array(new DataView(this.#prefix.buffer).getUint32(1));
+          const headerLength = readU32(this.#prefix, 1);
+          if (this.#prefix[0] !== FRAME_VERSION || headerLength > MAX_FRAME_BYTES) throw integrityError(this.#what);
+          this.#header = Buffer.allocUnsafe(headerLength); // filled before use
         }
         continue;
       }

@@ -32,9 +32,11 @@ export class KekRepository {
     this.#activeVersion = db.prepare(`SELECT version FROM keks WHERE state = 'active'`);
     this.#get = db.prepare(`SELECT ${COLUMNS} FROM keks WHERE version = ?`);
     this.#insert = db.prepare('INSERT INTO keks (version, state, wrapped, created_at) VALUES (?, ?, ?, ?)');
-    this.#usage = db.prepare(`SELECT ${COLUMNS},
-      (SELECT count(*) FROM deks WHERE deks.kek_version = keks.version) AS dekCount
-      FROM keks ORDER BY version`);
+    // One scan of records grouped by KEK (no index on kek_version: it would cost every write).
+    this.#usage = db.prepare(`SELECT ${COLUMNS}, coalesce(used.n, 0) AS dekCount
+      FROM keks LEFT JOIN (SELECT kek_version, count(*) AS n FROM records GROUP BY kek_version) used
+        ON used.kek_version = keks.version
+      ORDER BY version`);
   }
 
   active(): KekRow | undefined {

@@ -1,17 +1,15 @@
-/** Data keys, sealed values and their chunks: one (dek, record) pair per (subject tag, category). */
+/** Stored values: one row per (subject tag, category) holding the wrapped data key and the sealed value. */
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './database.js';
 
-export interface DekRow {
-  readonly id: Uint8Array;
-  readonly subjectTag: Uint8Array;
-  readonly category: string;
-  readonly kekVersion: number;
-  readonly wrapped: Uint8Array;
-  readonly createdAt: number;
-}
+export const STREAM_FORMAT = 2;
 
 export interface RecordRow {
+  readonly subjectTag: Uint8Array;
+  readonly category: string;
+  readonly dekId: Uint8Array;
+  readonly kekVersion: number;
+  readonly wrappedDek: Uint8Array;
   readonly format: number;
   readonly body: Uint8Array;
   readonly chunkCount: number;
@@ -19,13 +17,8 @@ export interface RecordRow {
   readonly writtenAt: number;
 }
 
-/** A data key joined with the record it seals. */
-export interface StoredValueRow extends RecordRow {
-  readonly dekId: Uint8Array;
-  readonly category: string;
-  readonly kekVersion: number;
-  readonly wrappedDek: Uint8Array;
-}
+/** What `find` returns (the subject tag is the caller's). */
+export type StoredValueRow = Omit<RecordRow, 'subjectTag'>;
 
 export interface ErasedRow {
   readonly dekId: Uint8Array;
@@ -38,33 +31,36 @@ export interface CategoryCount {
   readonly bytes: number;
 }
 
+interface DeletedRow {
+  dekId: Uint8Array;
+  category: string;
+  format: number;
+}
+
 export class RecordRepository {
   readonly #find: Statement<[Uint8Array, string], StoredValueRow>;
   readonly #chunks: Statement<[Uint8Array], { data: Uint8Array }>;
-  readonly #deleteOne: Statement<[Uint8Array, string], { id: Uint8Array }>;
-  readonly #insertDek: Statement<[Uint8Array, Uint8Array, string, number, Uint8Array, number]>;
-  readonly #insertRecord: Statement<[Uint8Array, number, Uint8Array, number, number, number]>;
+  readonly #deleteOne: Statement<[Uint8Array, string], DeletedRow>;
+  readonly #deleteSubject: Statement<[Uint8Array], DeletedRow>;
+  readonly #deleteChunks: Statement<[Uint8Array]>;
+  readonly #insert: Statement<[Uint8Array, string, Uint8Array, number, Uint8Array, number, Uint8Array, number, number, number]>;
   readonly #insertChunk: Statement<[Uint8Array, number, Uint8Array]>;
-  readonly #listForSubject: Statement<[Uint8Array], ErasedRow>;
-  readonly #deleteSubject: Statement<[Uint8Array]>;
   readonly #counts: Statement<[], CategoryCount>;
 
   constructor(db: SqliteDatabase) {
-    this.#find = db.prepare(`SELECT d.id AS dekId, d.category, d.kek_version AS kekVersion, d.wrapped AS wrappedDek,
-        r.format, r.body, r.chunk_count AS chunkCount, r.plaintext_bytes AS plaintextBytes,
-        r.written_at AS writtenAt
-      FROM deks d JOIN records r ON r.dek_id = d.id
-      WHERE d.subject_tag = ? AND d.category = ?`);
+    this.#find = db.prepare(`SELECT category, dek_id AS dekId, kek_version AS kekVersion, wrapped_dek AS wrappedDek, format, body,
+        chunk_count AS chunkCount, plaintext_bytes AS plaintextBytes, written_at AS writtenAt
+      FROM records WHERE subject_tag = ? AND category = ?`);
     this.#chunks = db.prepare('SELECT data FROM record_chunks WHERE dek_id = ? ORDER BY idx');
-    this.#deleteOne = db.prepare('DELETE FROM deks WHERE subject_tag = ? AND category = ? RETURNING id');
-    this.#insertDek = db.prepare('INSERT INTO deks (id, subject_tag, category, kek_version, wrapped, created_at) VALUES (?, ?, ?, ?, ?, ?)');
-    this.#insertRecord = db.prepare(`INSERT INTO records (dek_id, format, body, chunk_count, plaintext_bytes, written_at)
-      VALUES (?, ?, ?, ?, ?, ?)`);
+    this.#deleteOne = db.prepare('DELETE FROM records WHERE subject_tag = ? AND category = ? RETURNING dek_id AS dekId, category, format');
+    this.#deleteSubject = db.prepare('DELETE FROM records WHERE subject_tag = ? RETURNING dek_id AS dekId, category, format');
+    this.#deleteChunks = db.prepare('DELETE FROM record_chunks WHERE dek_id = ?');
+    this.#insert = db.prepare(`INSERT INTO records
+      (subject_tag, category, dek_id, kek_version, wrapped_dek, format, body, chunk_count, plaintext_bytes, written_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.#insertChunk = db.prepare('INSERT INTO record_chunks (dek_id, idx, data) VALUES (?, ?, ?)');
-    this.#listForSubject = db.prepare('SELECT id AS dekId, category FROM deks WHERE subject_tag = ? ORDER BY category');
-    this.#deleteSubject = db.prepare('DELETE FROM deks WHERE subject_tag = ?');
-    this.#counts = db.prepare(`SELECT d.category, count(*) AS count, coalesce(sum(r.plaintext_bytes), 0) AS bytes
-      FROM deks d LEFT JOIN records r ON r.dek_id = d.id GROUP BY d.category ORDER BY d.category`);
+    this.#counts = db.prepare(`SELECT category, count(*) AS count, coalesce(sum(plaintext_bytes), 0) AS bytes
+      FROM records GROUP BY category ORDER BY category`);
   }
 
   /** The current value of (subject, category) with its wrapped data key, if any. */
@@ -86,31 +82,35 @@ export class RecordRepository {
   }
 
   /**
-   * Replaces the value of (subject, category): the old data key, record and chunks are deleted
-   * (and their pages zeroed by secure_delete), then the new ones inserted. Chunks are consumed
-   * one at a time, so a large value is never held whole. Returns the id of the data key replaced.
+   * Replaces the value of (subject, category): the old row and its chunks are deleted (their pages
+   * zeroed by secure_delete), then the new row inserted. Chunks are consumed one at a time, so a
+   * large value is never held whole. Returns the id of the data key replaced, if any.
    */
-  replace(dek: DekRow, record: RecordRow, chunks: Iterable<Uint8Array>): Uint8Array | undefined {
-    const replaced = this.#deleteOne.get(dek.subjectTag, dek.category)?.id;
-    this.#insertDek.run(dek.id, dek.subjectTag, dek.category, dek.kekVersion, dek.wrapped, dek.createdAt);
-    this.#insertRecord.run(dek.id, record.format, record.body, record.chunkCount, record.plaintextBytes, record.writtenAt);
+  replace(row: RecordRow, chunks: Iterable<Uint8Array>): Uint8Array | undefined {
+    const old = this.#deleteOne.get(row.subjectTag, row.category);
+    if (old !== undefined) this.#dropChunks(old);
+    this.#insert.run(row.subjectTag, row.category, row.dekId, row.kekVersion, row.wrappedDek, row.format, row.body, row.chunkCount, row.plaintextBytes, row.writtenAt);
     let idx = 0;
-    for (const chunk of chunks) this.#insertChunk.run(dek.id, idx++, chunk);
-    if (idx !== record.chunkCount) throw new Error(`internal: wrote ${idx} chunks, expected ${record.chunkCount}`);
-    return replaced;
+    for (const chunk of chunks) this.#insertChunk.run(row.dekId, idx++, chunk);
+    if (idx !== row.chunkCount) throw new Error(`internal: wrote ${idx} chunks, expected ${row.chunkCount}`);
+    return old?.dekId;
   }
 
   /** Deletes the given categories of a subject (all when `categories` is undefined); returns what was deleted. */
   erase(subjectTag: Uint8Array, categories?: readonly string[]): ErasedRow[] {
-    const held = this.#listForSubject.all(subjectTag);
-    if (categories === undefined) {
-      if (held.length > 0) this.#deleteSubject.run(subjectTag);
-      return held;
-    }
-    const wanted = new Set(categories);
-    const erased = held.filter((row) => wanted.has(row.category));
-    for (const row of erased) this.#deleteOne.get(subjectTag, row.category);
-    return erased;
+    const deleted =
+      categories === undefined
+        ? this.#deleteSubject.all(subjectTag)
+        : categories.flatMap((c) => {
+            const row = this.#deleteOne.get(subjectTag, c);
+            return row === undefined ? [] : [row];
+          });
+    for (const row of deleted) this.#dropChunks(row);
+    return deleted.map(({ dekId, category }) => ({ dekId, category })).sort((a, b) => (a.category < b.category ? -1 : 1));
+  }
+
+  #dropChunks(row: DeletedRow): void {
+    if (row.format === STREAM_FORMAT) this.#deleteChunks.run(row.dekId);
   }
 
   /** Values held per category (expired ones included until a retention sweep erases them). */

@@ -14,10 +14,10 @@ import { CLI, completion, runCli } from '../helpers/processes.js';
 const LINES = 20_000;
 const BATCH = 250;
 
-function countDeks(path: string): number {
+function countRecords(path: string): number {
   const db = new Database(path, { readonly: true, fileMustExist: true });
   try {
-    return (db.prepare('SELECT count(*) AS n FROM deks').get() as { n: number }).n;
+    return (db.prepare('SELECT count(*) AS n FROM records').get() as { n: number }).n;
   } finally {
     db.close();
   }
@@ -44,7 +44,7 @@ describe('import killed with SIGKILL', () => {
     while (seen < killAfter && Date.now() - started < 60_000 && child.exitCode === null) {
       await new Promise((r) => setTimeout(r, 5));
       try {
-        seen = countDeks(db);
+        seen = countRecords(db);
       } catch {
         seen = 0; // the writer holds a lock for a moment
       }
@@ -53,7 +53,7 @@ describe('import killed with SIGKILL', () => {
     const result = await done;
     expect(result.signal).toBe('SIGKILL');
 
-    const committed = countDeks(db);
+    const committed = countRecords(db);
     expect(committed).toBeGreaterThanOrEqual(killAfter);
     expect(committed).toBeLessThan(LINES);
     expect(committed % BATCH).toBe(0);
@@ -71,6 +71,6 @@ describe('import killed with SIGKILL', () => {
 
     const rerun = await runCli(['import', file, '--db', db, '--key-file', key, '--batch-size', '2000']);
     expect(rerun.code).toBe(0);
-    expect(countDeks(db)).toBe(LINES);
+    expect(countRecords(db)).toBe(LINES);
   });
 });

@@ -27,7 +27,7 @@ async function setup() {
   const db = new Database(fixture.path);
   const dekOf = (subject: 'u:1' | 'u:2', category: string) => {
     // Subject tags are keyed digests, so rows are told apart by insertion order (u:1 first).
-    const rows = db.prepare('SELECT id, subject_tag FROM deks WHERE category = ? ORDER BY id').all(category) as { id: Buffer; subject_tag: Buffer }[];
+    const rows = db.prepare('SELECT dek_id AS id, subject_tag FROM records WHERE category = ? ORDER BY id').all(category) as { id: Buffer; subject_tag: Buffer }[];
     const row = rows[subject === 'u:1' ? 0 : 1];
     if (row === undefined) throw new Error(`no ${category} row for ${subject}`);
     return row;
@@ -47,7 +47,7 @@ describe('tampering with stored bytes', () => {
     const id = dekOf('u:1', 'contact').id;
     for (const [table, column, key] of [
       ['records', 'body', 'dek_id'],
-      ['deks', 'wrapped', 'id'],
+      ['records', 'wrapped_dek', 'dek_id'],
     ] as const) {
       const original = (db.prepare(`SELECT ${column} AS v FROM ${table} WHERE ${key} = ?`).get(id) as { v: Buffer }).v;
       const update = db.prepare(`UPDATE ${table} SET ${column} = ? WHERE ${key} = ?`);
@@ -142,14 +142,14 @@ describe('moving bytes between rows', () => {
 
   it('refuses a wrapped data key copied to another row, and a whole row re-tagged to another subject', async () => {
     const { vault, db, dekOf } = await setup();
-    const wrapped = (id: Buffer) => (db.prepare('SELECT wrapped FROM deks WHERE id = ?').get(id) as { wrapped: Buffer }).wrapped;
-    db.prepare('UPDATE deks SET wrapped = ? WHERE id = ?').run(wrapped(dekOf('u:2', 'contact').id), dekOf('u:1', 'contact').id);
+    const wrapped = (id: Buffer) => (db.prepare('SELECT wrapped_dek AS w FROM records WHERE dek_id = ?').get(id) as { w: Buffer }).w;
+    db.prepare('UPDATE records SET wrapped_dek = ? WHERE dek_id = ?').run(wrapped(dekOf('u:2', 'contact').id), dekOf('u:1', 'contact').id);
     expect((await errorOf(vault.get('u:1', ['contact'], ctx))).code).toBe('INTEGRITY');
     // Give u:2's location row (key and record, intact) u:1's subject tag.
     const u1 = dekOf('u:1', 'location');
     const u2 = dekOf('u:2', 'location');
-    db.prepare('DELETE FROM deks WHERE id = ?').run(u1.id);
-    db.prepare('UPDATE deks SET subject_tag = ? WHERE id = ?').run(u1.subject_tag, u2.id);
+    db.prepare('DELETE FROM records WHERE dek_id = ?').run(u1.id);
+    db.prepare('UPDATE records SET subject_tag = ? WHERE dek_id = ?').run(u1.subject_tag, u2.id);
     expect((await errorOf(vault.get('u:1', ['location'], ctx))).code).toBe('INTEGRITY');
     await vault.close();
   });
@@ -157,7 +157,7 @@ describe('moving bytes between rows', () => {
   it('refuses a row moved to another category', async () => {
     const { vault, db, dekOf } = await setup();
     const contact = dekOf('u:2', 'contact');
-    db.prepare("UPDATE deks SET category = 'voice' WHERE id = ?").run(contact.id);
+    db.prepare("UPDATE records SET category = 'voice' WHERE dek_id = ?").run(contact.id);
     expect((await errorOf(vault.get('u:2', ['voice'], ctx))).code).toBe('INTEGRITY');
     await vault.close();
   });

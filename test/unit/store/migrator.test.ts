@@ -208,7 +208,7 @@ describe('migrate', () => {
     const d = open();
     const results = migrate(d);
     expect(results.every((r) => r.status === 'applied')).toBe(true);
-    expect(tables(d)).toEqual(expect.arrayContaining(['vault_meta', 'vault_keys', 'keks', 'deks', 'records', 'record_chunks', 'schema_migrations']));
+    expect(tables(d)).toEqual(expect.arrayContaining(['vault_meta', 'vault_keys', 'keks', 'records', 'record_chunks', 'schema_migrations']));
     expect(vaultExists(d)).toBe(false);
   });
 });

@@ -1,0 +1,78 @@
+/**
+ * `npm run bench`: measures each vault operation beside a raw baseline in one run and prints
+ * vault/raw throughput ratios (1.0 = no overhead). Results also go to bench/results/latest.json.
+ *
+ * Environment: BENCH_SAMPLE_MS (default 400) and BENCH_ROUNDS (default 5) trade time for stability;
+ * BENCH_ONLY=<text> measures only the cases whose name contains it.
+ */
+import sodium from 'libsodium-wrappers-sumo';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, cpus, platform, release, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { markdownTable, runCase, writeJson, type ResultRow, type Settings } from './harness.js';
+import { createSuite } from './vault-ops.js';
+
+function packageVersion(name: string): string {
+  const path = new URL(`../node_modules/${name}/package.json`, import.meta.url);
+  return (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version;
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const settings: Settings = {
+    rounds: Number(process.env['BENCH_ROUNDS'] ?? 5),
+    sampleMs: Number(process.env['BENCH_SAMPLE_MS'] ?? 400),
+    slices: 8,
+    warmupMs: 200,
+  };
+  await sodium.ready;
+  const dir = mkdtempSync(join(tmpdir(), 'childvault-bench-'));
+  const rows: ResultRow[] = [];
+  let sqliteVersion = '?';
+  try {
+    const suite = await createSuite(dir);
+    sqliteVersion = suite.sqliteVersion;
+    try {
+      const only = process.env['BENCH_ONLY'];
+      for (const c of suite.cases.filter((x) => only === undefined || x.name.includes(only))) {
+        console.error(`measuring ${c.name} …`);
+        rows.push(...(await runCase(c, settings, (line) => {
+          console.error(line);
+        })));
+      }
+    } finally {
+      await suite.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  const environment = {
+    node: process.version,
+    sqlite: sqliteVersion,
+    betterSqlite3: packageVersion('better-sqlite3'),
+    libsodium: sodium.SODIUM_VERSION_STRING,
+    libsodiumWrappersSumo: packageVersion('libsodium-wrappers-sumo'),
+    platform: `${platform()} ${release()}`,
+    cpu,
+    cores: availableParallelism(),
+    tmpdir: tmpdir(),
+  };
+  const seconds = (performance.now() - started) / 1000;
+  console.log(`\n## childvault benchmark\n`);
+  console.log(`Node ${environment.node} · SQLite ${environment.sqlite} (better-sqlite3 ${environment.betterSqlite3}) · libsodium ${environment.libsodium} (libsodium-wrappers-sumo ${environment.libsodiumWrappersSumo})`);
+  console.log(`${environment.cores} cores (${cpu}) · ${environment.platform} · files in ${environment.tmpdir}`);
+  console.log(`${settings.rounds} rounds of ${settings.sampleMs} ms per side (in ${settings.slices} alternating slices), ops/s = median per side; ratio = median of per-round vault ops/s ÷ raw ops/s (1.00 = no overhead, higher is better)\n`);
+  console.log(markdownTable(rows));
+  console.log(`\nbench time ${seconds.toFixed(1)} s`);
+
+  const out = fileURLToPath(new URL('./results/latest.json', import.meta.url));
+  writeJson(out, { date: new Date().toISOString(), environment, settings, seconds, results: rows });
+  console.log(`results written to ${out}`);
+  const failed = rows.filter((r) => r.pass === false).length;
+  if (failed > 0) console.log(`${failed} of ${rows.filter((r) => r.pass !== null).length} targets missed`);
+}
+
+await main();

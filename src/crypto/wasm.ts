@@ -1,0 +1,120 @@
+/**
+ * Direct calls into libsodium's WebAssembly module for the hot primitives (AEAD, BLAKE2b).
+ *
+ * Why: the libsodium.js wrappers copy every input into fresh heap allocations, return a fresh
+ * JavaScript array per output (a typed array over 64 bytes costs ~2-3 µs to allocate here), and
+ * free heap copies of keys without zeroing them. Here inputs go into one reusable scratch region,
+ * outputs are written straight into the caller's buffer, and the key and plaintext areas of the
+ * scratch are zeroed after every call.
+ */
+import { sodium } from './sodium.js';
+
+/** The Emscripten exports used here (unsigned long long arguments are split into two i32). */
+interface SodiumModule {
+  HEAPU8: Uint8Array;
+  _malloc(size: number): number;
+  _free(pointer: number): void;
+  _crypto_aead_xchacha20poly1305_ietf_encrypt(c: number, clenP: number, m: number, mlen: number, mlenHi: number, ad: number, adlen: number, adlenHi: number, nsec: number, npub: number, k: number): number;
+  _crypto_aead_xchacha20poly1305_ietf_decrypt(m: number, mlenP: number, nsec: number, c: number, clen: number, clenHi: number, ad: number, adlen: number, adlenHi: number, npub: number, k: number): number;
+  _crypto_generichash(out: number, outlen: number, input: number, inlen: number, inlenHi: number, key: number, keylen: number): number;
+}
+
+function module(): SodiumModule {
+  return (sodium() as unknown as { libsodium: SodiumModule }).libsodium;
+}
+
+const KEY = 0;
+const NONCE = 32;
+const DATA = 64;
+let scratch = 0;
+let scratchSize = 0;
+
+/** A scratch region of at least `size` bytes; grown (and the old one zeroed and freed) on demand. */
+function region(m: SodiumModule, size: number): number {
+  if (size > scratchSize) {
+    if (scratch !== 0) {
+      m.HEAPU8.fill(0, scratch, scratch + scratchSize);
+      m._free(scratch);
+    }
+    scratchSize = Math.max(size, 16 * 1024);
+    scratch = m._malloc(scratchSize);
+    if (scratch === 0) throw new Error('libsodium heap exhausted');
+  }
+  return scratch;
+}
+
+export const AEAD_TAG_BYTES = 16;
+
+/**
+ * XChaCha20-Poly1305-IETF encrypt of `plaintext` into `out` (length plaintext + 16).
+ * Scratch layout: key(32) nonce(24, padded to 32) aad plaintext ciphertext.
+ */
+export function aeadEncryptInto(out: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, nonce: Uint8Array, key: Uint8Array): void {
+  const m = module();
+  const base = region(m, DATA + aad.length + plaintext.length * 2 + AEAD_TAG_BYTES);
+  const adP = base + DATA;
+  const mP = adP + aad.length;
+  const cP = mP + plaintext.length;
+  let heap = m.HEAPU8;
+  heap.set(key, base + KEY);
+  heap.set(nonce, base + NONCE);
+  heap.set(aad, adP);
+  heap.set(plaintext, mP);
+  try {
+    m._crypto_aead_xchacha20poly1305_ietf_encrypt(cP, 0, mP, plaintext.length, 0, adP, aad.length, 0, 0, base + NONCE, base + KEY);
+    heap = m.HEAPU8; // the heap may have been replaced if memory grew
+    out.set(heap.subarray(cP, cP + plaintext.length + AEAD_TAG_BYTES));
+  } finally {
+    m.HEAPU8.fill(0, base, cP);
+  }
+}
+
+/**
+ * XChaCha20-Poly1305-IETF decrypt of `ciphertext` (with tag) into `out` (length ciphertext - 16).
+ * Returns false if it does not authenticate; `out` is then zeroed.
+ */
+export function aeadDecryptInto(out: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array, nonce: Uint8Array, key: Uint8Array): boolean {
+  const m = module();
+  const plainLength = ciphertext.length - AEAD_TAG_BYTES;
+  const base = region(m, DATA + aad.length + ciphertext.length + plainLength);
+  const adP = base + DATA;
+  const cP = adP + aad.length;
+  const mP = cP + ciphertext.length;
+  let heap = m.HEAPU8;
+  heap.set(key, base + KEY);
+  heap.set(nonce, base + NONCE);
+  heap.set(aad, adP);
+  heap.set(ciphertext, cP);
+  try {
+    const rc = m._crypto_aead_xchacha20poly1305_ietf_decrypt(mP, 0, 0, cP, ciphertext.length, 0, adP, aad.length, 0, base + NONCE, base + KEY);
+    heap = m.HEAPU8;
+    if (rc !== 0) {
+      out.fill(0);
+      return false;
+    }
+    out.set(heap.subarray(mP, mP + plainLength));
+    return true;
+  } finally {
+    m.HEAPU8.fill(0, base, mP + plainLength);
+  }
+}
+
+/** BLAKE2b of `input` (keyed when `key` is given) into `out` (16 to 64 bytes). */
+export function blake2bInto(out: Uint8Array, input: Uint8Array, key: Uint8Array | null): void {
+  const m = module();
+  const keyLength = key?.length ?? 0;
+  const base = region(m, DATA + input.length + out.length);
+  const inP = base + DATA;
+  const outP = inP + input.length;
+  const heap = m.HEAPU8;
+  if (key !== null) heap.set(key, base + KEY);
+  heap.set(input, inP);
+  try {
+    if (m._crypto_generichash(outP, out.length, inP, input.length, 0, key === null ? 0 : base + KEY, keyLength) !== 0) {
+      throw new Error('crypto_generichash failed');
+    }
+    out.set(m.HEAPU8.subarray(outP, outP + out.length));
+  } finally {
+    m.HEAPU8.fill(0, base, outP + out.length);
+  }
+}
