@@ -34,6 +34,20 @@ export const ERROR_CODES = [
   'BUSY',
   /** The storage layer failed (disk full, read-only file, I/O error). */
   'STORAGE',
+  /** Refused by policy: the role has no grant for this action and purpose. */
+  'ACCESS_DENIED',
+  /** Refused by policy: the purpose does not cover a category asked for. */
+  'PURPOSE_NOT_ALLOWED',
+  /** Refused: no active (unexpired, unwithdrawn, current-notice) guardian consent covers it. */
+  'CONSENT_REQUIRED',
+  /** Refused: a protective default (e.g. concealed location) is on for this child. */
+  'PROTECTION_ACTIVE',
+  /** Refused: a staff read without a valid officer approval (missing, expired, revoked, out of scope, spent). */
+  'APPROVAL_REQUIRED',
+  /** Refused: the actor reached its hourly read limit (bulk-copy protection). */
+  'RATE_LIMITED',
+  /** A key is still in use (a KEK that wraps data keys, the active KEK). */
+  'KEY_IN_USE',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

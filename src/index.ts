@@ -2,9 +2,12 @@
  * childvault: the special protection pool for children's personal information.
  * Public exports only; everything else is internal.
  */
-export { openVault, Vault } from './vault.js';
+export { openVault } from './open-vault.js';
+export type { VaultOptions } from './open-vault.js';
+export { Vault } from './vault.js';
 export type {
-  VaultOptions,
+  OpenerContext,
+  PutManyOptions,
   VaultStatus,
   PutReceipt,
   PutManyItem,
@@ -24,4 +27,15 @@ export { Sensitive, isSensitive } from './guard/sensitive.js';
 export { builtInCategories, faceSchema, voiceSchema, locationSchema, contactSchema } from './schema/categories.js';
 export type { CategoryDefinition, CategoryMap, BuiltInCategories, Face, Voice, Location, Contact } from './schema/categories.js';
 export type { AccessContext } from './schema/access-context.js';
+export { PROTECTIONS, VIEWS } from './schema/policy.js';
+export type { PolicyInput, Protection, View } from './schema/policy.js';
+export type { SubjectExport } from './vault.js';
+export type { VaultConsents, ConsentGrant, ConsentRecord, WithdrawalReceipt } from './access/vault-consents.js';
+export type { VaultApprovals, ApprovalRequest, ApprovalRecord } from './access/vault-approvals.js';
 export type { Durability } from './store/database.js';
+export type { VaultAudit, AuditExportOptions, CheckpointInfo } from './audit/vault-audit.js';
+export type { ChainReport, ChainProblem } from './audit/chain-verifier.js';
+export type { ExportResult } from './audit/export.js';
+export type { AuditReport } from './audit/report.js';
+export { verifyAuditExportFile } from './audit/verify-file.js';
+export type { FileVerifyReport } from './audit/verify-file.js';

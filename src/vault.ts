@@ -1,12 +1,18 @@
 /**
- * The vault facade. Each operation reads as its story — validate, (decide, audit: later layers),
- * crypto, store — and holds no crypto primitives or SQL of its own.
+ * The vault facade. Each operation reads as its story — validate, (decide: the access layer),
+ * audit, crypto, store — all in one transaction, and holds no crypto primitives or SQL of its own.
  */
-import { existsSync } from 'node:fs';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { isAccessCode, type AccessController, type AccessDecision } from './access/access-controller.js';
+import { VaultApprovals } from './access/vault-approvals.js';
+import { consentRecord, VaultConsents, type ConsentRecord } from './access/vault-consents.js';
+import { applyView } from './access/views.js';
+import type { AuditLog } from './audit/audit-log.js';
+import type { AuditDetail, AuditRecord } from './audit/entry.js';
+import { VaultAudit } from './audit/vault-audit.js';
 import { openRecord, recordFormatFor, sealRecord, CHUNK_BYTES, RECORD_FORMAT_STREAM } from './crypto/record-cipher.js';
-import { loadSodium } from './crypto/sodium.js';
-import { VaultError } from './errors.js';
+import type { SecretBytes } from './crypto/secret-bytes.js';
+import { isVaultError, VaultError } from './errors.js';
 import { idToUuid, newId, toHex } from './format/ids.js';
 import { encodeFrame, type EncodedFrame } from './format/value-codec.js';
 import { Sensitive } from './guard/sensitive.js';
@@ -14,39 +20,21 @@ import { DekCache, generateDek, recordAad, unwrapDek, wrapDek, type DekBinding }
 import { KekNotLoaded, type Keyring } from './keys/keyring.js';
 import type { MasterKeyProvider } from './keys/master-key.js';
 import { subjectTag } from './keys/subject-index.js';
-import { unlockVault } from './keys/unlock.js';
-import type { SecretBytes } from './crypto/secret-bytes.js';
 import { accessContextSchema, type AccessContext } from './schema/access-context.js';
-import { resolveCategories, type BuiltInCategories, type CategoryMap } from './schema/categories.js';
+import type { BuiltInCategories, CategoryMap } from './schema/categories.js';
 import { subjectIdSchema } from './schema/subject.js';
 import { parseOrThrow } from './schema/zod-errors.js';
-import { openDatabase, readTransaction, writeTransaction, type Durability, type SqliteDatabase } from './store/database.js';
-import { KekRepository, type KekState } from './store/kek-repository.js';
-import { MetaRepository, type VaultMetaRow } from './store/meta-repository.js';
-import { DEFAULT_MIGRATIONS_DIR, loadMigrations, migrate, schemaVersion, vaultExists } from './store/migrator.js';
-import { RecordRepository, type StoredValueRow } from './store/record-repository.js';
+import type { Policy, PolicyAction, Protection } from './schema/policy.js';
+import { blake2b } from './crypto/hash.js';
+import type { AccessRepository } from './store/access-repository.js';
+import type { AuditRepository } from './store/audit-repository.js';
+import { readTransaction, writeTransaction, type Durability, type SqliteDatabase } from './store/database.js';
+import type { KekRepository, KekState } from './store/kek-repository.js';
+import type { MetaRepository, VaultMetaRow } from './store/meta-repository.js';
+import { schemaVersion } from './store/migrator.js';
+import type { RecordRepository, StoredValueRow } from './store/record-repository.js';
 
 const DAY_MS = 86_400_000;
-
-/** Options of `openVault`. */
-export interface VaultOptions<Extra extends CategoryMap = CategoryMap> {
-  /** The SQLite file (created if missing), or `:memory:`. */
-  readonly path: string;
-  /** Where the master key comes from: `keyFile`, `envKey`, `passphraseKey`, or your KMS. */
-  readonly masterKey: MasterKeyProvider;
-  /** Extra categories beyond face, voice, location and contact. */
-  readonly categories?: Extra;
-  /** The clock (for tests and retention). Defaults to the system clock. */
-  readonly now?: () => Date;
-  /** `full` (default) fsyncs every commit; `normal` may lose the last commits on power loss. */
-  readonly durability?: Durability;
-  /** How many unwrapped data keys to keep in memory (default 1024; 0 disables the cache). */
-  readonly dataKeyCacheSize?: number;
-  /** Refuse to create a new vault: the file must hold one already (default false). */
-  readonly mustExist?: boolean;
-  /** Folder of migrations (tests only). */
-  readonly migrationsDir?: string;
-}
 
 export type CategoryName<C extends CategoryMap> = keyof C & string;
 /** The value type of category `K` (what `get` reveals). */
@@ -61,6 +49,11 @@ export type GetResult<C extends CategoryMap, K extends CategoryName<C>> = { [P i
 export interface PutManyItem<C extends CategoryMap> {
   readonly subject: string;
   readonly values: PutValues<C>;
+}
+
+export interface PutManyOptions {
+  /** The audit action of the entries (`put`, or `import` for loads from a legacy store). */
+  readonly action?: 'put' | 'import';
 }
 
 export interface PutReceipt {
@@ -79,6 +72,8 @@ export interface EraseReceipt {
   /** Categories whose value and data key were destroyed. */
   readonly erased: readonly string[];
   readonly erasedAt: Date;
+  /** True when the whole subject was erased, including its audit pseudonym key. */
+  readonly pseudonymDestroyed: boolean;
 }
 
 export interface VaultStatus {
@@ -90,20 +85,33 @@ export interface VaultStatus {
   readonly durability: Durability;
   readonly categories: readonly { name: string; retentionDays: number; values: number; plaintextBytes: number }[];
   readonly keks: readonly { version: number; state: KekState; createdAt: Date; retiredAt: Date | null; destroyedAt: Date | null; dataKeys: number }[];
+  readonly audit: { readonly entries: number; readonly lastCheckpoint: number | null };
 }
 
-const optionsSchema = z.object({
-  path: z.string().min(1),
-  durability: z.enum(['full', 'normal']).optional(),
-  dataKeyCacheSize: z.number().int().min(0).max(1_000_000).optional(),
-  mustExist: z.boolean().optional(),
-  migrationsDir: z.string().min(1).optional(),
-});
+/** Who opened the vault, for the audit log. */
+export interface OpenerContext {
+  readonly actor: string;
+  readonly role?: string;
+  readonly purpose?: string;
+}
+
+/** A validated access context. */
+type Context = z.output<typeof accessContextSchema>;
 
 interface Repositories {
   readonly meta: MetaRepository;
   readonly keks: KekRepository;
   readonly records: RecordRepository;
+  readonly audit: AuditRepository;
+  readonly access: AccessRepository;
+}
+
+/** What `exportSubject` returns: everything held about the child, for a guardian's request. */
+export interface SubjectExport {
+  readonly exportedAt: Date;
+  readonly values: Readonly<Record<string, Sensitive<unknown>>>;
+  readonly consents: readonly ConsentRecord[];
+  readonly protections: Readonly<Record<Protection, boolean>>;
 }
 
 /** A value validated and framed, ready to seal. */
@@ -112,13 +120,43 @@ interface PreparedValue {
   readonly frame: EncodedFrame;
 }
 
+/** What a failing operation had learnt when it failed, for its `error` audit entry. */
+interface Attempt {
+  tag: Uint8Array | null;
+  categories: readonly string[];
+}
+
+/** A short digest of the policy in force, recorded when the vault opens (which policy decided what). */
+function policyDigest(policy: Policy): string {
+  return toHex(blake2b(new TextEncoder().encode(JSON.stringify(policy.source)))).slice(0, 16);
+}
+
 /** Frame heads hold plaintext JSON: zero them once the values are sealed (or refused). */
 function wipeFrames(items: readonly { values: readonly PreparedValue[] }[]): void {
   for (const item of items) for (const value of item.values) value.frame.head.fill(0);
 }
 
+interface VaultInit<C extends CategoryMap> {
+  readonly db: SqliteDatabase;
+  readonly repos: Repositories;
+  readonly categories: C;
+  readonly meta: VaultMetaRow;
+  readonly keyring: Keyring;
+  readonly subjectIndexKey: SecretBytes;
+  readonly audit: AuditLog;
+  /** Null when opened without a policy: data operations are then refused. */
+  readonly access: AccessController | null;
+  readonly provider: MasterKeyProvider;
+  readonly dekCacheSize: number;
+  readonly clock: () => Date;
+  readonly durability: Durability;
+  readonly opener: Required<OpenerContext>;
+  readonly created: boolean;
+}
+
 /**
- * An open vault. Get one from `openVault`; close it when done (keys are wiped on close).
+ * An open vault. Get one from `openVault`; close it when done (keys are wiped on close). Every
+ * call is recorded in the audit log in the same transaction as its effect.
  *
  * @example
  * ```ts
@@ -138,6 +176,8 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
   readonly #meta: VaultMetaRow;
   readonly #keyring: Keyring;
   readonly #subjectIndexKey: SecretBytes;
+  readonly #log: AuditLog;
+  readonly #access: AccessController | null;
   readonly #provider: MasterKeyProvider;
   readonly #dekCache: DekCache;
   readonly #clock: () => Date;
@@ -146,29 +186,63 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
   readonly #tags = new Map<string, Uint8Array>();
   #closed = false;
 
-  /** @internal Use `openVault`. */
-  constructor(init: {
-    db: SqliteDatabase;
-    repos: Repositories;
-    categories: C;
-    meta: VaultMetaRow;
-    keyring: Keyring;
-    subjectIndexKey: SecretBytes;
-    provider: MasterKeyProvider;
-    dekCacheSize: number;
-    clock: () => Date;
-    durability: Durability;
-  }) {
+  /** The audit log: export, verify, report, checkpoints. */
+  readonly audit: VaultAudit;
+  /** Guardian consents: grant, withdraw, list. */
+  readonly consent: VaultConsents;
+  /** Officer approvals of staff access: create, revoke, list. */
+  readonly approvals: VaultApprovals;
+
+  private constructor(init: VaultInit<C>) {
     this.#db = init.db;
     this.#repos = init.repos;
     this.#categories = init.categories;
     this.#meta = init.meta;
     this.#keyring = init.keyring;
     this.#subjectIndexKey = init.subjectIndexKey;
+    this.#log = init.audit;
+    this.#access = init.access;
     this.#provider = init.provider;
     this.#dekCache = new DekCache(init.dekCacheSize);
     this.#clock = init.clock;
     this.#durability = init.durability;
+    this.audit = new VaultAudit({
+      db: init.db,
+      repo: init.repos.audit,
+      log: init.audit,
+      vaultId: init.meta.vaultId,
+      run: (ctx, action, fn) => this.#run(ctx, action, (c) => fn(c, (detail) => this.#record(c, action, { detail }))),
+      now: () => this.#now(),
+      pseudonymOf: (subject) => this.#log.pseudonym(this.#tagOf(parseOrThrow(subjectIdSchema, subject, 'subject')), false),
+    });
+    const shared = {
+      db: init.db,
+      repo: init.repos.access,
+      controller: init.access,
+      run: <T>(ctx: AccessContext, action: string, fn: (c: Context, attempt: Attempt) => Promise<T>) => this.#run(ctx, action, fn),
+      append: (record: AuditRecord) => {
+        this.#log.append(record);
+      },
+      tagOf: (subject: string) => this.#tagOf(subject),
+      now: () => this.#now(),
+    };
+    this.consent = new VaultConsents({
+      ...shared,
+      record: (c, action, what) => this.#record(c, action, what),
+      eraseCategories: (tag, categories) => this.#eraseInTransaction(tag, categories),
+    });
+    this.approvals = new VaultApprovals({ ...shared, record: (c, action, what) => this.#record(c, action, what) });
+  }
+
+  /** @internal Used by `openVault`: builds the vault and records the opening. */
+  static async open<C extends CategoryMap>(init: VaultInit<C>): Promise<Vault<C>> {
+    const vault = new Vault(init);
+    const now = vault.#now();
+    const policy = init.access === null ? 'none' : policyDigest(init.access.policy);
+    writeTransaction(init.db, 'recording the opening', () => {
+      vault.#log.append(vault.#record(init.opener, 'open', { detail: { policy, ...(init.created ? { created: true } : {}) } }, now));
+    });
+    return vault;
   }
 
   /** The vault's id (a UUID), as shown by `childvault status`. */
@@ -183,123 +257,211 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
 
   /**
    * Stores (replacing) values of one subject. Every category is validated against its schema
-   * first; all are written in one transaction, each under a fresh data key (the old key is
-   * destroyed with the old value).
+   * first; all are written in one transaction with their audit entry, each under a fresh data key
+   * (the old key is destroyed with the old value).
    */
   async put(subject: string, values: PutValues<C>, ctx: AccessContext): Promise<PutReceipt> {
-    this.#ensureOpen();
-    parseOrThrow(accessContextSchema, ctx, 'ctx');
-    const item = this.#prepareItem(subject, values, 'subject', 'values');
-    const now = this.#now();
-    try {
-      await this.#inTransaction('write', 'storing values', () => {
-        const kekVersion = this.#activeKekVersion();
-        for (const value of item.values) this.#storeValue(item.tag, value, kekVersion, now, true);
-      });
-    } finally {
-      wipeFrames([item]);
-    }
-    return this.#receipt(item.values, now);
-  }
-
-  /** Checks a subject id and values exactly as `put` would, without writing. Throws VALIDATION. */
-  validate(subject: string, values: PutValues<C>): void {
-    this.#ensureOpen();
-    wipeFrames([this.#prepareItem(subject, values, 'subject', 'values')]);
+    return this.#run(ctx, 'put', async (c, attempt) => {
+      const item = this.#prepareItem(subject, values, 'subject', 'values', attempt);
+      const now = this.#now();
+      try {
+        await this.#inTransaction('write', 'storing values', () => {
+          const categories = item.values.map((v) => v.category);
+          const decision = this.#decide(c, 'put', item.tag, categories, now);
+          const kekVersion = this.#activeKekVersion();
+          this.#log.append(this.#record(c, 'put', { tag: item.tag, categories, decision }, now));
+          for (const value of item.values) this.#storeValue(item.tag, value, kekVersion, now, true);
+        });
+      } finally {
+        wipeFrames([item]);
+      }
+      return this.#receipt(item.values, now);
+    });
   }
 
   /**
-   * Stores values of many subjects in one transaction: all or nothing. Every item is validated
-   * before anything is written; errors name the item (`items[3].values.location.lat`).
+   * Stores values of many subjects in one transaction: all or nothing, one audit entry per item.
+   * Every item is validated before anything is written; errors name the item
+   * (`items[3].values.location.lat`).
    */
-  async putMany(items: readonly PutManyItem<C>[], ctx: AccessContext): Promise<PutReceipt[]> {
-    this.#ensureOpen();
-    parseOrThrow(accessContextSchema, ctx, 'ctx');
-    const list: unknown = items;
-    if (!Array.isArray(list)) throw new VaultError('VALIDATION', 'items: expected an array', { field: 'items' });
-    const prepared = list.map((item: unknown, i) => {
-      if (typeof item !== 'object' || item === null) throw new VaultError('VALIDATION', `items[${i}]: expected an object`, { field: `items[${i}]` });
-      const { subject, values } = item as { subject?: unknown; values?: unknown };
-      return this.#prepareItem(subject, values, `items[${i}].subject`, `items[${i}].values`);
-    });
-    const now = this.#now();
-    try {
-      await this.#inTransaction('write', 'storing values', () => {
-        const kekVersion = this.#activeKekVersion();
-        // Bulk writes do not fill the key cache: it would evict the keys that reads need.
-        for (const item of prepared) for (const value of item.values) this.#storeValue(item.tag, value, kekVersion, now, false);
+  async putMany(items: readonly PutManyItem<C>[], ctx: AccessContext, options: PutManyOptions = {}): Promise<PutReceipt[]> {
+    const action = options.action ?? 'put';
+    return this.#run(ctx, action, async (c, attempt) => {
+      const list: unknown = items;
+      if (!Array.isArray(list)) throw new VaultError('VALIDATION', 'items: expected an array', { field: 'items' });
+      const prepared = list.map((item: unknown, i) => {
+        if (typeof item !== 'object' || item === null) throw new VaultError('VALIDATION', `items[${i}]: expected an object`, { field: `items[${i}]` });
+        const { subject, values } = item as { subject?: unknown; values?: unknown };
+        return this.#prepareItem(subject, values, `items[${i}].subject`, `items[${i}].values`, attempt);
       });
-    } finally {
-      wipeFrames(prepared);
-    }
-    return prepared.map((item) => this.#receipt(item.values, now));
+      attempt.tag = null; // a batch failure is not one subject's
+      const now = this.#now();
+      try {
+        await this.#inTransaction('write', 'storing values', () => {
+          const kekVersion = this.#activeKekVersion();
+          for (const item of prepared) {
+            const categories = item.values.map((v) => v.category);
+            const decision = this.#decide(c, action, item.tag, categories, now);
+            this.#log.append(this.#record(c, action, { tag: item.tag, categories, decision }, now));
+            // Bulk writes do not fill the key cache: it would evict the keys that reads need.
+            for (const value of item.values) this.#storeValue(item.tag, value, kekVersion, now, false);
+          }
+        });
+      } finally {
+        wipeFrames(prepared);
+      }
+      return prepared.map((item) => this.#receipt(item.values, now));
+    });
+  }
+
+  /** Checks a subject id and values exactly as `put` would, without writing (or auditing). */
+  validate(subject: string, values: PutValues<C>): void {
+    this.#ensureOpen();
+    wipeFrames([this.#prepareItem(subject, values, 'subject', 'values', { tag: null, categories: [] })]);
   }
 
   /**
    * Reads current values of one subject. Categories without a value (never written, erased or
-   * past retention) are absent from the result. Each value comes back as `Sensitive`.
+   * past retention) are absent from the result. Each value comes back as `Sensitive`. The read is
+   * audited in the same transaction, and values are decrypted inside it: if the entry cannot be
+   * committed, nothing is returned.
    */
   async get<K extends CategoryName<C>>(subject: string, categories: readonly K[], ctx: AccessContext): Promise<GetResult<C, K>> {
-    this.#ensureOpen();
-    parseOrThrow(accessContextSchema, ctx, 'ctx');
-    const id = parseOrThrow(subjectIdSchema, subject, 'subject');
-    const wanted = this.#parseCategoryList(categories, 'categories');
-    const tag = this.#tagOf(id);
-    const now = this.#now();
-    return this.#inTransaction('read', 'reading values', () => {
-      const result: Record<string, Sensitive<unknown>> = {};
-      for (const category of wanted) {
-        const row = this.#repos.records.find(tag, category);
-        if (row === undefined || this.#expired(category, row.writtenAt, now)) continue;
-        result[category] = new Sensitive(this.#openValue(tag, row), category);
-      }
-      return result as GetResult<C, K>;
+    return this.#run(ctx, 'get', async (c, attempt) => {
+      const id = parseOrThrow(subjectIdSchema, subject, 'subject');
+      attempt.tag = this.#tagOf(id);
+      const tag = attempt.tag;
+      const wanted = this.#parseCategoryList(categories, 'categories');
+      attempt.categories = wanted;
+      const now = this.#now();
+      return this.#inTransaction('write', 'reading values', () => this.#readSubject(c, tag, wanted, now) as GetResult<C, K>);
+    });
+  }
+
+  /**
+   * Reads several subjects in one transaction — one commit for the batch, one audit entry per
+   * subject — for services that read many children at once (a class roster, a moderation queue).
+   * Results are in request order.
+   */
+  async getMany<K extends CategoryName<C>>(requests: readonly { subject: string; categories: readonly K[] }[], ctx: AccessContext): Promise<GetResult<C, K>[]> {
+    return this.#run(ctx, 'get', async (c) => {
+      const list: unknown = requests;
+      if (!Array.isArray(list)) throw new VaultError('VALIDATION', 'requests: expected an array', { field: 'requests' });
+      const parsed = list.map((r: unknown, i) => {
+        const { subject, categories } = (typeof r === 'object' && r !== null ? r : {}) as { subject?: unknown; categories?: unknown };
+        const id = parseOrThrow(subjectIdSchema, subject, `requests[${i}].subject`);
+        return { tag: this.#tagOf(id), wanted: this.#parseCategoryList(categories, `requests[${i}].categories`) };
+      });
+      const now = this.#now();
+      return this.#inTransaction('write', 'reading values', () => parsed.map((r) => this.#readSubject(c, r.tag, r.wanted, now) as GetResult<C, K>));
     });
   }
 
   /**
    * Erases a subject (or some of its categories): the data keys are destroyed (crypto-shredding)
-   * and the ciphertext deleted, with its pages zeroed (secure_delete).
+   * and the ciphertext deleted, with its pages zeroed (secure_delete). Erasing the whole subject
+   * also destroys its audit pseudonym key: its entries stay, unlinkable to the id.
    */
   async erase(subject: string, ctx: AccessContext, options: EraseOptions<C> = {}): Promise<EraseReceipt> {
-    this.#ensureOpen();
-    parseOrThrow(accessContextSchema, ctx, 'ctx');
-    const id = parseOrThrow(subjectIdSchema, subject, 'subject');
-    const categories = options.categories === undefined ? undefined : this.#parseCategoryList(options.categories, 'options.categories');
-    const tag = this.#tagOf(id);
-    const now = this.#now();
-    const erased = await this.#inTransaction('write', 'erasing values', () => this.#repos.records.erase(tag, categories));
-    for (const row of erased) this.#dekCache.delete(toHex(row.dekId));
-    return { erased: erased.map((r) => r.category), erasedAt: new Date(now) };
+    return this.#run(ctx, 'erase', async (c, attempt) => {
+      const id = parseOrThrow(subjectIdSchema, subject, 'subject');
+      attempt.tag = this.#tagOf(id);
+      const tag = attempt.tag;
+      const categories = options.categories === undefined ? undefined : this.#parseCategoryList(options.categories, 'options.categories');
+      attempt.categories = categories ?? [];
+      const now = this.#now();
+      const whole = categories === undefined;
+      const erased = await this.#inTransaction('write', 'erasing values', () => {
+        this.#decide(c, 'erase', tag, categories ?? [], now);
+        const names = this.#eraseInTransaction(tag, categories);
+        this.#log.append(this.#record(c, 'erase', { tag, categories: names, detail: { scope: whole ? 'subject' : 'categories' } }, now));
+        if (whole) {
+          // Nothing may link the child to the vault any more: consents, approval scopes, pseudonym.
+          this.#repos.access.forgetSubject(tag);
+          this.#log.forgetSubject(tag);
+        }
+        return names;
+      });
+      return { erased, erasedAt: new Date(now), pseudonymDestroyed: whole };
+    });
   }
 
-  /** Identity, schema, counts per category and key versions. Reveals no values. */
-  async status(): Promise<VaultStatus> {
-    this.#ensureOpen();
-    return readTransaction(this.#db, 'reading status', () => {
-      const counts = new Map(this.#repos.records.countByCategory().map((c) => [c.category, c]));
-      return {
-        vaultId: this.id,
-        formatVersion: this.#meta.formatVersion,
-        schemaVersion: schemaVersion(this.#db) ?? 'none',
-        createdAt: new Date(this.#meta.createdAt),
-        masterKeyProvider: this.#meta.masterProvider,
-        durability: this.#durability,
-        categories: Object.entries(this.#categories).map(([name, def]) => ({
-          name,
-          retentionDays: def.retentionDays,
-          values: counts.get(name)?.count ?? 0,
-          plaintextBytes: counts.get(name)?.bytes ?? 0,
-        })),
-        keks: this.#repos.keks.usage().map((k) => ({
-          version: k.version,
-          state: k.state,
-          createdAt: new Date(k.createdAt),
-          retiredAt: k.retiredAt === null ? null : new Date(k.retiredAt),
-          destroyedAt: k.destroyedAt === null ? null : new Date(k.destroyedAt),
-          dataKeys: k.dekCount,
-        })),
-      };
+  /**
+   * A copy of everything held about the child, for a guardian's request (PIPL art. 45): every
+   * value the purpose covers (in the grant's views), the consent records and the protections.
+   */
+  async exportSubject(subject: string, ctx: AccessContext): Promise<SubjectExport> {
+    return this.#run(ctx, 'export', async (c, attempt) => {
+      const id = parseOrThrow(subjectIdSchema, subject, 'subject');
+      const tag = this.#tagOf(id);
+      attempt.tag = tag;
+      const purpose = this.#access?.policy.purposes.get(c.purpose);
+      const categories = purpose === undefined ? this.categoryNames : [...purpose.categories.keys()].filter((k) => Object.hasOwn(this.#categories, k));
+      attempt.categories = categories;
+      const now = this.#now();
+      const access = this.#requireAccess();
+      return this.#inTransaction('write', 'exporting a subject', () => ({
+        exportedAt: new Date(now),
+        values: this.#readSubject(c, tag, categories, now, 'export'),
+        consents: this.#repos.access.consents(tag).map((row) => consentRecord(row, access, now)),
+        protections: access.protections(tag, now),
+      }));
+    });
+  }
+
+  /**
+   * The protective defaults for a child (the nine of the court case, plus no algorithmic
+   * distribution and no personalised recommendation): each is `true` (on) until an active
+   * guardian consent covers the purpose the policy maps it to. Derived from consents, never stored.
+   */
+  async protections(subject: string, ctx: AccessContext): Promise<Record<Protection, boolean>> {
+    return this.#run(ctx, 'protections', async (c, attempt) => {
+      const id = parseOrThrow(subjectIdSchema, subject, 'subject');
+      const tag = this.#tagOf(id);
+      attempt.tag = tag;
+      const access = this.#requireAccess();
+      if (!access.policy.roles.has(c.role)) throw new VaultError('ACCESS_DENIED', `role ${c.role} is not declared in the policy`);
+      const now = this.#now();
+      return writeTransaction(this.#db, 'reading protections', () => {
+        this.#log.append(this.#record(c, 'protections', { tag }, now));
+        return access.protections(tag, now);
+      });
+    });
+  }
+
+  /** Identity, schema, counts per category, key versions and the audit head. Reveals no values. */
+  async status(ctx: AccessContext): Promise<VaultStatus> {
+    return this.#run(ctx, 'status', async (c) => {
+      const now = this.#now();
+      writeTransaction(this.#db, 'recording status', () => {
+        this.#log.append(this.#record(c, 'status', {}, now));
+      });
+      return readTransaction(this.#db, 'reading status', () => {
+        const counts = new Map(this.#repos.records.countByCategory().map((row) => [row.category, row]));
+        return {
+          vaultId: this.id,
+          formatVersion: this.#meta.formatVersion,
+          schemaVersion: schemaVersion(this.#db) ?? 'none',
+          createdAt: new Date(this.#meta.createdAt),
+          masterKeyProvider: this.#meta.masterProvider,
+          durability: this.#durability,
+          categories: Object.entries(this.#categories).map(([name, def]) => ({
+            name,
+            retentionDays: this.#access?.policy.retention[name] ?? def.retentionDays,
+            values: counts.get(name)?.count ?? 0,
+            plaintextBytes: counts.get(name)?.bytes ?? 0,
+          })),
+          keks: this.#repos.keks.usage().map((k) => ({
+            version: k.version,
+            state: k.state,
+            createdAt: new Date(k.createdAt),
+            retiredAt: k.retiredAt === null ? null : new Date(k.retiredAt),
+            destroyedAt: k.destroyedAt === null ? null : new Date(k.destroyedAt),
+            dataKeys: k.dekCount,
+          })),
+          audit: { entries: this.#repos.audit.head()?.seq ?? 0, lastCheckpoint: this.#repos.audit.lastCheckpoint()?.seq ?? null },
+        };
+      });
     });
   }
 
@@ -311,11 +473,119 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
     this.#tags.clear();
     this.#keyring.wipe();
     this.#subjectIndexKey.wipe();
+    this.#log.wipe();
     this.#provider.close?.();
     this.#db.close();
   }
 
   // ---- steps -------------------------------------------------------------------------------
+
+  /**
+   * Runs an operation: validates the access context (a malformed one is not attributable, so it
+   * is refused without an entry), then records any VaultError the operation ends with as an
+   * `error` entry in its own transaction — the operation's own transaction was rolled back.
+   */
+  async #run<T>(ctx: AccessContext, action: string, fn: (c: Context, attempt: Attempt) => Promise<T>): Promise<T> {
+    this.#ensureOpen();
+    const c = parseOrThrow(accessContextSchema, ctx, 'ctx');
+    const attempt: Attempt = { tag: null, categories: [] };
+    try {
+      return await fn(c, attempt);
+    } catch (error) {
+      if (isVaultError(error) && error.code !== 'CLOSED') this.#recordFailure(c, action, attempt, error);
+      throw error;
+    }
+  }
+
+  /**
+   * Inside a write transaction: decides the read, decrypts the subject's current values in the
+   * views the grant allows (a `presence` view is never decrypted) and records the read.
+   */
+  #readSubject(c: Context, tag: Uint8Array, wanted: readonly string[], now: number, action: 'get' | 'export' = 'get'): Record<string, Sensitive<unknown>> {
+    const decision = this.#decide(c, action, tag, wanted, now);
+    const precision = this.#access?.policy.coarsePrecisionDegrees ?? 0.1;
+    const result: Record<string, Sensitive<unknown>> = {};
+    for (const category of wanted) {
+      const row = this.#repos.records.find(tag, category);
+      if (row === undefined || this.#expired(category, row.writtenAt, now)) continue;
+      const view = decision.views.get(category) ?? 'presence';
+      result[category] =
+        view === 'presence' ? new Sensitive(undefined, category, view) : new Sensitive(applyView(category, view, this.#openValue(tag, row), precision), category, view);
+    }
+    this.#log.append(this.#record(c, action, { tag, categories: wanted, decision, detail: { returned: Object.keys(result).length } }, now));
+    return result;
+  }
+
+  #recordFailure(c: Context, action: string, attempt: Attempt, error: VaultError): void {
+    try {
+      writeTransaction(this.#db, 'recording a failure', () => {
+        const outcome = isAccessCode(error.code) ? 'denied' : 'error';
+        this.#log.append(this.#record(c, action, { tag: attempt.tag, categories: attempt.categories, outcome, reason: error.code }));
+      });
+    } catch {
+      // The operation's own error is what the caller needs; a log that cannot take the entry
+      // (disk full, read-only file) has already refused the operation itself.
+    }
+  }
+
+  /** An audit record for this call. Inside a transaction when `tag` is given (the pseudonym may be created). */
+  #record(
+    c: Pick<Context, 'actor' | 'role' | 'purpose'> & Partial<Pick<Context, 'approval' | 'requestId'>>,
+    action: string,
+    what: {
+      tag?: Uint8Array | null;
+      categories?: readonly string[];
+      outcome?: AuditRecord['outcome'];
+      reason?: string;
+      detail?: AuditDetail | null;
+      decision?: AccessDecision;
+      consent?: string;
+      approval?: string;
+    },
+    now: number = this.#now(),
+  ): AuditRecord {
+    const d = what.decision;
+    const views = d === undefined || d.views.size === 0 ? undefined : [...d.views].map(([k, v]) => `${k}:${v}`).sort().join(',');
+    const detail = views === undefined ? (what.detail ?? null) : { ...what.detail, views };
+    return {
+      ts: now,
+      actor: c.actor,
+      role: c.role,
+      purpose: c.purpose,
+      action,
+      subject: what.tag == null ? null : this.#log.pseudonym(what.tag, true),
+      categories: what.categories ?? [],
+      outcome: what.outcome ?? 'allowed',
+      reason: what.reason ?? null,
+      approval: what.approval ?? d?.approvalId ?? c.approval ?? null,
+      consent: what.consent ?? (d === undefined || d.consentIds.length === 0 ? null : d.consentIds.join(',')),
+      requestId: c.requestId ?? null,
+      detail,
+    };
+  }
+
+  #requireAccess(): AccessController {
+    if (this.#access === null) throw new VaultError('ACCESS_DENIED', 'no policy was given to openVault: every data operation is refused (default deny)');
+    return this.#access;
+  }
+
+  /** Inside the operation's transaction: the access decision (throws a refusal code). */
+  #decide(c: Context, action: PolicyAction, tag: Uint8Array, categories: readonly string[], now: number): AccessDecision {
+    return this.#requireAccess().decide({ action, actor: c.actor, role: c.role, purpose: c.purpose, approval: c.approval, subjectTag: tag, categories, now });
+  }
+
+  /** Inside a write transaction: deletes values (all, or those categories) and forgets their keys. */
+  #eraseInTransaction(tag: Uint8Array, categories: readonly string[] | undefined): string[] {
+    if (categories !== undefined && categories.length === 0) return [];
+    const rows = this.#repos.records.erase(tag, categories);
+    for (const row of rows) this.#dekCache.delete(toHex(row.dekId));
+    return rows.map((r) => r.category);
+  }
+
+  /** Days a category is kept: the policy may shorten the category's own retention. */
+  #retentionDays(category: string): number {
+    return this.#access?.policy.retention[category] ?? this.#definition(category, category).retentionDays;
+  }
 
   #ensureOpen(): void {
     if (this.#closed) throw new VaultError('CLOSED', 'the vault is closed');
@@ -356,19 +626,22 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
   }
 
   /** Validates a subject and its values, and frames each value (no crypto yet). */
-  #prepareItem(subject: unknown, values: unknown, subjectField: string, valuesField: string): { tag: Uint8Array; values: PreparedValue[] } {
+  #prepareItem(subject: unknown, values: unknown, subjectField: string, valuesField: string, attempt: Attempt): { tag: Uint8Array; values: PreparedValue[] } {
     const id = parseOrThrow(subjectIdSchema, subject, subjectField);
+    const tag = this.#tagOf(id);
+    attempt.tag = tag;
     if (typeof values !== 'object' || values === null || Array.isArray(values)) {
       throw new VaultError('VALIDATION', `${valuesField}: expected an object of category → value`, { field: valuesField });
     }
     const entries = Object.entries(values).filter(([, v]) => v !== undefined);
     if (entries.length === 0) throw new VaultError('VALIDATION', `${valuesField}: give at least one category`, { field: valuesField });
+    attempt.categories = entries.map(([category]) => category).filter((category) => Object.hasOwn(this.#categories, category));
     const prepared = entries.map(([category, raw]) => {
       const field = `${valuesField}.${category}`;
       const parsed: unknown = parseOrThrow(this.#definition(category, field).schema, raw, field);
       return { category, frame: encodeFrame(parsed) };
     });
-    return { tag: this.#tagOf(id), values: prepared };
+    return { tag, values: prepared };
   }
 
   /** Inside a write transaction: seals one value under a fresh data key and replaces the stored one. */
@@ -420,7 +693,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
 
   /** Expiry follows the category's current retention, so shortening it takes effect at once. */
   #expired(category: string, writtenAt: number, now: number): boolean {
-    return now >= writtenAt + this.#definition(category, category).retentionDays * DAY_MS;
+    return now >= writtenAt + this.#retentionDays(category) * DAY_MS;
   }
 
   #activeKekVersion(): number {
@@ -453,59 +726,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
 
   #receipt(values: readonly PreparedValue[], now: number): PutReceipt {
     const expiresAt: Record<string, Date> = {};
-    for (const v of values) expiresAt[v.category] = new Date(now + this.#definition(v.category, v.category).retentionDays * DAY_MS);
+    for (const v of values) expiresAt[v.category] = new Date(now + this.#retentionDays(v.category) * DAY_MS);
     return { categories: values.map((v) => v.category), writtenAt: new Date(now), expiresAt };
-  }
-}
-
-/**
- * Opens (or creates) a vault. Checks the master key before anything is read or written; applies
- * pending schema migrations; refuses files that are not childvault vaults.
- */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- no extra categories by default
-export async function openVault<Extra extends CategoryMap = {}>(
-  options: VaultOptions<Extra>,
-): Promise<Vault<BuiltInCategories & Extra>> {
-  parseOrThrow(optionsSchema, options, 'options');
-  if (typeof options.masterKey !== 'object' || options.masterKey === null || typeof options.masterKey.unwrap !== 'function') {
-    throw new VaultError('VALIDATION', 'options.masterKey: give a master-key provider (keyFile, envKey, passphraseKey or your own)', { field: 'options.masterKey' });
-  }
-  const categories = resolveCategories(options.categories);
-  const clock = options.now ?? (() => new Date());
-  const durability = options.durability ?? 'full';
-  await loadSodium();
-
-  const migrations = loadMigrations(options.migrationsDir ?? DEFAULT_MIGRATIONS_DIR);
-  if (options.mustExist === true && (options.path === ':memory:' || !existsSync(options.path))) {
-    throw new VaultError('NOT_FOUND', `vault file ${options.path} does not exist; create one with \`childvault init\``);
-  }
-  const db = openDatabase({ path: options.path, durability });
-  try {
-    const existed = vaultExists(db);
-    if (!existed && options.mustExist === true) {
-      throw new VaultError('NOT_FOUND', `${options.path} holds no childvault vault; create one with \`childvault init\``);
-    }
-    // A new file needs its tables before keys can be stored; an existing vault proves the key
-    // first, so a wrong key changes nothing (not even a pending migration).
-    if (!existed) migrate(db, migrations, clock().getTime());
-    const repos = { meta: new MetaRepository(db), keks: new KekRepository(db), records: new RecordRepository(db) };
-    const unlocked = await unlockVault(db, repos, options.masterKey, clock().getTime());
-    if (existed) migrate(db, migrations, clock().getTime());
-    return new Vault({
-      db,
-      repos,
-      categories,
-      meta: unlocked.meta,
-      keyring: unlocked.keyring,
-      subjectIndexKey: unlocked.subjectIndexKey,
-      provider: options.masterKey,
-      dekCacheSize: options.dataKeyCacheSize ?? 1024,
-      clock,
-      durability,
-    });
-  } catch (error) {
-    options.masterKey.close?.();
-    db.close();
-    throw error;
   }
 }

@@ -18,6 +18,12 @@ const BY_CODE: Partial<Record<ErrorCode, ExitCode>> = {
   WRONG_MASTER_KEY: EXIT.integrity,
   CORRUPT: EXIT.integrity,
   PLAINTEXT_LEAK: EXIT.leak,
+  ACCESS_DENIED: EXIT.refused,
+  PURPOSE_NOT_ALLOWED: EXIT.refused,
+  CONSENT_REQUIRED: EXIT.refused,
+  PROTECTION_ACTIVE: EXIT.refused,
+  APPROVAL_REQUIRED: EXIT.refused,
+  RATE_LIMITED: EXIT.refused,
 };
 
 /** The exit status for a VaultError code; anything not listed is a plain error (1). */

@@ -5,7 +5,9 @@
 import type { Command } from 'commander';
 import { VaultError } from '../errors.js';
 import { envKey, keyFile, passphraseKey, type MasterKeyProvider } from '../keys/master-key.js';
-import { openVault, type Vault } from '../vault.js';
+import { openVault } from '../open-vault.js';
+import type { Vault } from '../vault.js';
+import { accessContext } from './access.js';
 import { createOutput, type Output } from './output.js';
 
 export interface GlobalOptions {
@@ -48,9 +50,22 @@ export function masterKeyFrom(options: GlobalOptions, env: NodeJS.ProcessEnv = p
   return only.make();
 }
 
+/** The policy file: --policy or CHILDVAULT_POLICY (none: data commands are refused, default deny). */
+export function policyPath(options: GlobalOptions): string | undefined {
+  const path = options.policy ?? process.env['CHILDVAULT_POLICY'];
+  return path === undefined || path === '' ? undefined : path;
+}
+
 /** Opens the vault named by the global options; the caller closes it. */
 export async function openFromOptions(options: GlobalOptions): Promise<Vault> {
-  return openVault({ path: dbPath(options), masterKey: masterKeyFrom(options), mustExist: true });
+  const policy = policyPath(options);
+  return openVault({
+    path: dbPath(options),
+    masterKey: masterKeyFrom(options),
+    mustExist: true,
+    openedBy: accessContext({}, { role: 'operator', purpose: 'cli' }),
+    ...(policy === undefined ? {} : { policy }),
+  });
 }
 
 /** Opens the vault, runs `fn`, and closes the vault whatever happens. */

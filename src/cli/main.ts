@@ -4,10 +4,14 @@
  */
 import { Command, CommanderError } from 'commander';
 import { isVaultError } from '../errors.js';
+import { registerApproval } from './commands/approval.js';
+import { registerAudit } from './commands/audit.js';
+import { registerConsent } from './commands/consent.js';
 import { registerDemo } from './commands/demo.js';
 import { registerImport } from './commands/import.js';
 import { registerInit } from './commands/init.js';
 import { registerStatus } from './commands/status.js';
+import { registerSubject } from './commands/subject.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 
 export const VERSION = '0.1.0';
@@ -19,7 +23,7 @@ export function buildProgram(): Command {
     .version(VERSION)
     .option('--db <path>', 'vault file (env CHILDVAULT_DB)')
     .option('--key-file <path>', 'master key file, mode 0600 (env CHILDVAULT_KEY_FILE; or set CHILDVAULT_MASTER_KEY / CHILDVAULT_PASSPHRASE)')
-    .option('--policy <file>', 'access policy (JSON)')
+    .option('--policy <file>', 'access policy, JSON (env CHILDVAULT_POLICY); without one, data commands are refused')
     .option('--json', 'machine-readable output on stdout')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
@@ -38,6 +42,10 @@ Example:
   registerStatus(program);
   registerImport(program);
   registerDemo(program);
+  registerAudit(program);
+  registerConsent(program);
+  registerApproval(program);
+  registerSubject(program);
   for (const command of program.commands) command.exitOverride().showHelpAfterError('(run with --help for usage)');
   return program;
 }

@@ -6,3 +6,13 @@ export function parseIntegerOption(text: string, option: string, min: number, ma
   if (!Number.isSafeInteger(n) || n < min || n > max) throw new VaultError('USAGE', `${option} must be a whole number from ${min} to ${max}`);
   return n;
 }
+
+/** A comma-separated list option; '' is the empty list. */
+export function parseListOption(text: string): string[] {
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+export { parseTimeOption } from './commands/audit.js';

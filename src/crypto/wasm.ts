@@ -118,3 +118,41 @@ export function blake2bInto(out: Uint8Array, input: Uint8Array, key: Uint8Array 
     m.HEAPU8.fill(0, base, outP + out.length);
   }
 }
+
+interface SigningModule {
+  _crypto_sign_seed_keypair(pk: number, sk: number, seed: number): number;
+  _crypto_sign_detached(sig: number, siglenP: number, m: number, mlen: number, mlenHi: number, sk: number): number;
+}
+
+/** Ed25519 key pair from a 32-byte seed, into `publicKey` (32) and `secretKey` (64). */
+export function ed25519KeypairInto(publicKey: Uint8Array, secretKey: Uint8Array, seed: Uint8Array): void {
+  const m = module() as SodiumModule & SigningModule;
+  const base = region(m, DATA + 32 + 64);
+  const pkP = base + DATA;
+  const skP = pkP + 32;
+  m.HEAPU8.set(seed, base + KEY);
+  try {
+    if (m._crypto_sign_seed_keypair(pkP, skP, base + KEY) !== 0) throw new Error('crypto_sign_seed_keypair failed');
+    publicKey.set(m.HEAPU8.subarray(pkP, pkP + 32));
+    secretKey.set(m.HEAPU8.subarray(skP, skP + 64));
+  } finally {
+    m.HEAPU8.fill(0, base, skP + 64);
+  }
+}
+
+/** Ed25519 detached signature of `message` with a 64-byte secret key, into `signature` (64). */
+export function ed25519SignInto(signature: Uint8Array, message: Uint8Array, secretKey: Uint8Array): void {
+  const m = module() as SodiumModule & SigningModule;
+  const base = region(m, DATA + 64 + message.length + 64);
+  const skP = base + DATA;
+  const msgP = skP + 64;
+  const sigP = msgP + message.length;
+  m.HEAPU8.set(secretKey, skP);
+  m.HEAPU8.set(message, msgP);
+  try {
+    if (m._crypto_sign_detached(sigP, 0, msgP, message.length, 0, skP) !== 0) throw new Error('crypto_sign_detached failed');
+    signature.set(m.HEAPU8.subarray(sigP, sigP + 64));
+  } finally {
+    m.HEAPU8.fill(0, base, sigP + 64);
+  }
+}

@@ -6,31 +6,43 @@
  */
 import { inspect } from 'node:util';
 import { VaultError } from '../errors.js';
+import type { View } from '../schema/policy.js';
 
 // Registered symbol: recognised even across two copies of this package in one process.
 const brand = Symbol.for('childvault.sensitive');
 
 export class Sensitive<T> {
-  readonly #value: T;
+  readonly #value: T | undefined;
   /** The category the value belongs to (not secret). */
   readonly category: string;
+  /**
+   * What the caller's grant lets it see: `full`, `masked` (contact), `coarse` (location), or
+   * `presence` — only that a value exists, in which case `reveal()` refuses.
+   */
+  readonly view: View;
   readonly [brand] = true;
 
-  constructor(value: T, category: string) {
-    this.#value = value;
+  /** @internal Values are made by the vault. */
+  constructor(value: T | undefined, category: string, view: View = 'full') {
+    this.#value = view === 'presence' ? undefined : value;
     this.category = category;
+    this.view = view;
   }
 
   /**
-   * The plaintext. Call it at the last moment, where the value is used for the purpose it was
-   * read for, and do not store the result elsewhere.
+   * The plaintext (in the grant's view). Call it at the last moment, where the value is used for
+   * the purpose it was read for, and do not store the result elsewhere. Refuses for a `presence`
+   * view: the grant allows knowing that the value exists, nothing more.
    */
   reveal(): T {
-    return this.#value;
+    if (this.view === 'presence') {
+      throw new VaultError('ACCESS_DENIED', `this grant only shows that a ${this.category} value exists (presence view)`);
+    }
+    return this.#value as T;
   }
 
   toString(): string {
-    return `[Sensitive ${this.category}: redacted]`;
+    return `[Sensitive ${this.category}${this.view === 'full' ? '' : ` (${this.view})`}: redacted]`;
   }
 
   [Symbol.toPrimitive](): string {

@@ -181,7 +181,7 @@ export async function importJsonl<C extends CategoryMap>(vault: Vault<C>, path: 
   let batches = 0;
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
-    await vault.putMany(batch, options.ctx);
+    await vault.putMany(batch, options.ctx, { action: 'import' });
     values += batch.length;
     batches++;
     batch = [];

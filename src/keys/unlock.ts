@@ -1,6 +1,6 @@
 /**
  * Unlocking a vault: attach the master-key provider, prove it is the right key, and unwrap the
- * active KEK and the subject-index key. Creating a vault happens here too: the new keys are
+ * active KEK and the vault-wide keys. Creating a vault happens here too: the new keys are
  * wrapped first (the provider may be a remote KMS, so this is async) and inserted in one
  * IMMEDIATE transaction that re-checks that no other process created the vault meanwhile.
  */
@@ -16,7 +16,6 @@ import type { KekRepository } from '../store/kek-repository.js';
 import type { MetaRepository, VaultMetaRow } from '../store/meta-repository.js';
 import { Keyring, kekAad } from './keyring.js';
 import type { MasterKeyProvider } from './master-key.js';
-import { SUBJECT_INDEX_KEY } from './subject-index.js';
 
 /** Version of the vault's stored formats as a whole (docs/format.md). */
 export const VAULT_FORMAT_VERSION = 1;
@@ -33,7 +32,6 @@ export function vaultKeyAad(vaultId: Uint8Array, name: string): Uint8Array {
 export interface UnlockedVault {
   readonly meta: VaultMetaRow;
   readonly keyring: Keyring;
-  readonly subjectIndexKey: SecretBytes;
   /** True when this call created the vault. */
   readonly created: boolean;
 }
@@ -77,14 +75,12 @@ async function checkMasterKey(provider: MasterKeyProvider, meta: VaultMetaRow): 
 interface PreparedVault {
   readonly meta: VaultMetaRow;
   readonly wrappedKek: Uint8Array;
-  readonly wrappedIndexKey: Uint8Array;
 }
 
 async function prepareNewVault(provider: MasterKeyProvider, now: number): Promise<PreparedVault> {
   const params = await attach(provider, null);
   const vaultId = newId(now);
   const kek = randomBytes(KEY_BYTES);
-  const indexKey = randomBytes(KEY_BYTES);
   try {
     return {
       meta: {
@@ -96,12 +92,53 @@ async function prepareNewVault(provider: MasterKeyProvider, now: number): Promis
         masterCheck: await provider.wrap(MASTER_CHECK_PLAINTEXT, masterCheckAad(vaultId)),
       },
       wrappedKek: await provider.wrap(kek, kekAad(vaultId, 1)),
-      wrappedIndexKey: await provider.wrap(indexKey, vaultKeyAad(vaultId, SUBJECT_INDEX_KEY)),
     };
   } finally {
     kek.fill(0);
-    indexKey.fill(0);
   }
+}
+
+/**
+ * Unwraps the vault-wide keys named (each a random 32-byte key or seed wrapped by the master key),
+ * creating those the vault does not have yet — a vault made by an older version gains the keys of
+ * newer features on its first open. Creation re-checks under the write lock, so two processes
+ * opening at once agree on one key.
+ */
+export async function loadVaultKeys(
+  db: SqliteDatabase,
+  repos: Repositories,
+  provider: MasterKeyProvider,
+  meta: VaultMetaRow,
+  names: readonly string[],
+  now: number,
+): Promise<Map<string, SecretBytes>> {
+  const missing = names.filter((name) => repos.meta.getKey(name) === undefined);
+  if (missing.length > 0) {
+    const prepared: { name: string; wrapped: Uint8Array }[] = [];
+    for (const name of missing) {
+      const key = randomBytes(KEY_BYTES);
+      try {
+        prepared.push({ name, wrapped: await provider.wrap(key, vaultKeyAad(meta.vaultId, name)) });
+      } finally {
+        key.fill(0);
+      }
+    }
+    writeTransaction(db, 'creating vault keys', () => {
+      for (const p of prepared) if (repos.meta.getKey(p.name) === undefined) repos.meta.insertKey({ name: p.name, wrapped: p.wrapped, createdAt: now });
+    });
+  }
+  const keys = new Map<string, SecretBytes>();
+  try {
+    for (const name of names) {
+      const row = repos.meta.getKey(name);
+      if (row === undefined) throw new VaultError('CORRUPT', `the vault key "${name}" vanished while opening`);
+      keys.set(name, await unwrapVaultKey(provider, meta, name, row.wrapped));
+    }
+  } catch (error) {
+    for (const key of keys.values()) key.wipe();
+    throw error;
+  }
+  return keys;
 }
 
 /** Unlocks the vault in `db`, creating it first if the file holds none yet. */
@@ -114,7 +151,6 @@ export async function unlockVault(db: SqliteDatabase, repos: Repositories, provi
       if (repos.meta.get() !== undefined) return false; // another process won the race
       repos.meta.insert(prepared.meta);
       repos.keks.insertActive(1, prepared.wrappedKek, now);
-      repos.meta.insertKey({ name: SUBJECT_INDEX_KEY, wrapped: prepared.wrappedIndexKey, createdAt: now });
       return true;
     });
     meta = repos.meta.get();
@@ -133,10 +169,7 @@ export async function unlockVault(db: SqliteDatabase, repos: Repositories, provi
     const active = repos.keks.active();
     if (active?.wrapped == null) throw new VaultError('CORRUPT', 'the vault has no active key-encryption key');
     await keyring.load(active.version, active.wrapped);
-    const indexRow = repos.meta.getKey(SUBJECT_INDEX_KEY);
-    if (indexRow === undefined) throw new VaultError('CORRUPT', 'the vault has no subject-index key');
-    const subjectIndexKey = await unwrapVaultKey(provider, meta, SUBJECT_INDEX_KEY, indexRow.wrapped);
-    return { meta, keyring, subjectIndexKey, created };
+    return { meta, keyring, created };
   } catch (error) {
     keyring.wipe();
     throw error;

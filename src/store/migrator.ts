@@ -126,6 +126,11 @@ export function schemaVersion(db: SqliteDatabase): string | undefined {
   return rows[rows.length - 1]?.name;
 }
 
+/** True when the database has a table of that name. */
+export function hasTable(db: SqliteDatabase, name: string): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(name) !== undefined;
+}
+
 /** True when the file already holds an initialised vault (its identity row exists). */
 export function vaultExists(db: SqliteDatabase): boolean {
   return readTransaction(db, 'reading the vault', () => {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import { generateKeyFile, keyFile, openVault, type VaultOptions } from '../../src/index.js';
+import { testPolicy } from './policy.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -30,6 +31,6 @@ export async function freshVault(options: FixtureOptions = {}) {
   const path = join(dir, 'pool.db');
   const keyPath = join(dir, 'master.key');
   await generateKeyFile(keyPath);
-  const vault = await openVault({ path, masterKey: keyFile(keyPath), ...options });
-  return { dir, path, keyPath, vault, reopen: (more: FixtureOptions = {}) => openVault({ path, masterKey: keyFile(keyPath), ...more }) };
+  const vault = await openVault({ path, masterKey: keyFile(keyPath), policy: testPolicy, ...options });
+  return { dir, path, keyPath, vault, reopen: (more: FixtureOptions = {}) => openVault({ path, masterKey: keyFile(keyPath), policy: testPolicy, ...more }) };
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateKeyFile } from '../../src/index.js';
 import { tempDir } from '../helpers/fixtures.js';
+import { EXAMPLE_POLICY_PATH } from '../helpers/policy.js';
 import { runCli } from '../helpers/processes.js';
 
 async function initVault() {
@@ -13,7 +14,7 @@ async function initVault() {
   const init = await runCli(['init', '--db', db, '--new-key-file', key]);
   expect(init.stderr).toBe('');
   expect(init.code).toBe(0);
-  return { dir, db, key, args: ['--db', db, '--key-file', key] };
+  return { dir, db, key, args: ['--db', db, '--key-file', key, '--policy', EXAMPLE_POLICY_PATH] };
 }
 
 const line = (subject: string, category: string, value: unknown) => JSON.stringify({ subject, category, value });

@@ -8,7 +8,10 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { keyFile, openVault } from '../../src/index.js';
-import { ctx, tempDir } from '../helpers/fixtures.js';
+import { tempDir } from '../helpers/fixtures.js';
+import { EXAMPLE_POLICY_PATH } from '../helpers/policy.js';
+
+const ctx = { actor: 'svc:guardian-portal', role: 'guardian-portal', purpose: 'guardian-access' };
 import { CLI, completion, runCli } from '../helpers/processes.js';
 
 const LINES = 20_000;
@@ -35,7 +38,7 @@ describe('import killed with SIGKILL', () => {
     );
     writeFileSync(file, `${lines.join('\n')}\n`);
 
-    const child = spawn(process.execPath, [CLI, 'import', file, '--db', db, '--key-file', key, '--batch-size', String(BATCH)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'import', file, '--db', db, '--key-file', key, '--policy', EXAMPLE_POLICY_PATH, '--batch-size', String(BATCH)], { stdio: ['ignore', 'pipe', 'pipe'] });
     const done = completion(child);
     // Kill at a different depth each run, once some batches have committed.
     const killAfter = run * 3 * BATCH;
@@ -58,7 +61,7 @@ describe('import killed with SIGKILL', () => {
     expect(committed).toBeLessThan(LINES);
     expect(committed % BATCH).toBe(0);
 
-    const vault = await openVault({ path: db, masterKey: keyFile(key), mustExist: true });
+    const vault = await openVault({ path: db, masterKey: keyFile(key), mustExist: true, policy: EXAMPLE_POLICY_PATH });
     const integrity = new Database(db, { readonly: true });
     expect(integrity.pragma('integrity_check', { simple: true })).toBe('ok');
     integrity.close();
@@ -69,7 +72,7 @@ describe('import killed with SIGKILL', () => {
     expect(await vault.get(`u:${committed}`, ['location'], ctx)).toEqual({});
     await vault.close();
 
-    const rerun = await runCli(['import', file, '--db', db, '--key-file', key, '--batch-size', '2000']);
+    const rerun = await runCli(['import', file, '--db', db, '--key-file', key, '--policy', EXAMPLE_POLICY_PATH, '--batch-size', '2000']);
     expect(rerun.code).toBe(0);
     expect(countRecords(db)).toBe(LINES);
   });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { generateKeyFile, isVaultError, keyFile, openVault, passphraseKey, type VaultError } from '../../src/index.js';
+import { testPolicy } from '../helpers/policy.js';
 import { ctx, freshVault, sampleContact, sampleLocation, tempDir } from '../helpers/fixtures.js';
 import { completion, runScript, startScript } from '../helpers/processes.js';
 
@@ -22,15 +23,23 @@ const digest = (path: string) => createHash('sha256').update(readFileSync(path))
 const fastPassphrase = (p: string) => passphraseKey(p, { opsLimit: 1, memLimit: 8 * 1024 * 1024 });
 
 describe('the master key', () => {
-  it('refuses a wrong key file with WRONG_MASTER_KEY and changes nothing', async () => {
+  it('refuses a wrong key file with WRONG_MASTER_KEY and changes no data (only the audit entry of the attempt)', async () => {
     const { vault, path, dir } = await freshVault();
     await vault.put('u:1', { contact: sampleContact }, ctx);
     await vault.close();
-    const before = digest(path);
+    const snapshot = () => {
+      const db = new Database(path, { readonly: true });
+      try {
+        return JSON.stringify(['vault_meta', 'vault_keys', 'keks', 'records', 'record_chunks', 'audit_subjects', 'schema_migrations'].map((t) => db.prepare(`SELECT * FROM ${t}`).all()));
+      } finally {
+        db.close();
+      }
+    };
+    const before = snapshot();
     const other = await generateKeyFile(join(dir, 'other.key'));
     const error = await errorOf(openVault({ path, masterKey: other }));
     expect(error.code).toBe('WRONG_MASTER_KEY');
-    expect(digest(path)).toBe(before);
+    expect(snapshot()).toBe(before);
   });
 
   it('opens with the same key given through the environment', async () => {
@@ -40,7 +49,7 @@ describe('the master key', () => {
     process.env['CHILDVAULT_TEST_KEY'] = readFileSync(keyPath).toString('base64');
     try {
       const { envKey } = await import('../../src/index.js');
-      const again = await openVault({ path, masterKey: envKey('CHILDVAULT_TEST_KEY') });
+      const again = await openVault({ path, masterKey: envKey('CHILDVAULT_TEST_KEY'), policy: testPolicy });
       expect((await again.get('u:1', ['contact'], ctx)).contact?.reveal()).toEqual(sampleContact);
       await again.close();
     } finally {
@@ -50,10 +59,10 @@ describe('the master key', () => {
 
   it('keeps passphrase salt and costs in the vault and refuses a wrong passphrase', async () => {
     const path = join(tempDir(), 'pool.db');
-    const vault = await openVault({ path, masterKey: fastPassphrase('correct horse battery staple') });
+    const vault = await openVault({ path, masterKey: fastPassphrase('correct horse battery staple'), policy: testPolicy });
     await vault.put('u:1', { location: sampleLocation }, ctx);
     await vault.close();
-    const again = await openVault({ path, masterKey: fastPassphrase('correct horse battery staple') });
+    const again = await openVault({ path, masterKey: fastPassphrase('correct horse battery staple'), policy: testPolicy });
     expect((await again.get('u:1', ['location'], ctx)).location?.reveal()).toEqual(sampleLocation);
     await again.close();
     expect((await errorOf(openVault({ path, masterKey: fastPassphrase('wrong horse battery staple') }))).code).toBe('WRONG_MASTER_KEY');
@@ -109,7 +118,7 @@ describe('files that are not healthy vaults', () => {
     truncateSync(path, Math.floor(readFileSync(path).length / 3));
     const error = await errorOf(
       (async () => {
-        const broken = await openVault({ path, masterKey: keyFile(keyPath) });
+        const broken = await openVault({ path, masterKey: keyFile(keyPath), policy: testPolicy });
         try {
           for (let i = 0; i < 300; i++) await broken.get(`u:${i}`, ['contact'], ctx);
         } finally {
@@ -118,7 +127,7 @@ describe('files that are not healthy vaults', () => {
       })(),
     );
     expect(error.code).toBe('CORRUPT');
-    const intact = await openVault({ path: copy, masterKey: keyFile(keyPath) });
+    const intact = await openVault({ path: copy, masterKey: keyFile(keyPath), policy: testPolicy });
     expect((await intact.get('u:299', ['contact'], ctx)).contact?.reveal()).toEqual(sampleContact);
     await intact.close();
   });
@@ -158,7 +167,7 @@ describe('several processes', () => {
     await vault.close();
     const writer = (name: string) => `
       import { openVault, keyFile } from 'childvault';
-      const vault = await openVault({ path: ${JSON.stringify(path)}, masterKey: keyFile(${JSON.stringify(keyPath)}) });
+      const vault = await openVault({ path: ${JSON.stringify(path)}, masterKey: keyFile(${JSON.stringify(keyPath)}), policy: ${JSON.stringify(testPolicy)} });
       const ctx = { actor: 'svc:${name}', role: 'service', purpose: 'account' };
       for (let i = 0; i < 150; i++) {
         await vault.put('${name}:' + i, { location: { lat: i % 90, lon: 1, capturedAt: '2026-01-01T00:00:00Z' } }, ctx);
@@ -170,8 +179,8 @@ describe('several processes', () => {
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
     }
-    const reader = await openVault({ path, masterKey: keyFile(keyPath) });
-    const status = await reader.status();
+    const reader = await openVault({ path, masterKey: keyFile(keyPath), policy: testPolicy });
+    const status = await reader.status(ctx);
     expect(status.categories.find((c) => c.name === 'location')?.values).toBe(300);
     expect(status.categories.find((c) => c.name === 'contact')?.values).toBe(30);
     for (const name of ['a', 'b']) {

@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
 import { isVaultError, keyFile, openVault, Sensitive, VaultError, type Location } from '../../src/index.js';
+import { permissivePolicy, testPolicy } from '../helpers/policy.js';
 import { ctx, freshVault, sampleContact, sampleLocation, tempDir } from '../helpers/fixtures.js';
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
@@ -100,6 +101,7 @@ describe('put and get', () => {
       path: `${dir}/pool.db`,
       masterKey: await generateKeyFile(`${dir}/k`),
       categories: { school: { schema: z.strictObject({ name: z.string(), grade: z.number().int() }), retentionDays: 200 } },
+      policy: permissivePolicy(['school', 'location']),
     });
     await vault.put('u:1', { school: { name: 'No. 2 Primary', grade: 3 } }, ctx);
     const got = await vault.get('u:1', ['school', 'location'], ctx);
@@ -229,7 +231,7 @@ describe('stored bytes', () => {
     const { vault, path, keyPath } = await freshVault();
     await vault.put('u:1', { contact: sampleContact }, ctx);
     await vault.close();
-    const again = await openVault({ path, masterKey: keyFile(keyPath), mustExist: true });
+    const again = await openVault({ path, masterKey: keyFile(keyPath), mustExist: true, policy: testPolicy });
     expect((await again.get('u:1', ['contact'], ctx)).contact?.reveal()).toEqual(sampleContact);
     await again.close();
   });
@@ -237,7 +239,7 @@ describe('stored bytes', () => {
   it('works in memory', async () => {
     const dir = tempDir();
     const { generateKeyFile } = await import('../../src/index.js');
-    const vault = await openVault({ path: ':memory:', masterKey: await generateKeyFile(`${dir}/k`) });
+    const vault = await openVault({ path: ':memory:', masterKey: await generateKeyFile(`${dir}/k`), policy: testPolicy });
     await vault.put('u:1', { location: sampleLocation }, ctx);
     expect((await vault.get('u:1', ['location'], ctx)).location?.reveal()).toEqual(sampleLocation);
     await vault.close();

@@ -1,23 +1,36 @@
 /**
- * `childvault demo`: a guided end-to-end run on an embedded SQLite file in a temporary folder —
- * create a vault and key, import fake children, read one back, prove the raw file holds no
- * plaintext, erase a child. It uses the library exactly as a service would.
+ * `childvault demo`: a guided end-to-end run on an embedded SQLite file in a temporary folder,
+ * under the example policy of a short-video platform (docs/policy.example.json): create a vault
+ * and key, import fake children, show consent, approvals and views deciding every read, prove the
+ * raw file holds no plaintext, erase a child, and verify the audit log. It uses the library
+ * exactly as a service would.
  */
-import { mkdtempSync, readFileSync, existsSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { isVaultError, VaultError } from '../../errors.js';
 import { importJsonl } from '../../import/jsonl-import.js';
 import { generateKeyFile, keyFile } from '../../keys/master-key.js';
-import { openVault } from '../../vault.js';
+import { openVault } from '../../open-vault.js';
+import type { AccessContext } from '../../schema/access-context.js';
 import { demoChildren, demoJsonl, demoPlaintexts } from '../demo-data.js';
 import { formatBytes } from '../format.js';
 import { outputFor } from '../global-options.js';
+import type { Output } from '../output.js';
+
+/** The example policy shipped in docs/ (two levels up from dist/cli/commands or src/cli/commands). */
+export const EXAMPLE_POLICY = fileURLToPath(new URL('../../../docs/policy.example.json', import.meta.url));
 
 interface DemoOptions {
   readonly dir?: string;
 }
+
+const operator: AccessContext = { actor: 'cli:demo-operator', role: 'operator', purpose: 'legacy-import' };
+const guardianPortal: AccessContext = { actor: 'svc:guardian-portal', role: 'guardian-portal', purpose: 'guardian-access' };
+const accountService: AccessContext = { actor: 'svc:account', role: 'service', purpose: 'account' };
+const officer: AccessContext = { actor: 'staff:cpo-li', role: 'officer', purpose: 'approval' };
 
 export function registerDemo(program: Command): void {
   program
@@ -42,47 +55,70 @@ export function registerDemo(program: Command): void {
     });
 }
 
-async function runDemo(dir: string, out: ReturnType<typeof outputFor>): Promise<void> {
+async function refusal(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return 'allowed (unexpected)';
+  } catch (error) {
+    if (isVaultError(error)) return `refused: ${error.code}`;
+    throw error;
+  }
+}
+
+async function runDemo(dir: string, out: Output): Promise<void> {
   const db = join(dir, 'pool.db');
   const keyPath = join(dir, 'master.key');
   const step = (n: number, title: string, cli?: string) => {
     out.line(`\n${n}. ${title}`);
     if (cli !== undefined) out.line(`   $ ${cli}`);
   };
-  out.line('childvault demo — a special protection pool for children\'s face, voice, location and contact data');
-  out.line(`working in ${dir} (all data below is fake)`);
+  const children = demoChildren();
+  out.line("childvault demo — a special protection pool for children's face, voice, location and contact data");
+  out.line(`working in ${dir} (all data below is fake); policy: docs/policy.example.json`);
 
   step(1, 'Create the vault and a master key', 'childvault init --db pool.db --new-key-file master.key');
-  const vault = await openVault({ path: db, masterKey: await generateKeyFile(keyPath) });
+  const vault = await openVault({ path: db, masterKey: await generateKeyFile(keyPath), policy: EXAMPLE_POLICY, openedBy: operator });
   try {
     out.line(`   vault ${vault.id}; the master key lives in master.key (mode 0600), never in pool.db`);
 
-    const children = demoChildren();
     const importFile = join(dir, 'legacy-export.jsonl');
     writeFileSync(importFile, demoJsonl(children), { mode: 0o600 });
-    step(2, `Import ${children.length} children from a legacy plaintext export`, 'childvault import legacy-export.jsonl --db pool.db --key-file master.key');
-    const operator = { actor: 'cli:demo-operator', role: 'operator', purpose: 'import' };
+    step(2, `Import ${children.length} children from a legacy plaintext export`, 'childvault import legacy-export.jsonl --db pool.db --key-file master.key --policy policy.json');
     const summary = await importJsonl(vault, importFile, { ctx: operator });
-    out.line(`   imported ${summary.values} values for ${summary.subjects} subjects (each under its own data key)`);
+    out.line(`   imported ${summary.values} values for ${summary.subjects} subjects, each under its own data key`);
     rmSync(importFile); // the plaintext export must not outlive the import
 
-    const first = children[0];
-    if (first === undefined) throw new Error('no demo children');
-    step(3, `Read ${first.subject} back`);
-    const service = { actor: 'svc:guardian-portal', role: 'service', purpose: 'guardian-access' };
-    const got = await vault.get(first.subject, ['location', 'contact', 'face'], service);
-    out.line(`   console.log(location)   → ${String(got.location)}`);
+    const kid = children[0]?.subject ?? 'u:demo-1';
+    step(3, `The account service reads ${kid}'s contact: consent decides`);
+    out.line(`   before the guardian consents: ${await refusal(vault.get(kid, ['contact'], accountService))}`);
+    await vault.consent.grant(kid, { purpose: 'account', categories: ['contact'], guardianRef: 'g:demo-mother', verification: 'sms-code', noticeVersion: '2026-09' }, guardianPortal);
+    out.line('   $ childvault consent grant u:demo-1 --for account --categories contact --guardian g:demo-mother --verification sms-code --notice 2026-09');
+    const got = await vault.get(kid, ['contact'], accountService);
+    out.line(`   after: console.log(contact) → ${String(got.contact)}`);
     try {
       JSON.stringify(got);
-      out.line('   JSON.stringify(result)  → (unexpectedly allowed)');
+      out.line('   JSON.stringify(result)    → (unexpectedly allowed)');
     } catch (error) {
-      out.line(`   JSON.stringify(result)  → refused with ${isVaultError(error) ? error.code : 'an error'}`);
+      out.line(`   JSON.stringify(result)    → refused with ${isVaultError(error) ? error.code : 'an error'}`);
     }
-    const location = got.location?.reveal();
-    out.line(`   location.reveal()       → lat ${location?.lat ?? '?'}, lon ${location?.lon ?? '?'} (revealed on purpose; fake)`);
-    out.line(`   face.reveal().image     → ${formatBytes(got.face?.reveal().image?.length ?? 0)}, decrypted in 64 KiB chunks`);
+    out.line(`   contact.reveal().email    → ${got.contact?.reveal().email ?? '?'} (revealed on purpose; fake)`);
 
-    step(4, 'Look for plaintext in the raw vault files (the database and its write-ahead log, while open)');
+    step(4, 'A safety moderator reads only with the officer\'s approval, and sees less');
+    const moderator: AccessContext = { actor: 'staff:mod-wang', role: 'moderator', purpose: 'safety-review' };
+    out.line(`   without approval: ${await refusal(vault.get(kid, ['contact'], moderator))}`);
+    const approval = await vault.approvals.create(
+      { actor: 'staff:mod-wang', subjects: [kid], categories: ['face', 'location', 'contact'], purpose: 'safety-review', reason: 'report #5521', expiresAt: new Date(Date.now() + 86_400_000), readBudget: 2 },
+      officer,
+    );
+    const seen = await vault.get(kid, ['location', 'contact'], { ...moderator, approval: approval.id });
+    const loc = seen.location?.reveal();
+    out.line(`   with ${approval.id.slice(0, 12)}…: location (${seen.location?.view ?? '?'}) ${loc?.lat ?? '?'}, ${loc?.lon ?? '?'}; contact (${seen.contact?.view ?? '?'}) ${seen.contact?.reveal().phone ?? '?'}`);
+
+    step(5, 'Protective defaults stay on until the guardian consents to each purpose');
+    const protections = await vault.protections(kid, accountService);
+    out.line(`   ${Object.values(protections).filter(Boolean).length} of ${Object.keys(protections).length} on (location concealed: ${protections.locationConcealed ? 'yes' : 'no'})`);
+
+    step(6, 'Look for plaintext in the raw vault files (database and write-ahead log, while open)');
     const files = [db, `${db}-wal`, `${db}-shm`].filter((f) => existsSync(f));
     const raw = files.map((f) => readFileSync(f));
     const probes = demoPlaintexts(children);
@@ -94,18 +130,21 @@ async function runDemo(dir: string, out: ReturnType<typeof outputFor>): Promise<
     await vault.close();
   }
 
-  const reopened = await openVault({ path: db, masterKey: keyFile(keyPath), mustExist: true });
+  const reopened = await openVault({ path: db, masterKey: keyFile(keyPath), mustExist: true, policy: EXAMPLE_POLICY, openedBy: operator });
   try {
-    const second = 'u:demo-2';
-    const guardian = { actor: 'svc:guardian-portal', role: 'service', purpose: 'guardian-request' };
-    step(5, `Erase ${second} (a guardian withdrew consent)`);
-    const receipt = await reopened.erase(second, guardian);
-    out.line(`   destroyed the data keys and ciphertext of: ${receipt.erased.join(', ')}`);
-    const after = await reopened.get(second, ['location', 'contact', 'face', 'voice'], guardian);
+    const second = children[1]?.subject ?? 'u:demo-2';
+    step(7, `Erase ${second} (a guardian asked for deletion)`, `childvault subject erase ${second} --db pool.db --key-file master.key --policy policy.json`);
+    const receipt = await reopened.erase(second, guardianPortal);
+    out.line(`   destroyed the data keys and ciphertext of: ${receipt.erased.join(', ')}; its audit pseudonym key too`);
+    const after = await reopened.get(second, ['location', 'contact', 'face', 'voice'], guardianPortal);
     out.line(`   reading ${second} now returns ${Object.keys(after).length} values`);
 
-    step(6, 'Status', 'childvault status --db pool.db --key-file master.key');
-    const s = await reopened.status();
+    step(8, 'Verify the access log: every step above (and every refusal) is in it', 'childvault audit verify --db pool.db --key-file master.key');
+    const report = await reopened.audit.verify(operator);
+    out.line(`   ${report.ok ? 'OK' : 'FAILED'}: ${report.entries} entries, ${report.checkpoints} checkpoints, head seq ${report.head?.seq ?? 0}`);
+
+    step(9, 'Status', 'childvault status --db pool.db --key-file master.key');
+    const s = await reopened.status(operator);
     out.line(`   ${s.categories.map((c) => `${c.name} ${c.values}`).join(' · ')} · KEK v${s.keks.find((k) => k.state === 'active')?.version ?? '?'} active`);
   } finally {
     await reopened.close();

@@ -12,7 +12,7 @@ interface ImportCommandOptions extends ContextOptions {
   readonly skipInvalid?: boolean;
 }
 
-const DEFAULTS = { role: 'operator', purpose: 'import' };
+const DEFAULTS = { role: 'operator', purpose: 'legacy-import' };
 const SHOWN_ERRORS = 20;
 
 export function registerImport(program: Command): void {

@@ -3,7 +3,8 @@ import { chmodSync, existsSync, rmSync } from 'node:fs';
 import type { Command } from 'commander';
 import { VaultError } from '../../errors.js';
 import { generateKeyFile, type MasterKeyProvider } from '../../keys/master-key.js';
-import { openVault } from '../../vault.js';
+import { openVault } from '../../open-vault.js';
+import { accessContext } from '../access.js';
 import { dbPath, globalOptions, masterKeyFrom, outputFor } from '../global-options.js';
 
 interface InitOptions {
@@ -31,7 +32,7 @@ export function registerInit(program: Command): void {
       }
       let vault;
       try {
-        vault = await openVault({ path, masterKey });
+        vault = await openVault({ path, masterKey, openedBy: accessContext({}, { role: 'operator', purpose: 'init' }) });
       } catch (error) {
         // A key that guards no vault is useless; don't leave it lying around.
         if (options.newKeyFile !== undefined) rmSync(options.newKeyFile, { force: true });
@@ -39,7 +40,7 @@ export function registerInit(program: Command): void {
       }
       try {
         if (path !== ':memory:') chmodSync(path, 0o600);
-        const status = await vault.status();
+        const status = await vault.status(accessContext({}, { role: 'operator', purpose: 'init' }));
         out.result({ vaultId: status.vaultId, path, masterKeyProvider: status.masterKeyProvider, keyFile: options.newKeyFile ?? null }, () => [
           `created vault ${status.vaultId} in ${path}`,
           options.newKeyFile !== undefined

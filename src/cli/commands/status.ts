@@ -1,5 +1,6 @@
 /** `childvault status`: identity, schema, counts per category and key versions. */
 import type { Command } from 'commander';
+import { accessContext } from '../access.js';
 import { formatBytes, table } from '../format.js';
 import { outputFor, withVault } from '../global-options.js';
 
@@ -11,7 +12,7 @@ export function registerStatus(program: Command): void {
     .action(async (_options: unknown, command: Command) => {
       const out = outputFor(command);
       await withVault(command, async (vault) => {
-        const s = await vault.status();
+        const s = await vault.status(accessContext({}, { role: 'operator', purpose: 'status' }));
         out.result(s, () => [
           `vault       ${s.vaultId}`,
           `format      ${s.formatVersion}, schema ${s.schemaVersion}, durability ${s.durability}`,
@@ -27,6 +28,8 @@ export function registerStatus(program: Command): void {
             ['KEK', 'state', 'data keys', 'created'],
             ...s.keks.map((k) => [`v${k.version}`, k.state, String(k.dataKeys), k.createdAt.toISOString()]),
           ]),
+          '',
+          `audit log   ${s.audit.entries} entries, last checkpoint at ${s.audit.lastCheckpoint ?? 'none yet'}`,
         ]);
       });
     });

@@ -95,7 +95,7 @@ describe('Sensitive', () => {
     // eslint-disable-next-line @typescript-eslint/no-misused-spread -- what a careless caller writes
     const copy = { ...s } as Record<string, unknown>;
     expect(JSON.stringify(Object.values(copy))).not.toContain('13800138000');
-    expect(Object.keys(s)).toEqual(['category']);
+    expect(Object.keys(s)).toEqual(['category', 'view']);
   });
 });
 

@@ -7,7 +7,7 @@ import { VaultError } from '../../../src/errors.js';
 import { kekAad } from '../../../src/keys/keyring.js';
 import type { MasterKeyProvider } from '../../../src/keys/master-key.js';
 import { SUBJECT_INDEX_KEY } from '../../../src/keys/subject-index.js';
-import { VAULT_FORMAT_VERSION, masterCheckAad, unlockVault, vaultKeyAad } from '../../../src/keys/unlock.js';
+import { VAULT_FORMAT_VERSION, loadVaultKeys, masterCheckAad, unlockVault, vaultKeyAad } from '../../../src/keys/unlock.js';
 import { openDatabase, type SqliteDatabase } from '../../../src/store/database.js';
 import { KekRepository } from '../../../src/store/kek-repository.js';
 import { MetaRepository } from '../../../src/store/meta-repository.js';
@@ -54,7 +54,7 @@ afterEach(() => {
 });
 
 describe('unlockVault', () => {
-  it('creates a vault on an empty file: identity row, active KEK v1 and subject-index key, all wrapped with their AAD', async () => {
+  it('creates a vault on an empty file: identity row, active KEK v1 and vault keys, all wrapped with their AAD', async () => {
     const p = provider(1);
     const unlocked = await unlockVault(db, repos, p, NOW);
     expect(unlocked.created).toBe(true);
@@ -62,7 +62,8 @@ describe('unlockVault', () => {
     expect(unlocked.meta.masterProvider).toBe('raw-key');
     expect(unlocked.meta.createdAt).toBe(NOW);
     expect(unlocked.keyring.has(1)).toBe(true);
-    expect(unlocked.subjectIndexKey.length).toBe(32);
+    const keys = await loadVaultKeys(db, repos, p, unlocked.meta, [SUBJECT_INDEX_KEY], NOW);
+    expect(keys.get(SUBJECT_INDEX_KEY)?.length).toBe(32);
     const vaultId = unlocked.meta.vaultId;
     const kek = repos.keks.active();
     expect(kek?.version).toBe(1);
@@ -75,11 +76,14 @@ describe('unlockVault', () => {
 
   it('opens the same vault again with the same key, giving the same keys', async () => {
     const first = await unlockVault(db, repos, provider(1), NOW);
+    const firstKeys = await loadVaultKeys(db, repos, provider(1), first.meta, [SUBJECT_INDEX_KEY], NOW);
     const p = provider(1);
     const second = await unlockVault(db, repos, p, NOW + 1);
+    const secondKeys = await loadVaultKeys(db, repos, p, second.meta, [SUBJECT_INDEX_KEY], NOW);
     expect(second.created).toBe(false);
     expect(second.meta.vaultId).toEqual(first.meta.vaultId);
-    expect(second.subjectIndexKey.use((b) => Buffer.from(b).toString('hex'))).toBe(first.subjectIndexKey.use((b) => Buffer.from(b).toString('hex')));
+    const hex = (k: SecretBytes | undefined) => k?.use((b) => Buffer.from(b).toString('hex'));
+    expect(hex(secondKeys.get(SUBJECT_INDEX_KEY))).toBe(hex(firstKeys.get(SUBJECT_INDEX_KEY)));
     expect(second.keyring.get(1).use((b) => Buffer.from(b).toString('hex'))).toBe(first.keyring.get(1).use((b) => Buffer.from(b).toString('hex')));
     expect(p.attached).toEqual([null]); // the stored parameters of this provider
   });
@@ -124,12 +128,22 @@ describe('unlockVault', () => {
     expect(error.message).toContain('key-encryption key v1');
   });
 
-  it('reports a tampered subject-index key as INTEGRITY', async () => {
-    await unlockVault(db, repos, provider(1), NOW);
+  it('reports a tampered vault key as INTEGRITY', async () => {
+    const { meta } = await unlockVault(db, repos, provider(1), NOW);
+    await loadVaultKeys(db, repos, provider(1), meta, [SUBJECT_INDEX_KEY], NOW);
     const row = repos.meta.getKey(SUBJECT_INDEX_KEY)!;
     db.prepare('UPDATE vault_keys SET wrapped = ? WHERE name = ?').run(flipped(row.wrapped, 50), SUBJECT_INDEX_KEY);
-    const error = await expectVaultRejection(unlockVault(db, repos, provider(1), NOW), 'INTEGRITY');
+    const error = await expectVaultRejection(loadVaultKeys(db, repos, provider(1), meta, [SUBJECT_INDEX_KEY], NOW), 'INTEGRITY');
     expect(error.message).toContain('subject-index');
+  });
+
+  it('creates a missing vault key once, so a vault from an older version gains it', async () => {
+    const { meta } = await unlockVault(db, repos, provider(1), NOW);
+    const first = await loadVaultKeys(db, repos, provider(1), meta, ['future-key'], NOW);
+    const again = await loadVaultKeys(db, repos, provider(1), meta, ['future-key'], NOW);
+    const hex = (k: SecretBytes | undefined) => k?.use((b) => Buffer.from(b).toString('hex'));
+    expect(hex(again.get('future-key'))).toBe(hex(first.get('future-key')));
+    expect(repos.meta.listKeys().map((k) => k.name)).toEqual(['future-key']);
   });
 
   it('treats a tampered master check like a wrong key (WRONG_MASTER_KEY)', async () => {

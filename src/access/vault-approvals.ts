@@ -1,0 +1,171 @@
+/**
+ * `vault.approvals`: the children's-PI protection officer's approvals of staff access. An
+ * approval lets one actor (never the officer themself) read named subjects, for one purpose and
+ * named categories, until it expires or its read budget is spent.
+ */
+import { z } from 'zod';
+import { canonicalCategories, type AuditDetail, type AuditRecord } from '../audit/entry.js';
+import { VaultError } from '../errors.js';
+import { idToUuid, newId } from '../format/ids.js';
+import type { AccessContext } from '../schema/access-context.js';
+import { subjectIdSchema } from '../schema/subject.js';
+import { parseOrThrow, safe } from '../schema/zod-errors.js';
+import type { AccessRepository, ApprovalRow } from '../store/access-repository.js';
+import { readTransaction, writeTransaction, type SqliteDatabase } from '../store/database.js';
+import type { AccessController } from './access-controller.js';
+
+const DAY_MS = 86_400_000;
+/** Approvals are short-lived by design. */
+export const MAX_APPROVAL_DAYS = 30;
+
+export interface ApprovalRequest {
+  /** The staff actor who may read. */
+  readonly actor: string;
+  readonly subjects: readonly string[];
+  readonly categories: readonly string[];
+  readonly purpose: string;
+  /** Why: the ticket or case this serves. */
+  readonly reason: string;
+  readonly expiresAt: Date;
+  /** How many reads (subjects read) it allows in all. */
+  readonly readBudget: number;
+}
+
+export interface ApprovalRecord {
+  readonly id: string;
+  readonly officer: string;
+  readonly actor: string;
+  readonly purpose: string;
+  readonly categories: readonly string[];
+  readonly reason: string;
+  readonly createdAt: Date;
+  readonly expiresAt: Date;
+  readonly readBudget: number;
+  readonly readsUsed: number;
+  readonly revokedAt: Date | null;
+  readonly state: 'active' | 'expired' | 'revoked' | 'spent';
+}
+
+const requestSchema = z.strictObject({
+  actor: z.string().min(1).max(128).regex(/^[\p{L}\p{N}._:@/+-]+$/u, safe('may hold letters, digits and . _ : @ / + - only')),
+  subjects: z.array(subjectIdSchema).min(1).max(1000),
+  categories: z.array(z.string().min(1).max(32)).min(1).max(32),
+  purpose: z.string().min(1).max(64),
+  reason: z.string().min(1).max(200).regex(/^[^\p{Cc}]+$/u, safe('must be one line of text')),
+  expiresAt: z.date(),
+  readBudget: z.number().int().min(1).max(10_000),
+});
+
+const APPROVAL_ID = /^apv_[0-9a-f-]{36}$/;
+
+export interface VaultApprovalsDeps {
+  readonly db: SqliteDatabase;
+  readonly repo: AccessRepository;
+  readonly controller: AccessController | null;
+  run<T>(ctx: AccessContext, action: string, fn: (c: { actor: string; role: string; purpose: string }, attempt: { tag: Uint8Array | null; categories: readonly string[] }) => Promise<T>): Promise<T>;
+  record(c: { actor: string; role: string; purpose: string }, action: string, what: { categories: readonly string[]; approval?: string; detail?: AuditDetail }): AuditRecord;
+  append(record: AuditRecord): void;
+  tagOf(subject: string): Uint8Array;
+  now(): number;
+}
+
+export class VaultApprovals {
+  readonly #deps: VaultApprovalsDeps;
+
+  /** @internal Created by the vault. */
+  constructor(deps: VaultApprovalsDeps) {
+    this.#deps = deps;
+  }
+
+  /** Only an officer named in the policy may approve, revoke or list. */
+  #officer(actor: string): AccessController {
+    const controller = this.#deps.controller;
+    if (controller === null) throw new VaultError('ACCESS_DENIED', 'no policy was given to openVault: approvals need one (default deny)');
+    if (!controller.policy.officers.has(actor)) throw new VaultError('ACCESS_DENIED', `actor ${actor} is not a children's-PI protection officer of the policy`);
+    return controller;
+  }
+
+  /** Creates an approval; the caller (ctx.actor) must be an officer, and not the actor approved. */
+  async create(request: ApprovalRequest, ctx: AccessContext): Promise<ApprovalRecord> {
+    return this.#deps.run(ctx, 'approval.create', async (c, attempt) => {
+      const r = parseOrThrow(requestSchema, request, 'approval');
+      attempt.categories = r.categories;
+      const controller = this.#officer(c.actor);
+      if (r.actor === c.actor) throw new VaultError('ACCESS_DENIED', 'an officer cannot approve their own access');
+      const purpose = controller.policy.purposes.get(r.purpose);
+      if (purpose === undefined) throw new VaultError('VALIDATION', 'approval.purpose: not a purpose of the policy', { field: 'approval.purpose' });
+      r.categories.forEach((cat, i) => {
+        if (!purpose.categories.has(cat)) throw new VaultError('VALIDATION', `approval.categories[${i}]: purpose ${r.purpose} does not cover this category`, { field: `approval.categories[${i}]` });
+      });
+      const now = this.#deps.now();
+      const expires = r.expiresAt.getTime();
+      if (expires <= now || expires > now + MAX_APPROVAL_DAYS * DAY_MS) {
+        throw new VaultError('VALIDATION', `approval.expiresAt: must be in the next ${MAX_APPROVAL_DAYS} days`, { field: 'approval.expiresAt' });
+      }
+      const row = {
+        id: `apv_${idToUuid(newId(now))}`,
+        officer: c.actor,
+        actor: r.actor,
+        purpose: r.purpose,
+        categories: canonicalCategories(r.categories),
+        reason: r.reason,
+        createdAt: now,
+        expiresAt: expires,
+        readBudget: r.readBudget,
+      };
+      writeTransaction(this.#deps.db, 'creating an approval', () => {
+        this.#deps.repo.insertApproval(row, r.subjects.map((s) => this.#deps.tagOf(s)));
+        this.#deps.append(
+          this.#deps.record(c, 'approval.create', { categories: r.categories, approval: row.id, detail: { actor: r.actor, subjects: r.subjects.length, readBudget: r.readBudget, purpose: r.purpose } }),
+        );
+      });
+      return this.#toRecord({ ...row, readsUsed: 0, revokedAt: null }, now);
+    });
+  }
+
+  /** Revokes an approval at once. */
+  async revoke(id: string, ctx: AccessContext): Promise<ApprovalRecord> {
+    return this.#deps.run(ctx, 'approval.revoke', async (c) => {
+      const approvalId = parseOrThrow(z.string().regex(APPROVAL_ID, safe('is not an approval id')), id, 'id');
+      this.#officer(c.actor);
+      const now = this.#deps.now();
+      return writeTransaction(this.#deps.db, 'revoking an approval', () => {
+        const row = this.#deps.repo.approval(approvalId);
+        if (row === undefined) throw new VaultError('NOT_FOUND', `approval ${approvalId} does not exist`);
+        if (!this.#deps.repo.revokeApproval(approvalId, now)) throw new VaultError('CONFLICT', `approval ${approvalId} was already revoked`);
+        this.#deps.append(this.#deps.record(c, 'approval.revoke', { categories: row.categories.split(','), approval: approvalId }));
+        return this.#toRecord({ ...row, revokedAt: now }, now);
+      });
+    });
+  }
+
+  /** Every approval with its state now. Officers only. */
+  async list(ctx: AccessContext): Promise<ApprovalRecord[]> {
+    return this.#deps.run(ctx, 'approval.list', async (c) => {
+      this.#officer(c.actor);
+      const now = this.#deps.now();
+      writeTransaction(this.#deps.db, 'listing approvals', () => {
+        this.#deps.append(this.#deps.record(c, 'approval.list', { categories: [] }));
+      });
+      return readTransaction(this.#deps.db, 'listing approvals', () => this.#deps.repo.approvals().map((row) => this.#toRecord(row, now)));
+    });
+  }
+
+  #toRecord(row: ApprovalRow, now: number): ApprovalRecord {
+    const state = row.revokedAt !== null ? 'revoked' : row.expiresAt <= now ? 'expired' : row.readsUsed >= row.readBudget ? 'spent' : 'active';
+    return {
+      id: row.id,
+      officer: row.officer,
+      actor: row.actor,
+      purpose: row.purpose,
+      categories: row.categories.split(','),
+      reason: row.reason,
+      createdAt: new Date(row.createdAt),
+      expiresAt: new Date(row.expiresAt),
+      readBudget: row.readBudget,
+      readsUsed: row.readsUsed,
+      revokedAt: row.revokedAt === null ? null : new Date(row.revokedAt),
+      state,
+    };
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * Verifies an audit chain fed in seq order — from the live database or from an export file —
+ * and reports the first bad seq and what is wrong with it.
+ *
+ * Checks: every entry's hash is BLAKE2b(prev ‖ digest(entry)); prev_hash links to the previous
+ * entry (or the genesis for seq 1); seqs are gapless from 1 (entries a filtered export leaves
+ * out arrive as `elided` digests); every checkpoint's Ed25519 signature is valid for the vault's
+ * public key and its hash is the chain's hash at its seq; the chain reaches the last checkpoint
+ * (a tail cut before it is caught) and, for exports, the head the export announced.
+ */
+import { equalBytes } from '../crypto/hash.js';
+import { verifySignature } from '../crypto/signing.js';
+import { toHex } from '../format/ids.js';
+import { chainHash, checkpointMessage, entryDigest, type AuditEntry } from './entry.js';
+
+export interface ChainProblem {
+  /** The first seq where the chain is wrong (null when the problem has no seq, e.g. an empty export). */
+  readonly seq: number | null;
+  readonly message: string;
+}
+
+export interface ChainReport {
+  readonly ok: boolean;
+  /** Entries checked in full. */
+  readonly entries: number;
+  /** Entries known only by digest (left out of a filtered export). */
+  readonly elided: number;
+  readonly checkpoints: number;
+  /** The last seq and hash reached. */
+  readonly head: { readonly seq: number; readonly hash: string } | null;
+  readonly lastCheckpoint: { readonly seq: number; readonly ts: number } | null;
+  readonly problem: ChainProblem | null;
+}
+
+export interface CheckpointInput {
+  readonly seq: number;
+  readonly ts: number;
+  readonly hash: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
+/** Thrown internally to stop at the first problem. */
+class ChainBroken extends Error {
+  constructor(readonly problem: ChainProblem) {
+    super(problem.message);
+  }
+}
+
+export class ChainVerifier {
+  readonly #vaultId: Uint8Array;
+  readonly #publicKey: Uint8Array;
+  #seq = 0;
+  #hash: Uint8Array;
+  #entries = 0;
+  #elided = 0;
+  #checkpoints = 0;
+  #lastCheckpoint: CheckpointInput | null = null;
+  /** Hashes at seqs that a checkpoint arrived for before the chain reached them (exports interleave them after). */
+  #problem: ChainProblem | null = null;
+
+  constructor(vaultId: Uint8Array, genesis: Uint8Array, publicKey: Uint8Array) {
+    this.#vaultId = vaultId;
+    this.#publicKey = publicKey;
+    this.#hash = genesis;
+  }
+
+  get failed(): boolean {
+    return this.#problem !== null;
+  }
+
+  /** Feeds the next full entry (with the prev_hash and hash it claims). */
+  entry(e: AuditEntry): void {
+    this.#guard(() => {
+      this.#expectNext(e.seq);
+      if (!equalBytes(e.prevHash, this.#hash)) {
+        throw new ChainBroken({ seq: e.seq, message: `entry ${e.seq} does not link to entry ${e.seq - 1} (prev_hash differs): an entry before it was changed, removed or reordered` });
+      }
+      const computed = chainHash(this.#hash, entryDigest(e));
+      if (!equalBytes(computed, e.hash)) {
+        throw new ChainBroken({ seq: e.seq, message: `entry ${e.seq} was modified: its fields do not hash to its recorded hash` });
+      }
+      this.#advance(e.seq, computed);
+      this.#entries++;
+    });
+  }
+
+  /** Feeds the digest of an entry left out of a filtered export. */
+  elided(seq: number, digest: Uint8Array): void {
+    this.#guard(() => {
+      this.#expectNext(seq);
+      this.#advance(seq, chainHash(this.#hash, digest));
+      this.#elided++;
+    });
+  }
+
+  /** Feeds a checkpoint; it must come after the entry it covers. */
+  checkpoint(c: CheckpointInput): void {
+    this.#guard(() => {
+      if (!verifySignature(this.#publicKey, checkpointMessage(this.#vaultId, c.seq, c.hash, c.ts), c.signature)) {
+        throw new ChainBroken({ seq: c.seq, message: `checkpoint at seq ${c.seq} has an invalid signature: forged or modified (or signed by another vault's key)` });
+      }
+      if (c.seq > this.#seq) {
+        throw new ChainBroken({ seq: this.#seq + 1, message: `the log ends at seq ${this.#seq} but a signed checkpoint covers seq ${c.seq}: entries after ${this.#seq} were removed` });
+      }
+      if (c.seq !== this.#seq) {
+        throw new ChainBroken({ seq: c.seq, message: `checkpoint at seq ${c.seq} is out of order (the chain is at ${this.#seq})` });
+      }
+      if (!equalBytes(c.hash, this.#hash)) {
+        throw new ChainBroken({ seq: c.seq, message: `the chain at seq ${c.seq} differs from its signed checkpoint: entries up to ${c.seq} were changed and re-hashed` });
+      }
+      if (this.#lastCheckpoint !== null && c.seq <= this.#lastCheckpoint.seq) {
+        throw new ChainBroken({ seq: c.seq, message: `checkpoint at seq ${c.seq} repeats or precedes the one at ${this.#lastCheckpoint.seq}` });
+      }
+      this.#lastCheckpoint = c;
+      this.#checkpoints++;
+    });
+  }
+
+  /** Reports a problem found outside the chain (a malformed line, a wrong header). */
+  fail(problem: ChainProblem): void {
+    this.#problem ??= problem;
+  }
+
+  /**
+   * Ends verification. `expectedHead`: the seq the source says it ends at (an export's header).
+   * `requireFinalCheckpoint`: the last entry must be covered by a checkpoint (exports end with one).
+   */
+  finish(options: { expectedHead?: number; requireFinalCheckpoint?: boolean } = {}): ChainReport {
+    this.#guard(() => {
+      if (options.expectedHead !== undefined && this.#seq !== options.expectedHead) {
+        throw new ChainBroken({
+          seq: Math.min(this.#seq, options.expectedHead) + 1,
+          message: `the export announces ${options.expectedHead} entries but holds ${this.#seq}: it was truncated or extended`,
+        });
+      }
+      if (options.requireFinalCheckpoint === true && (this.#lastCheckpoint === null || this.#lastCheckpoint.seq !== this.#seq)) {
+        throw new ChainBroken({ seq: this.#seq, message: 'the export does not end with a signed checkpoint over its last entry: it was truncated' });
+      }
+    });
+    return {
+      ok: this.#problem === null,
+      entries: this.#entries,
+      elided: this.#elided,
+      checkpoints: this.#checkpoints,
+      head: this.#seq === 0 ? null : { seq: this.#seq, hash: toHex(this.#hash) },
+      lastCheckpoint: this.#lastCheckpoint === null ? null : { seq: this.#lastCheckpoint.seq, ts: this.#lastCheckpoint.ts },
+      problem: this.#problem,
+    };
+  }
+
+  #expectNext(seq: number): void {
+    if (seq === this.#seq + 1) return;
+    if (seq <= this.#seq) throw new ChainBroken({ seq, message: `entry ${seq} appears after entry ${this.#seq}: entries were reordered or duplicated` });
+    const expected = this.#seq + 1;
+    throw new ChainBroken({ seq: expected, message: `entry ${seq} arrives where ${expected} belongs: entries ${expected}${seq - 1 > expected ? `-${seq - 1}` : ''} were removed or reordered` });
+  }
+
+  #advance(seq: number, hash: Uint8Array): void {
+    this.#seq = seq;
+    this.#hash = hash;
+  }
+
+  #guard(fn: () => void): void {
+    if (this.#problem !== null) return;
+    try {
+      fn();
+    } catch (error) {
+      if (!(error instanceof ChainBroken)) throw error;
+      this.#problem = error.problem;
+    }
+  }
+}

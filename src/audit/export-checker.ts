@@ -1,0 +1,242 @@
+/**
+ * The checks of an export that do not depend on its format (JSON Lines or CSV): the header against
+ * the given public key, the order of records, the filter the header announces, the written form
+ * of each record, and the chain through `ChainVerifier`. The readers in verify-file.ts feed it
+ * validated records with their line numbers; it stops at the first problem and remembers its line.
+ */
+import type { z } from 'zod';
+import { toHex } from '../format/ids.js';
+import { formatIssues } from '../schema/zod-errors.js';
+import { ChainVerifier, type ChainProblem, type ChainReport } from './chain-verifier.js';
+import { genesisHash, type AuditEntry } from './entry.js';
+import {
+  checkpointFromLine,
+  columnOfField,
+  entryFromLine,
+  entryText,
+  filterFromHeader,
+  filterMismatch,
+  RECORD_SCHEMAS,
+  type CheckpointLine,
+  type ElidedLine,
+  type EntryLine,
+  type EntryText,
+  type ExportFilter,
+  type ExportRecordType,
+  type HeaderLine,
+} from './export-format.js';
+import { parseEntryRecord } from './export-scan.js';
+
+/** The result of verifying an export file: the chain report, the format and the problem's line. */
+export type FileVerifyReport = ChainReport & {
+  /** The format found on line 1 (null when the file is neither). */
+  readonly format: 'jsonl' | 'csv' | null;
+  /** The line of the problem (null when the file verified). */
+  readonly line: number | null;
+};
+
+const RECORD_TYPES: readonly string[] = ['header', 'entry', 'elided', 'checkpoint'];
+
+/** How a record was written: each check compares the record rebuilt from its values with it. */
+export interface WrittenForm {
+  header(h: HeaderLine): boolean;
+  entry(t: EntryText): boolean;
+  elided(e: ElidedLine): boolean;
+  checkpoint(c: CheckpointLine): boolean;
+}
+
+export type ValidRecord =
+  | { readonly type: 'header'; readonly data: HeaderLine }
+  /** `text` null: the line was read in its written form (scanEntryLine), no need to compare it. */
+  | { readonly type: 'entry'; readonly data: { readonly entry: AuditEntry; readonly text: EntryText | null } }
+  | { readonly type: 'elided'; readonly data: ElidedLine }
+  | { readonly type: 'checkpoint'; readonly data: CheckpointLine };
+
+const EDITED = 'it is not exactly as the vault wrote it: the file was edited';
+
+/**
+ * The checks that do not depend on the format: the header against the given key, record order,
+ * the filter, and the chain. Stops at the first problem and remembers its line.
+ */
+export class ExportChecker {
+  readonly #publicKey: Uint8Array;
+  #verifier: ChainVerifier | null = null;
+  #header: HeaderLine | null = null;
+  #headerLine = 1;
+  #filter: ExportFilter = {};
+  #unfiltered = true;
+  /** The final checkpoint (at the header's head) has been read: nothing may follow. */
+  #complete = false;
+  #problem: ChainProblem | null = null;
+  #problemLine: number | null = null;
+  lastLine = 0;
+
+  constructor(publicKey: Uint8Array) {
+    this.#publicKey = publicKey;
+  }
+
+  /** True once a problem was found (reading can stop). */
+  get failed(): boolean {
+    return this.#problem !== null || this.#verifier?.failed === true;
+  }
+
+  /** Records a problem at `line` (the first one wins). */
+  fail(line: number, message: string, seq: number | null = null): void {
+    if (this.failed) return;
+    this.#problem = { seq, message };
+    this.#problemLine = line;
+    this.#verifier?.fail(this.#problem);
+  }
+
+  /** Checks a record's type against its position; false (after failing) when it is out of place. */
+  expectType(type: string, line: number): type is ExportRecordType {
+    if (!RECORD_TYPES.includes(type)) {
+      this.fail(line, `line ${line}: type must be header, entry, elided or checkpoint`);
+      return false;
+    }
+    if (this.#header === null && type !== 'header') {
+      this.fail(line, `line ${line}: the export must start with its header record`);
+      return false;
+    }
+    if (this.#header !== null && type === 'header') {
+      this.fail(line, `line ${line}: a second header record`);
+      return false;
+    }
+    if (this.#complete) {
+      this.fail(line, `line ${line} follows the final checkpoint (at the export head, seq ${this.#header?.head ?? 0}): lines were appended`);
+      return false;
+    }
+    return true;
+  }
+
+  /** Checks a validated record (whose type `expectType` accepted); `form` proves its written form. */
+  record(r: ValidRecord, line: number, form: WrittenForm): void {
+    switch (r.type) {
+      case 'header':
+        this.#onHeader(r.data, line, form);
+        break;
+      case 'entry':
+        this.#onEntry(r.data, line, form);
+        break;
+      case 'elided':
+        this.#onElided(r.data, line, form);
+        break;
+      case 'checkpoint':
+        this.#onCheckpoint(r.data, line, form);
+        break;
+    }
+  }
+
+  #onHeader(h: HeaderLine, line: number, form: WrittenForm): void {
+    if (!form.header(h)) {
+      this.fail(line, `line ${line}: the header record ${EDITED}`);
+      return;
+    }
+    const vaultId = Buffer.from(h.vaultId, 'hex');
+    if (toHex(genesisHash(vaultId)) !== h.genesis) {
+      this.fail(line, `line ${line}: the header's genesis is not the genesis hash of its vault id: the header was edited`);
+      return;
+    }
+    if (h.publicKey !== toHex(this.#publicKey)) {
+      this.fail(line, `line ${line}: the export names another public key than the one given: it comes from another vault, or someone else signed it`);
+      return;
+    }
+    this.#header = h;
+    this.#headerLine = line;
+    this.#filter = filterFromHeader(h.filter);
+    this.#unfiltered = Object.values(h.filter).every((v) => v === null);
+    this.#verifier = new ChainVerifier(vaultId, Buffer.from(h.genesis, 'hex'), this.#publicKey);
+  }
+
+  #onEntry(data: { readonly entry: AuditEntry; readonly text: EntryText | null }, line: number, form: WrittenForm): void {
+    const verifier = this.#verifier;
+    if (verifier === null) return;
+    const entry = data.entry;
+    verifier.entry(entry);
+    if (this.#noteChainProblem(line)) return;
+    if (data.text !== null && !form.entry(data.text)) {
+      this.fail(line, `entry ${entry.seq} (line ${line}): ${EDITED}`, entry.seq);
+      return;
+    }
+    const mismatch = filterMismatch(entry, this.#filter);
+    if (mismatch !== null) {
+      this.fail(line, `entry ${entry.seq} (line ${line}) does not match the export's ${mismatch} filter: the header or the entry was edited`, entry.seq);
+    }
+  }
+
+  #onElided(data: ElidedLine, line: number, form: WrittenForm): void {
+    const verifier = this.#verifier;
+    if (verifier === null) return;
+    if (this.#unfiltered) {
+      this.fail(line, `line ${line}: an unfiltered export leaves out entries ${data.from}-${data.from + data.digests.length - 1}: their contents were removed`, data.from);
+      return;
+    }
+    for (let i = 0; i < data.digests.length; i++) {
+      verifier.elided(data.from + i, Buffer.from(data.digests[i] ?? '', 'hex'));
+      if (this.#noteChainProblem(line)) return;
+    }
+    if (!form.elided(data)) this.fail(line, `line ${line}: the elided record from seq ${data.from} ${EDITED}`, data.from);
+  }
+
+  #onCheckpoint(data: CheckpointLine, line: number, form: WrittenForm): void {
+    const verifier = this.#verifier;
+    const header = this.#header;
+    if (verifier === null || header === null) return;
+    verifier.checkpoint(checkpointFromLine(data));
+    if (this.#noteChainProblem(line)) return;
+    if (!form.checkpoint(data)) {
+      this.fail(line, `line ${line}: the checkpoint at seq ${data.seq} ${EDITED}`, data.seq);
+      return;
+    }
+    if (data.seq === header.head) {
+      this.#complete = true;
+      if (data.ts !== header.exportedAt) {
+        const at = this.#headerLine;
+        this.fail(at, `line ${at}: the header's exportedAt is not the time of the export's final checkpoint (line ${line}): the header was edited`);
+      }
+    }
+  }
+
+  /** True (remembering `line`) when the chain verifier has just found a problem. */
+  #noteChainProblem(line: number): boolean {
+    if (this.#verifier?.failed !== true) return false;
+    this.#problemLine ??= line;
+    return true;
+  }
+
+  /** Ends the file: the chain must reach the head the header announced, with its signed checkpoint. */
+  finish(format: 'jsonl' | 'csv' | null): FileVerifyReport {
+    const verifier = this.#verifier;
+    if (verifier === null) {
+      const problem = this.#problem ?? { seq: null, message: this.lastLine === 0 ? 'line 1: the file is empty: it is not an audit export' : 'the file holds no export header' };
+      return { ok: false, entries: 0, elided: 0, checkpoints: 0, head: null, lastCheckpoint: null, problem, format, line: this.#problemLine ?? Math.max(1, this.lastLine) };
+    }
+    const report = verifier.finish({ expectedHead: this.#header?.head ?? 0, requireFinalCheckpoint: true });
+    return { ...report, format, line: report.ok ? null : (this.#problemLine ?? this.lastLine) };
+  }
+}
+
+/** Validates a parsed record with its type's schema; on failure, fails naming the field (or CSV column). */
+export function validate(checker: ExportChecker, type: ExportRecordType, value: unknown, line: number, csv: boolean): ValidRecord | null {
+  if (type === 'entry') {
+    // The hot path: most records are entries, and nearly all of them are valid.
+    const fast = parseEntryRecord(value);
+    if (fast !== null) return { type, data: fast };
+  }
+  const result = (RECORD_SCHEMAS[type] as z.ZodType).safeParse(value);
+  if (result.success) {
+    if (type !== 'entry') return { type, data: result.data } as ValidRecord;
+    const entry = entryFromLine(result.data as EntryLine);
+    return { type, data: { entry, text: entryText(entry) } };
+  }
+  const issues = csv ? result.error.issues.map((i) => ({ ...i, path: i.path.map((p, k) => (k === 0 ? columnOfField(String(p), type) : p)) })) : result.error.issues;
+  checker.fail(line, `line ${line}: ${formatIssues('', issues).message}`);
+  return null;
+}
+
+/** The `type` of a parsed record ('' when it has none). */
+export function typeOf(value: unknown): string {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return '';
+  const type = (value as { type?: unknown }).type;
+  return typeof type === 'string' ? type : '';
+}

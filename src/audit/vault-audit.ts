@@ -1,0 +1,188 @@
+/**
+ * `vault.audit`: the officer's side of the audit log — checkpoints, exports, verification of the
+ * live chain, compliance reports. Each of these is itself an audited operation: an export records
+ * itself before it runs (so it covers its own entry); a verification records its verdict after.
+ */
+import { z } from 'zod';
+import { VaultError } from '../errors.js';
+import { toHex } from '../format/ids.js';
+import type { AccessContext } from '../schema/access-context.js';
+import { parseOrThrow } from '../schema/zod-errors.js';
+import type { AuditRepository } from '../store/audit-repository.js';
+import { readTransaction, writeTransaction, type SqliteDatabase } from '../store/database.js';
+import type { AuditLog } from './audit-log.js';
+import { ChainVerifier, type ChainReport } from './chain-verifier.js';
+import { genesisHash, type AuditDetail, type AuditRecord } from './entry.js';
+import { writeAuditExport, type ExportFilter, type ExportResult } from './export.js';
+import { buildAuditReport, type AuditReport } from './report.js';
+
+const PAGE = 5000;
+
+export interface VaultAuditDeps {
+  readonly db: SqliteDatabase;
+  readonly repo: AuditRepository;
+  readonly log: AuditLog;
+  readonly vaultId: Uint8Array;
+  /** Runs an audited operation (context validation, failure entries) — the vault's own runner. */
+  run<T>(ctx: AccessContext, action: string, fn: (ctx: unknown, record: (detail: AuditDetail | null) => AuditRecord) => Promise<T>): Promise<T>;
+  now(): number;
+  /** The pseudonym of a subject id, or null if it has none (never seen, or erased). */
+  pseudonymOf(subject: string): Uint8Array | null;
+}
+
+export interface CheckpointInfo {
+  readonly seq: number;
+  readonly ts: Date;
+  readonly hash: string;
+  readonly signature: string;
+}
+
+export interface AuditExportOptions {
+  /** `jsonl` (default) or `csv`. */
+  readonly format?: 'jsonl' | 'csv';
+  readonly since?: Date;
+  readonly until?: Date;
+  /** A subject id: its entries are found through its pseudonym (impossible once erased). */
+  readonly subject?: string;
+  readonly actor?: string;
+  readonly action?: string;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+const exportOptionsSchema = z.object({
+  format: z.enum(['jsonl', 'csv']).optional(),
+  since: z.date().optional(),
+  until: z.date().optional(),
+  subject: z.string().optional(),
+  actor: z.string().min(1).max(128).optional(),
+  action: z.string().min(1).max(64).optional(),
+  onProgress: z.custom<(done: number, total: number) => void>((v) => typeof v === 'function').optional(),
+});
+
+const reportOptionsSchema = z.object({ since: z.date(), until: z.date() });
+
+export class VaultAudit {
+  readonly #deps: VaultAuditDeps;
+
+  /** @internal Created by the vault. */
+  constructor(deps: VaultAuditDeps) {
+    this.#deps = deps;
+  }
+
+  /** The Ed25519 key that verifies checkpoints (hex). Hand it to the regulator out of band. */
+  get publicKey(): string {
+    return toHex(this.#deps.log.publicKey);
+  }
+
+  /** Signs a checkpoint at the head (after recording this request). */
+  async checkpoint(ctx: AccessContext): Promise<CheckpointInfo> {
+    return this.#deps.run(ctx, 'audit.checkpoint', async (_c, record) => {
+      const row = writeTransaction(this.#deps.db, 'signing a checkpoint', () => {
+        this.#deps.log.append(record(null));
+        return this.#deps.log.checkpoint(this.#deps.now());
+      });
+      if (row === undefined) throw new Error('internal: empty log after an append');
+      return { seq: row.seq, ts: new Date(row.ts), hash: toHex(row.hash), signature: toHex(row.signature) };
+    });
+  }
+
+  /**
+   * Streams the log (or the entries matching the filter, the others as digests) to `out`, ending
+   * with a checkpoint signed for this export. Constant memory. See docs/audit.md for the format
+   * and what a filtered export proves.
+   */
+  async export(out: NodeJS.WritableStream, options: AuditExportOptions, ctx: AccessContext): Promise<ExportResult> {
+    return this.#deps.run(ctx, 'audit.export', async (_c, record) => {
+      const o = parseOrThrow(exportOptionsSchema, options, 'options');
+      if (o.since !== undefined && o.until !== undefined && o.since > o.until) {
+        throw new VaultError('VALIDATION', 'options.since: must not be after options.until', { field: 'options.since' });
+      }
+      const subject = o.subject === undefined ? undefined : this.#deps.pseudonymOf(o.subject);
+      if (subject === null) {
+        throw new VaultError('NOT_FOUND', 'no audit entry can be linked to this subject: it was never seen, or it was erased (its pseudonym key is destroyed)');
+      }
+      const filter: ExportFilter = {
+        ...(o.since === undefined ? {} : { since: o.since.getTime() }),
+        ...(o.until === undefined ? {} : { until: o.until.getTime() }),
+        ...(subject === undefined ? {} : { subject }),
+        ...(o.actor === undefined ? {} : { actor: o.actor }),
+        ...(o.action === undefined ? {} : { action: o.action }),
+      };
+      const filtered = Object.keys(filter).length > 0;
+      const now = this.#deps.now();
+      const head = writeTransaction(this.#deps.db, 'starting an export', () => {
+        this.#deps.log.append(record({ format: o.format ?? 'jsonl', filtered }));
+        return this.#deps.log.checkpoint(now);
+      });
+      if (head === undefined) throw new Error('internal: empty log after an append');
+      const repo = this.#deps.repo;
+      return writeAuditExport(
+        {
+          vaultId: this.#deps.vaultId,
+          publicKey: this.#deps.log.publicKey,
+          genesis: this.#deps.log.genesis,
+          head: head.seq,
+          pageEntries: (after, until, limit) => repo.page(after, until, limit),
+          pageEntryRows: (after, until, limit) => repo.pageRows(after, until, limit),
+          pageCheckpoints: (after, until, limit) => repo.checkpointPage(after, until, limit),
+        },
+        out,
+        { format: o.format ?? 'jsonl', filter, ...(o.onProgress === undefined ? {} : { onProgress: o.onProgress }) },
+      );
+    });
+  }
+
+  /**
+   * Verifies the live chain: every hash, every link, no gaps, every checkpoint signature, and
+   * that no entry covered by a checkpoint is missing. Returns the first problem, if any.
+   */
+  async verify(ctx: AccessContext, onProgress?: (done: number, total: number) => void): Promise<ChainReport> {
+    return this.#deps.run(ctx, 'audit.verify', async (_c, record) => {
+      const repo = this.#deps.repo;
+      // One snapshot of where the log ends: later appends by others are not this run's business,
+      // but a checkpoint beyond the last entry means entries were cut off.
+      const { head, last } = readTransaction(this.#deps.db, 'reading the audit head', () => ({ head: repo.head()?.seq ?? 0, last: repo.lastCheckpoint() }));
+      const verifier = new ChainVerifier(this.#deps.vaultId, genesisHash(this.#deps.vaultId), this.#deps.log.publicKey);
+      let checkpoints = repo.checkpointPage(0, head, PAGE);
+      let nextCheckpoint = 0;
+      for (let after = 0; after < head && !verifier.failed; ) {
+        const page = repo.page(after, head, PAGE);
+        if (page.length === 0) break;
+        for (const entry of page) {
+          verifier.entry(entry);
+          for (let cp = checkpoints[nextCheckpoint]; cp !== undefined && cp.seq <= entry.seq; cp = checkpoints[nextCheckpoint]) {
+            verifier.checkpoint(cp);
+            nextCheckpoint++;
+            if (nextCheckpoint === checkpoints.length) {
+              checkpoints = repo.checkpointPage(cp.seq, head, PAGE);
+              nextCheckpoint = 0;
+            }
+          }
+        }
+        after = page[page.length - 1]?.seq ?? head;
+        onProgress?.(after, head);
+        await new Promise((resolve) => setImmediate(resolve)); // let other work run between pages
+      }
+      // A checkpoint past the entries that remain: the tail was cut (the verifier reports it).
+      if (last !== undefined && last.seq > head) verifier.checkpoint(last);
+      const report = verifier.finish();
+      writeTransaction(this.#deps.db, 'recording a verification', () => {
+        this.#deps.log.append(record({ ok: report.ok, entries: report.entries, ...(report.problem?.seq == null ? {} : { problemSeq: report.problem.seq }) }));
+      });
+      return report;
+    });
+  }
+
+  /** The compliance summary for [since, until]: counts by action, purpose, role and outcome; no plaintext. */
+  async report(options: { since: Date; until: Date }, ctx: AccessContext): Promise<AuditReport> {
+    return this.#deps.run(ctx, 'audit.report', async (_c, record) => {
+      const o = parseOrThrow(reportOptionsSchema, options, 'options');
+      writeTransaction(this.#deps.db, 'recording a report', () => {
+        this.#deps.log.append(record({ since: o.since.toISOString(), until: o.until.toISOString() }));
+      });
+      return readTransaction(this.#deps.db, 'building the report', () =>
+        buildAuditReport(this.#deps.repo, { since: o.since.getTime(), until: o.until.getTime(), publicKey: this.#deps.log.publicKey, vaultId: this.#deps.vaultId }),
+      );
+    });
+  }
+}

@@ -1,0 +1,333 @@
+/**
+ * Verifies an audit export file offline, with only the vault's public key: the regulator's side
+ * of docs/audit.md, "Verification".
+ *
+ * Why it is built this way: the file is untrusted input of any size. It is read in chunks with
+ * one line (or CSV record) in memory at a time, every record is validated by its schema and must
+ * be exactly the text the vault writes for it (see export-format.ts), and the chain goes through
+ * `ChainVerifier` — the same checks as the live log (export-checker.ts holds the checks that do
+ * not depend on the format; this module reads the two formats). Whatever the file holds, the
+ * result is a report: the first problem, its seq when it has one and its line; never a crash,
+ * and never the file's contents in a message.
+ */
+import { isAscii } from 'node:buffer';
+import { promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { isVaultError, needs, VaultError } from '../errors.js';
+import { CsvParser, CsvSyntaxError } from './csv.js';
+import { ExportChecker, typeOf, validate, type FileVerifyReport, type WrittenForm } from './export-checker.js';
+import {
+  checkpointCsvCells,
+  checkpointJsonLine,
+  CSV_COLUMNS,
+  CSV_HEADER,
+  csvCellsToRecord,
+  elidedCsvCells,
+  elidedJsonLine,
+  entryTextCsvCells,
+  entryTextJsonLine,
+  headerCsvCells,
+  headerJsonLine,
+  type CheckpointLine,
+  type ElidedLine,
+  type EntryText,
+  type HeaderLine,
+} from './export-format.js';
+import { scanEntryCells, scanEntryLine } from './export-scan.js';
+
+export type { FileVerifyReport } from './export-checker.js';
+
+/** The longest line (or CSV record) read: 1 MiB (bytes, or CSV characters). An export's longest is ~70 KB. */
+export const MAX_LINE_BYTES = 1024 * 1024;
+const READ_CHUNK_BYTES = 1024 * 1024;
+const CSV_SLICE_BYTES = 64 * 1024;
+
+/** The written form of JSON Lines: the line itself. */
+class JsonForm implements WrittenForm {
+  text = '';
+  header(h: HeaderLine): boolean {
+    return headerJsonLine(h) === this.text;
+  }
+  entry(t: EntryText): boolean {
+    return entryTextJsonLine(t) === this.text;
+  }
+  elided(e: ElidedLine): boolean {
+    return elidedJsonLine(e.from, e.digests) === this.text;
+  }
+  checkpoint(c: CheckpointLine): boolean {
+    return checkpointJsonLine(c) === this.text;
+  }
+}
+
+function sameCells(expected: readonly (string | null)[], actual: readonly string[]): boolean {
+  if (expected.length !== actual.length) return false;
+  for (let i = 0; i < expected.length; i++) if ((expected[i] ?? '') !== actual[i]) return false;
+  return true;
+}
+
+/** The written form of CSV: the cells (quoting is CSV's business; the cells are what the writer chose). */
+class CsvForm implements WrittenForm {
+  cells: readonly string[] = [];
+  header(h: HeaderLine): boolean {
+    return sameCells(headerCsvCells(h), this.cells);
+  }
+  entry(t: EntryText): boolean {
+    return sameCells(entryTextCsvCells(t), this.cells);
+  }
+  elided(e: ElidedLine): boolean {
+    return sameCells(elidedCsvCells(e.from, e.digests), this.cells);
+  }
+  checkpoint(c: CheckpointLine): boolean {
+    return sameCells(checkpointCsvCells(c), this.cells);
+  }
+}
+
+const ENTRY_LINE_START = '{"type":"entry",';
+
+/** One JSON Lines line. */
+function checkJsonLine(checker: ExportChecker, form: JsonForm, text: string, line: number): void {
+  checker.lastLine = line;
+  if (text.startsWith(ENTRY_LINE_START)) {
+    // Nearly every line: an entry exactly as written. Anything else takes the general path below.
+    const entry = scanEntryLine(text);
+    if (entry !== null) {
+      if (checker.expectType('entry', line)) checker.record({ type: 'entry', data: { entry, text: null } }, line, form);
+      return;
+    }
+  }
+  if (text === '') {
+    checker.fail(line, `line ${line} is empty`);
+    return;
+  }
+  // Compact JSON starts and ends with a brace: no whitespace to hide an edit in.
+  if (text.charCodeAt(0) !== 0x7b || text.charCodeAt(text.length - 1) !== 0x7d) {
+    checker.fail(line, `line ${line} is not a JSON object on one line`);
+    return;
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    checker.fail(line, `line ${line} is not valid JSON`);
+    return;
+  }
+  const type = typeOf(value);
+  if (!checker.expectType(type, line)) return;
+  const record = validate(checker, type, value, line, false);
+  if (record === null) return;
+  form.text = text;
+  checker.record(record, line, form);
+}
+
+/** One CSV record (after the header row). */
+function checkCsvRecord(checker: ExportChecker, form: CsvForm, cells: string[], line: number): void {
+  checker.lastLine = line;
+  if (cells.length === 1 && cells[0] === '') {
+    checker.fail(line, `line ${line} is empty`);
+    return;
+  }
+  if (cells.length !== CSV_COLUMNS.length) {
+    checker.fail(line, `line ${line} has ${cells.length} cells; an export record has ${CSV_COLUMNS.length}`);
+    return;
+  }
+  const type = cells[0] ?? '';
+  if (!checker.expectType(type, line)) return;
+  if (type === 'entry') {
+    // Nearly every record: an entry exactly as written. Anything else takes the general path below.
+    const entry = scanEntryCells(cells);
+    if (entry !== null) {
+      checker.record({ type: 'entry', data: { entry, text: null } }, line, form);
+      return;
+    }
+  }
+  let value: Record<string, unknown>;
+  try {
+    value = csvCellsToRecord(type, cells);
+  } catch (error) {
+    if (!isVaultError(error, 'VALIDATION')) throw error;
+    checker.fail(line, `line ${line}: ${error.message}`);
+    return;
+  }
+  const record = validate(checker, type, value, line, true);
+  if (record === null) return;
+  form.cells = cells;
+  checker.record(record, line, form);
+}
+
+/**
+ * The file's bytes in chunks, with progress. One buffer is read into again and again (no memory
+ * churn however large the file): a chunk is valid until the next one is asked for, so consumers
+ * copy what they keep. Errors opening the file become NOT_FOUND.
+ */
+async function* readChunks(path: string, total: number, onProgress?: (done: number, total: number) => void): AsyncGenerator<Buffer> {
+  let handle: FileHandle;
+  try {
+    handle = await fs.open(path, 'r');
+  } catch {
+    throw new VaultError('NOT_FOUND', `export file ${path} cannot be read`, { field: 'file' });
+  }
+  const buffer = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+  let done = 0;
+  try {
+    for (;;) {
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await handle.read(buffer, 0, buffer.length, null));
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        throw new VaultError('STORAGE', `reading export file ${path} failed${typeof code === 'string' ? ` (${code})` : ''}`, { field: 'file' });
+      }
+      if (bytesRead === 0) return;
+      done += bytesRead;
+      yield buffer.subarray(0, bytesRead);
+      onProgress?.(done, total);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Feeds JSON Lines to the checker, line by line (a CR before the LF is dropped; a last line
+ * without its LF is taken as it is). Lines are cut from the bytes — an LF byte is never part of a
+ * multi-byte UTF-8 character — and each is decoded on its own: all-ASCII chunks (an export
+ * normally is) as Latin-1, which is much faster and gives flat strings that scan fast.
+ */
+async function checkJsonLines(checker: ExportChecker, chunks: AsyncIterable<Buffer>): Promise<void> {
+  const form = new JsonForm();
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let line = 0;
+  const decode = (bytes: Buffer, start: number, end: number, ascii: boolean): string => {
+    const stop = end > start && bytes[end - 1] === 0x0d ? end - 1 : end;
+    return bytes.toString(ascii ? 'latin1' : 'utf8', start, stop);
+  };
+  for await (const chunk of chunks) {
+    const ascii = isAscii(chunk);
+    let start = 0;
+    for (let nl = chunk.indexOf(0x0a); nl !== -1; nl = chunk.indexOf(0x0a, start)) {
+      let text: string;
+      if (pending.length > 0) {
+        const whole = Buffer.concat([...pending, chunk.subarray(0, nl)]);
+        text = decode(whole, 0, whole.length, isAscii(whole));
+        pending = [];
+        pendingBytes = 0;
+      } else {
+        text = decode(chunk, start, nl, ascii);
+      }
+      checkJsonLine(checker, form, text, ++line);
+      if (checker.failed) return;
+      start = nl + 1;
+    }
+    if (start < chunk.length) {
+      pending.push(Buffer.from(chunk.subarray(start))); // a copy: the chunk's buffer is read into again
+      pendingBytes += chunk.length - start;
+      if (pendingBytes > MAX_LINE_BYTES) {
+        checker.fail(line + 1, `line ${line + 1} is longer than 1 MiB: it is not an export record`);
+        return;
+      }
+    }
+  }
+  if (pending.length > 0) {
+    // The last line, without its LF: a CR there is not a line ending, and stays part of the line.
+    const whole = Buffer.concat(pending);
+    checkJsonLine(checker, form, whole.toString(isAscii(whole) ? 'latin1' : 'utf8'), ++line);
+  }
+}
+
+/**
+ * Text of UTF-8 byte chunks (a character split between chunks is kept whole), in pieces of at most
+ * {@link CSV_SLICE_BYTES}: small strings live on V8's heap and die young, while big ones are
+ * kept outside it until a full collection — the CSV cells, slices of them, would hold them.
+ */
+async function* decodeChunks(chunks: AsyncIterable<Buffer>): AsyncGenerator<string> {
+  const decoder = new TextDecoder('utf-8');
+  for await (const chunk of chunks) {
+    for (let at = 0; at < chunk.length; at += CSV_SLICE_BYTES) {
+      const text = decoder.decode(chunk.subarray(at, at + CSV_SLICE_BYTES), { stream: true });
+      if (text !== '') yield text;
+    }
+  }
+  const rest = decoder.decode();
+  if (rest !== '') yield rest;
+}
+
+async function* prepend(first: Buffer, rest: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+  yield first;
+  for (let r = await rest.next(); r.done !== true; r = await rest.next()) yield r.value;
+}
+
+/** The format, from the first bytes of the file. */
+function detectFormat(start: Buffer): 'jsonl' | 'csv' | null {
+  if (start[0] === 0x7b) return 'jsonl';
+  if (start.subarray(0, 5).toString('latin1') === 'type,') return 'csv';
+  return null;
+}
+
+/**
+ * Verifies the export at `path` against the vault's public key (32 bytes), reading it once in
+ * constant memory. Never throws for bad content — the report says what is wrong and on which
+ * line; throws NOT_FOUND when the file cannot be read.
+ *
+ * @example
+ *   const report = await verifyAuditExportFile('audit.jsonl', publicKey);
+ *   if (!report.ok) console.log(`line ${report.line}: ${report.problem?.message}`);
+ */
+export async function verifyAuditExportFile(path: string, publicKey: Uint8Array, onProgress?: (done: number, total: number) => void): Promise<FileVerifyReport> {
+  /* Precondition: an Ed25519 public key (32 bytes). */
+  needs(publicKey instanceof Uint8Array && publicKey.length === 32, 'VALIDATION', 'the public key must be 32 bytes (64 hex characters)', 'publicKey');
+  let size: number;
+  try {
+    const stat = await fs.stat(path);
+    if (!stat.isFile()) throw new VaultError('NOT_FOUND', `export file ${path} is not a regular file`, { field: 'file' });
+    size = stat.size;
+  } catch (error) {
+    if (isVaultError(error)) throw error;
+    throw new VaultError('NOT_FOUND', `export file ${path} cannot be read`, { field: 'file' });
+  }
+
+  const checker = new ExportChecker(publicKey);
+  const chunks = readChunks(path, size, onProgress);
+  try {
+    const first = await chunks.next();
+    if (first.done === true) return checker.finish(null);
+    const format = detectFormat(first.value);
+    if (format === null) {
+      checker.fail(1, 'line 1 is neither a JSON Lines export header nor the CSV header row: the file is not an audit export');
+      return checker.finish(null);
+    }
+    const all = prepend(first.value, chunks);
+    if (format === 'jsonl') await checkJsonLines(checker, all);
+    else await checkCsv(checker, decodeChunks(all));
+    return checker.finish(format);
+  } finally {
+    await chunks.return(undefined);
+  }
+}
+
+async function checkCsv(checker: ExportChecker, chunks: AsyncIterable<string>): Promise<void> {
+  const parser = new CsvParser({ maxRecordChars: MAX_LINE_BYTES });
+  const form = new CsvForm();
+  let headerRow = true;
+  const onRecord = (cells: string[], line: number): void => {
+    if (headerRow) {
+      headerRow = false;
+      checker.lastLine = line;
+      if (!sameCells(CSV_COLUMNS, cells)) checker.fail(line, `line ${line}: the CSV header row is not the export's columns (${CSV_HEADER})`);
+      return;
+    }
+    checkCsvRecord(checker, form, cells, line);
+  };
+  try {
+    for await (const text of chunks) {
+      for (const r of parser.push(text)) {
+        onRecord(r.record, r.line);
+        if (checker.failed) return;
+      }
+    }
+    for (const r of parser.end()) onRecord(r.record, r.line);
+  } catch (error) {
+    if (!(error instanceof CsvSyntaxError)) throw error;
+    checker.fail(error.line, error.message);
+  }
+}

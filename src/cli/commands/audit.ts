@@ -1,0 +1,312 @@
+/**
+ * `childvault audit …`: the access audit log from the command line — export it, verify it (live,
+ * or an export file offline with only the public key), print the public key, sign a checkpoint,
+ * and summarise it for a compliance report (docs/audit.md).
+ *
+ * Thin by design: options are parsed and checked here (a bad one is a USAGE error naming it),
+ * everything else is the library's `vault.audit` and `verifyAuditExportFile`.
+ */
+import { once } from 'node:events';
+import { createWriteStream, existsSync, rmSync, type WriteStream } from 'node:fs';
+import type { Command } from 'commander';
+import type { ChainReport } from '../../audit/chain-verifier.js';
+import type { ExportFormat } from '../../audit/export.js';
+import { formatAuditReport } from '../../audit/report.js';
+import { verifyAuditExportFile, type FileVerifyReport } from '../../audit/verify-file.js';
+import { loadSodium } from '../../crypto/sodium.js';
+import { VaultError } from '../../errors.js';
+import { accessContext, contextOptions, type ContextOptions } from '../access.js';
+import { formatBytes } from '../format.js';
+import { outputFor, withVault } from '../global-options.js';
+import type { Output } from '../output.js';
+
+const DEFAULTS = { role: 'officer', purpose: 'audit' };
+
+/** The calendar date forms accepted for --since/--until. */
+const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
+const HEX_KEY = /^[0-9a-fA-F]{64}$/;
+
+/**
+ * Parses an ISO 8601 time option: a UTC date (`2026-11-01`; with `endOfDay`, its last
+ * millisecond) or a date-time with `Z` or an offset. Throws USAGE naming the option, never its value.
+ */
+export function parseTimeOption(text: string, option: string, endOfDay = false): Date {
+  const bad = (): VaultError =>
+    new VaultError('USAGE', `${option} must be an ISO 8601 date or time, like 2026-11-01 or 2026-11-01T08:00:00Z (with Z or an offset)`);
+  const day = DATE_ONLY.exec(text) ?? DATE_TIME.exec(text);
+  if (day === null) throw bad();
+  const [y, m, d] = [Number(day[1]), Number(day[2]), Number(day[3])];
+  const midnight = Date.UTC(y, m - 1, d);
+  const check = new Date(midnight);
+  // Date.parse would roll 2026-02-30 over into March; a real calendar date is required.
+  if (y < 1970 || check.getUTCFullYear() !== y || check.getUTCMonth() !== m - 1 || check.getUTCDate() !== d) throw bad();
+  const ms = DATE_ONLY.test(text) ? midnight + (endOfDay ? 86_400_000 - 1 : 0) : Date.parse(text);
+  if (!Number.isFinite(ms) || ms < 0) throw bad();
+  return new Date(ms);
+}
+
+function parsePeriod(since: string | undefined, until: string | undefined): { since?: Date; until?: Date } {
+  const s = since === undefined ? undefined : parseTimeOption(since, '--since');
+  const u = until === undefined ? undefined : parseTimeOption(until, '--until', true);
+  if (s !== undefined && u !== undefined && s > u) throw new VaultError('USAGE', '--since must not be after --until');
+  return { ...(s === undefined ? {} : { since: s }), ...(u === undefined ? {} : { until: u }) };
+}
+
+function parseFormat(text: string): ExportFormat {
+  if (text !== 'jsonl' && text !== 'csv') throw new VaultError('USAGE', '--format must be jsonl or csv');
+  return text;
+}
+
+/** The verdict line of a failed verification (also the error message): `FAILED at seq S (line L): what`. */
+export function failureLine(report: ChainReport & { readonly line?: number | null }): string {
+  const seq = report.problem?.seq ?? null;
+  const line = report.line ?? null;
+  const message = report.problem?.message ?? 'unknown problem';
+  // Messages about a malformed line name it already.
+  const showLine = line !== null && !new RegExp(`\\bline ${line}\\b`).test(message);
+  return `FAILED${seq === null ? '' : ` at seq ${seq}`}${showLine ? ` (line ${line})` : ''}: ${message}`;
+}
+
+function okLine(report: ChainReport): string {
+  return `OK: ${report.entries} entries (${report.elided} elided), ${report.checkpoints} checkpoints, head seq ${report.head?.seq ?? 0}`;
+}
+
+/** Prints a verification report; throws INTEGRITY (exit 3) when it failed. */
+function printVerdict(out: Output, report: ChainReport | FileVerifyReport): void {
+  if (report.ok) {
+    out.result(report, () => [okLine(report)]);
+    return;
+  }
+  if (out.json) out.result(report, () => []);
+  throw new VaultError('INTEGRITY', failureLine(report));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface ExportCommandOptions {
+  readonly since?: string;
+  readonly until?: string;
+  readonly subject?: string;
+  readonly actor?: string;
+  readonly action?: string;
+  readonly format: string;
+  readonly out?: string;
+  /** The access context's actor (`--actor` filters entries here). */
+  readonly as?: string;
+  readonly role?: string;
+  readonly purpose?: string;
+  readonly requestId?: string;
+}
+
+/** Creates `path` (never overwriting), mode 0600: an export holds pseudonyms and metadata. */
+async function createExportFile(path: string): Promise<WriteStream> {
+  const stream = createWriteStream(path, { flags: 'wx', mode: 0o600 });
+  try {
+    await once(stream, 'open');
+    return stream;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'EEXIST') throw new VaultError('CONFLICT', `--out file ${path} already exists; refusing to overwrite it`);
+    throw new VaultError('STORAGE', `cannot create --out file ${path}${typeof code === 'string' ? ` (${code})` : ''}`);
+  }
+}
+
+function registerExport(audit: Command): void {
+  audit
+    .command('export')
+    .description('export the audit log (or the entries matching filters; the others as digests) as JSON Lines or CSV, ending with a signed checkpoint')
+    .option('--since <time>', 'only entries at or after this time (ISO 8601; a date means its start, UTC)')
+    .option('--until <time>', 'only entries at or before this time (ISO 8601; a date means its end, UTC)')
+    .option('--subject <id>', "only this subject's entries (found through its pseudonym; impossible after erasure)")
+    .option('--actor <id>', 'only entries by this actor')
+    .option('--action <name>', 'only entries of this action (put, get, erase, …)')
+    .option('--format <format>', 'jsonl or csv', 'jsonl')
+    .option('--out <file>', 'write to this new file (mode 0600; never overwritten) instead of stdout')
+    .option('--as <id>', 'who runs the export, recorded in the log (default: cli:<login name>)')
+    .option('--role <role>', 'role the actor acts in', DEFAULTS.role)
+    .option('--purpose <purpose>', 'declared purpose of the access', DEFAULTS.purpose)
+    .option('--request-id <id>', 'ticket or request id recorded with the access')
+    .addHelpText(
+      'after',
+      `
+Entries that do not match the filters appear only as their digests, so the export still verifies.
+The export records itself in the log first and ends with a checkpoint signed for it.
+
+Example:
+  $ childvault audit export --db pool.db --key-file master.key --out audit-2026-11.jsonl \\
+      --since 2026-11-01 --until 2026-11-30
+  $ childvault audit export --db pool.db --key-file master.key --subject u:1001 --format csv > u1001.csv`,
+    )
+    .action(async (options: ExportCommandOptions, command: Command) => {
+      const out = outputFor(command);
+      const format = parseFormat(options.format);
+      const period = parsePeriod(options.since, options.until);
+      const path = options.out;
+      if (path !== undefined && existsSync(path)) throw new VaultError('CONFLICT', `--out file ${path} already exists; refusing to overwrite it`);
+      const ctx = accessContext({ ...(options.as === undefined ? {} : { actor: options.as }), ...contextOf(options) }, DEFAULTS);
+      const filters = {
+        ...period,
+        ...(options.subject === undefined ? {} : { subject: options.subject }),
+        ...(options.actor === undefined ? {} : { actor: options.actor }),
+        ...(options.action === undefined ? {} : { action: options.action }),
+      };
+      const result = await withVault(command, async (vault) => {
+        if (path === undefined) return vault.audit.export(process.stdout, { format, ...filters }, ctx);
+        const file = await createExportFile(path);
+        const bar = out.progress('exporting', 1);
+        try {
+          const r = await vault.audit.export(file, { format, ...filters, onProgress: (done, total) => { bar.update(done, total); } }, ctx);
+          file.end();
+          await once(file, 'close');
+          return r;
+        } catch (error) {
+          file.destroy();
+          rmSync(path, { force: true });
+          throw error;
+        } finally {
+          bar.stop();
+        }
+      });
+      if (path !== undefined) {
+        out.result({ file: path, format, ...result }, () => [
+          `exported ${result.entries} entries (${result.elided} elided), ${result.checkpoints} checkpoints, head seq ${result.head} to ${path} (${formatBytes(result.bytes)})`,
+        ]);
+      }
+    });
+}
+
+function contextOf(options: { readonly role?: string; readonly purpose?: string; readonly requestId?: string }): ContextOptions {
+  return {
+    ...(options.role === undefined ? {} : { role: options.role }),
+    ...(options.purpose === undefined ? {} : { purpose: options.purpose }),
+    ...(options.requestId === undefined ? {} : { requestId: options.requestId }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface VerifyCommandOptions extends ContextOptions {
+  readonly file?: string;
+  readonly publicKey?: string;
+}
+
+function registerVerify(audit: Command): void {
+  contextOptions(
+    audit
+      .command('verify')
+      .description('verify the live audit log, or (with --file and --public-key) an export file offline without the master key')
+      .option('--file <export>', 'an export file (JSON Lines or CSV) to verify offline')
+      .option('--public-key <hex>', "the vault's public key (64 hex characters, from `childvault audit public-key`), obtained apart from the file"),
+    DEFAULTS,
+  )
+    .addHelpText(
+      'after',
+      `
+Prints "OK: N entries (E elided), C checkpoints, head seq S", or "FAILED at seq S (line L): what is
+wrong" and exits with status 3.
+
+Example:
+  $ childvault audit verify --db pool.db --key-file master.key
+  $ childvault audit verify --file audit-2026-11.jsonl --public-key 3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29`,
+    )
+    .action(async (options: VerifyCommandOptions, command: Command) => {
+      const out = outputFor(command);
+      if (options.file === undefined) {
+        if (options.publicKey !== undefined) throw new VaultError('USAGE', '--public-key goes with --file (offline verification); the live log is checked with the vault\'s own key');
+        const report = await withVault(command, async (vault) => {
+          const bar = out.progress('verifying', 1);
+          try {
+            return await vault.audit.verify(accessContext(options, DEFAULTS), (done, total) => { bar.update(done, total); });
+          } finally {
+            bar.stop();
+          }
+        });
+        printVerdict(out, report);
+        return;
+      }
+      if (options.publicKey === undefined) throw new VaultError('USAGE', "--file needs --public-key HEX: the vault's key, from `childvault audit public-key`");
+      if (!HEX_KEY.test(options.publicKey)) throw new VaultError('USAGE', '--public-key must be 64 hex characters');
+      await loadSodium();
+      const bar = out.progress('verifying', 1);
+      let report: FileVerifyReport;
+      try {
+        report = await verifyAuditExportFile(options.file, Buffer.from(options.publicKey, 'hex'), (done, total) => { bar.update(done, total); });
+      } finally {
+        bar.stop();
+      }
+      printVerdict(out, report);
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function registerPublicKey(audit: Command): void {
+  audit
+    .command('public-key')
+    .description("print the vault's checkpoint verification key (hex): give it to the regulator through a channel of its own")
+    .addHelpText('after', '\nExample:\n  $ childvault audit public-key --db pool.db --key-file master.key > childvault-audit.pub')
+    .action(async (_options: unknown, command: Command) => {
+      const out = outputFor(command);
+      const publicKey = await withVault(command, async (vault) => vault.audit.publicKey);
+      out.result({ publicKey }, () => [publicKey]);
+    });
+}
+
+function registerCheckpoint(audit: Command): void {
+  contextOptions(audit.command('checkpoint').description('sign a checkpoint at the head of the audit log now'), DEFAULTS)
+    .addHelpText('after', '\nExample:\n  $ childvault audit checkpoint --db pool.db --key-file master.key --request-id CHG-2041')
+    .action(async (options: ContextOptions, command: Command) => {
+      const out = outputFor(command);
+      const cp = await withVault(command, async (vault) => vault.audit.checkpoint(accessContext(options, DEFAULTS)));
+      out.result({ seq: cp.seq, ts: cp.ts.toISOString(), hash: cp.hash, signature: cp.signature }, () => [
+        `signed checkpoint at seq ${cp.seq} (${cp.ts.toISOString()})`,
+        `hash       ${cp.hash}`,
+        `signature  ${cp.signature}`,
+      ]);
+    });
+}
+
+interface ReportCommandOptions extends ContextOptions {
+  readonly since: string;
+  readonly until: string;
+}
+
+function registerReport(audit: Command): void {
+  contextOptions(
+    audit
+      .command('report')
+      .description('compliance summary for a period: operations by action, purpose, role and outcome, refusals, errors, erasures, key rotations, consents, approvals, and the signed chain head (no personal data)')
+      .requiredOption('--since <time>', 'start of the period (ISO 8601; a date means its start, UTC)')
+      .requiredOption('--until <time>', 'end of the period (ISO 8601; a date means its end, UTC)'),
+    DEFAULTS,
+  )
+    .addHelpText('after', '\nExample:\n  $ childvault audit report --db pool.db --key-file master.key --since 2026-11-01 --until 2026-11-30 --json')
+    .action(async (options: ReportCommandOptions, command: Command) => {
+      const out = outputFor(command);
+      const { since, until } = parsePeriod(options.since, options.until);
+      if (since === undefined || until === undefined) throw new VaultError('USAGE', 'give --since and --until');
+      const report = await withVault(command, async (vault) => vault.audit.report({ since, until }, accessContext(options, DEFAULTS)));
+      out.result(report, () => formatAuditReport(report));
+    });
+}
+
+/** Adds `childvault audit` and its subcommands. */
+export function registerAudit(program: Command): void {
+  const audit = program
+    .command('audit')
+    .description('the tamper-evident access log: export, verify (also offline), public key, checkpoint, report')
+    .addHelpText(
+      'after',
+      `
+Example:
+  $ childvault audit verify --db pool.db --key-file master.key
+  $ childvault audit export --db pool.db --key-file master.key --out audit.jsonl
+  $ childvault audit verify --file audit.jsonl --public-key "$(cat childvault-audit.pub)"`,
+    );
+  registerExport(audit);
+  registerVerify(audit);
+  registerPublicKey(audit);
+  registerCheckpoint(audit);
+  registerReport(audit);
+}

@@ -1,0 +1,178 @@
+/**
+ * Opening a vault: validate the options, open the file, prove the master key (before anything is
+ * read or written), apply pending migrations, unwrap the vault-wide keys, and record the opening
+ * in the audit log — including an attempt with the wrong key.
+ */
+import { existsSync } from 'node:fs';
+import { z } from 'zod';
+import { AUDIT_PSEUDONYM_KEY, AUDIT_SIGNING_KEY, AuditLog, DEFAULT_CHECKPOINT_EVERY, appendEntry } from './audit/audit-log.js';
+import { genesisHash } from './audit/entry.js';
+import { signingKeyFromSeed } from './crypto/signing.js';
+import { loadSodium } from './crypto/sodium.js';
+import { isVaultError, VaultError } from './errors.js';
+import type { MasterKeyProvider } from './keys/master-key.js';
+import { SUBJECT_INDEX_KEY } from './keys/subject-index.js';
+import { loadVaultKeys, unlockVault } from './keys/unlock.js';
+import { AccessController } from './access/access-controller.js';
+import { accessContextSchema } from './schema/access-context.js';
+import { loadPolicyFile, resolvePolicy, type PolicyInput } from './schema/policy.js';
+import { AccessRepository } from './store/access-repository.js';
+import { resolveCategories, type BuiltInCategories, type CategoryMap } from './schema/categories.js';
+import { parseOrThrow } from './schema/zod-errors.js';
+import { AuditRepository } from './store/audit-repository.js';
+import { openDatabase, writeTransaction, type Durability, type SqliteDatabase } from './store/database.js';
+import { KekRepository } from './store/kek-repository.js';
+import { MetaRepository } from './store/meta-repository.js';
+import { DEFAULT_MIGRATIONS_DIR, hasTable, loadMigrations, migrate, vaultExists } from './store/migrator.js';
+import { RecordRepository } from './store/record-repository.js';
+import { Vault, type OpenerContext } from './vault.js';
+
+/** Options of `openVault`. */
+export interface VaultOptions<Extra extends CategoryMap = CategoryMap> {
+  /** The SQLite file (created if missing), or `:memory:`. */
+  readonly path: string;
+  /** Where the master key comes from: `keyFile`, `envKey`, `passphraseKey`, or your KMS. */
+  readonly masterKey: MasterKeyProvider;
+  /** Extra categories beyond face, voice, location and contact. */
+  readonly categories?: Extra;
+  /** The clock (for tests and retention). Defaults to the system clock. */
+  readonly now?: () => Date;
+  /** `full` (default) fsyncs every commit; `normal` may lose the last commits on power loss. */
+  readonly durability?: Durability;
+  /** How many unwrapped data keys to keep in memory (default 1024; 0 disables the cache). */
+  readonly dataKeyCacheSize?: number;
+  /** Refuse to create a new vault: the file must hold one already (default false). */
+  readonly mustExist?: boolean;
+  /** Who opens the vault, for the audit log's `open` entry (default: actor `process:<pid>`, role `system`). */
+  readonly openedBy?: OpenerContext;
+  /** Sign an audit checkpoint every this many entries (default 1000). */
+  readonly auditCheckpointEvery?: number;
+  /**
+   * The access policy (an object, or the path of a JSON file). Without one, every data operation
+   * is refused: default deny. See docs/policy.md.
+   */
+  readonly policy?: PolicyInput | string;
+  /** Folder of migrations (tests only). */
+  readonly migrationsDir?: string;
+}
+
+const optionsSchema = z.object({
+  path: z.string().min(1),
+  durability: z.enum(['full', 'normal']).optional(),
+  dataKeyCacheSize: z.number().int().min(0).max(1_000_000).optional(),
+  mustExist: z.boolean().optional(),
+  openedBy: accessContextSchema.pick({ actor: true, role: true, purpose: true }).partial({ role: true, purpose: true }).optional(),
+  auditCheckpointEvery: z.number().int().min(1).max(1_000_000).optional(),
+  policy: z.union([z.string().min(1), z.looseObject({})]).optional(),
+  migrationsDir: z.string().min(1).optional(),
+});
+
+const VAULT_KEYS = [SUBJECT_INDEX_KEY, AUDIT_PSEUDONYM_KEY, AUDIT_SIGNING_KEY] as const;
+
+/**
+ * Opens (or creates) a vault. Checks the master key before anything is read or written (a wrong
+ * key only adds an audit entry recording the attempt); applies pending schema migrations; refuses
+ * files that are not childvault vaults.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- no extra categories by default
+export async function openVault<Extra extends CategoryMap = {}>(options: VaultOptions<Extra>): Promise<Vault<BuiltInCategories & Extra>> {
+  parseOrThrow(optionsSchema, options, 'options');
+  if (typeof options.masterKey !== 'object' || options.masterKey === null || typeof options.masterKey.unwrap !== 'function') {
+    throw new VaultError('VALIDATION', 'options.masterKey: give a master-key provider (keyFile, envKey, passphraseKey or your own)', { field: 'options.masterKey' });
+  }
+  const categories = resolveCategories(options.categories);
+  const policy =
+    options.policy === undefined ? null : typeof options.policy === 'string' ? loadPolicyFile(options.policy, categories) : resolvePolicy(options.policy, categories);
+  const clock = options.now ?? (() => new Date());
+  const durability = options.durability ?? 'full';
+  const opener = { actor: options.openedBy?.actor ?? `process:${process.pid}`, role: options.openedBy?.role ?? 'system', purpose: options.openedBy?.purpose ?? 'open' };
+  await loadSodium();
+
+  const migrations = loadMigrations(options.migrationsDir ?? DEFAULT_MIGRATIONS_DIR);
+  if (options.mustExist === true && (options.path === ':memory:' || !existsSync(options.path))) {
+    throw new VaultError('NOT_FOUND', `vault file ${options.path} does not exist; create one with \`childvault init\``);
+  }
+  const db = openDatabase({ path: options.path, durability });
+  try {
+    const existed = vaultExists(db);
+    if (!existed && options.mustExist === true) {
+      throw new VaultError('NOT_FOUND', `${options.path} holds no childvault vault; create one with \`childvault init\``);
+    }
+    // A new file needs its tables before keys can be stored; an existing vault proves the key
+    // first, so a wrong key changes nothing but the audit entry that records it.
+    if (!existed) migrate(db, migrations, clock().getTime());
+    const meta = new MetaRepository(db);
+    const keks = new KekRepository(db);
+    let unlocked;
+    try {
+      unlocked = await unlockVault(db, { meta, keks }, options.masterKey, clock().getTime());
+    } catch (error) {
+      if (isVaultError(error, 'WRONG_MASTER_KEY')) recordWrongKey(db, meta, opener, clock().getTime());
+      throw error;
+    }
+    if (existed) migrate(db, migrations, clock().getTime());
+    const keys = await loadVaultKeys(db, { meta, keks }, options.masterKey, unlocked.meta, VAULT_KEYS, clock().getTime());
+    const signingSeed = keys.get(AUDIT_SIGNING_KEY);
+    const pseudonymKey = keys.get(AUDIT_PSEUDONYM_KEY);
+    const subjectIndexKey = keys.get(SUBJECT_INDEX_KEY);
+    if (signingSeed === undefined || pseudonymKey === undefined || subjectIndexKey === undefined) throw new Error('vault keys missing');
+    const signingKey = signingKeyFromSeed(signingSeed);
+    signingSeed.wipe();
+    const auditRepo = new AuditRepository(db);
+    const audit = new AuditLog({
+      repo: auditRepo,
+      vaultId: unlocked.meta.vaultId,
+      pseudonymKey,
+      signingKey,
+      checkpointEvery: options.auditCheckpointEvery ?? DEFAULT_CHECKPOINT_EVERY,
+    });
+    const accessRepo = new AccessRepository(db);
+    return await Vault.open({
+      db,
+      repos: { meta, keks, records: new RecordRepository(db), audit: auditRepo, access: accessRepo },
+      access: policy === null ? null : new AccessController(policy, accessRepo),
+      categories,
+      meta: unlocked.meta,
+      keyring: unlocked.keyring,
+      subjectIndexKey,
+      audit,
+      provider: options.masterKey,
+      dekCacheSize: options.dataKeyCacheSize ?? 1024,
+      clock,
+      durability,
+      opener,
+      created: unlocked.created,
+    });
+  } catch (error) {
+    options.masterKey.close?.();
+    db.close();
+    throw error;
+  }
+}
+
+/** Records an attempt to open the vault with a wrong master key (best effort: a read-only file cannot). */
+function recordWrongKey(db: SqliteDatabase, meta: MetaRepository, opener: OpenerContext & { role: string; purpose: string }, now: number): void {
+  const row = meta.get();
+  if (row === undefined || !hasTable(db, 'audit_log')) return;
+  try {
+    writeTransaction(db, 'recording a failed open', () => {
+      appendEntry(new AuditRepository(db), genesisHash(row.vaultId), {
+        ts: now,
+        actor: opener.actor,
+        role: opener.role,
+        purpose: opener.purpose,
+        action: 'open',
+        subject: null,
+        categories: [],
+        outcome: 'error',
+        reason: 'WRONG_MASTER_KEY',
+        approval: null,
+        consent: null,
+        requestId: null,
+        detail: null,
+      });
+    });
+  } catch {
+    // The wrong key is the error to report; a vault that cannot take the entry is not made worse.
+  }
+}

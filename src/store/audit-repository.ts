@@ -1,0 +1,132 @@
+/** The audit log's tables: entries, checkpoints and per-subject pseudonym keys. */
+import type { Statement } from 'better-sqlite3';
+import type { AuditEntry, AuditOutcome } from '../audit/entry.js';
+import type { ExportEntryRow } from '../audit/export.js';
+import type { SqliteDatabase } from './database.js';
+
+export interface CheckpointRow {
+  readonly seq: number;
+  readonly ts: number;
+  readonly hash: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
+export interface CountRow {
+  readonly key: string | null;
+  readonly count: number;
+}
+
+const ENTRY_COLUMNS = `seq, ts, actor, role, purpose, action, subject, categories, outcome, reason, approval, consent,
+  request_id AS requestId, detail, prev_hash AS prevHash, hash`;
+
+type EntryParams = [number, number, string, string, string, string, Uint8Array | null, string, AuditOutcome, string | null, string | null, string | null, string | null, string | null, Uint8Array, Uint8Array];
+
+/** Columns a report may group by (whitelisted: they are interpolated into SQL). */
+export type GroupColumn = 'action' | 'purpose' | 'role' | 'outcome' | 'reason' | 'actor';
+
+export class AuditRepository {
+  readonly #db: SqliteDatabase;
+  readonly #head: Statement<[], { seq: number; hash: Uint8Array }>;
+  readonly #insert: Statement<EntryParams>;
+  readonly #page: Statement<[number, number, number], AuditEntry>;
+  readonly #entry: Statement<[number], AuditEntry>;
+  readonly #pageRows: Statement<[number, number, number], ExportEntryRow>;
+  readonly #insertCheckpoint: Statement<[number, number, Uint8Array, Uint8Array]>;
+  readonly #checkpoint: Statement<[number], CheckpointRow>;
+  readonly #lastCheckpoint: Statement<[], CheckpointRow>;
+  readonly #checkpointPage: Statement<[number, number, number], CheckpointRow>;
+  readonly #subjectKey: Statement<[Uint8Array], { sealedKey: Uint8Array }>;
+  readonly #insertSubjectKey: Statement<[Uint8Array, Uint8Array]>;
+  readonly #deleteSubjectKey: Statement<[Uint8Array]>;
+  readonly #firstSeqAtOrAfter: Statement<[number], { seq: number }>;
+  readonly #lastSeqAtOrBefore: Statement<[number], { seq: number }>;
+
+  constructor(db: SqliteDatabase) {
+    this.#db = db;
+    this.#head = db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
+    this.#insert = db.prepare(`INSERT INTO audit_log (seq, ts, actor, role, purpose, action, subject, categories, outcome, reason,
+      approval, consent, request_id, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.#page = db.prepare(`SELECT ${ENTRY_COLUMNS} FROM audit_log WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`);
+    this.#entry = db.prepare(`SELECT ${ENTRY_COLUMNS} FROM audit_log WHERE seq = ?`);
+    // Raw rows with the bytes already as hex: ~2x faster to export than objects holding buffers.
+    this.#pageRows = db
+      .prepare<[number, number, number], ExportEntryRow>(`SELECT seq, ts, actor, role, purpose, action, nullif(lower(hex(subject)), ''), categories, outcome,
+        reason, approval, consent, request_id, detail, lower(hex(prev_hash)), lower(hex(hash))
+        FROM audit_log WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`)
+      .raw(true);
+    this.#insertCheckpoint = db.prepare('INSERT INTO audit_checkpoints (seq, ts, hash, signature) VALUES (?, ?, ?, ?)');
+    this.#checkpoint = db.prepare('SELECT seq, ts, hash, signature FROM audit_checkpoints WHERE seq = ?');
+    this.#lastCheckpoint = db.prepare('SELECT seq, ts, hash, signature FROM audit_checkpoints ORDER BY seq DESC LIMIT 1');
+    this.#checkpointPage = db.prepare('SELECT seq, ts, hash, signature FROM audit_checkpoints WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?');
+    this.#subjectKey = db.prepare('SELECT sealed_key AS sealedKey FROM audit_subjects WHERE subject_tag = ?');
+    this.#insertSubjectKey = db.prepare('INSERT INTO audit_subjects (subject_tag, sealed_key) VALUES (?, ?)');
+    this.#deleteSubjectKey = db.prepare('DELETE FROM audit_subjects WHERE subject_tag = ?');
+    this.#firstSeqAtOrAfter = db.prepare('SELECT min(seq) AS seq FROM audit_log WHERE ts >= ?');
+    this.#lastSeqAtOrBefore = db.prepare('SELECT max(seq) AS seq FROM audit_log WHERE ts <= ?');
+  }
+
+  /** The last entry's seq and hash, or undefined for an empty log. */
+  head(): { seq: number; hash: Uint8Array } | undefined {
+    return this.#head.get();
+  }
+
+  insert(e: AuditEntry): void {
+    this.#insert.run(e.seq, e.ts, e.actor, e.role, e.purpose, e.action, e.subject, e.categories, e.outcome, e.reason, e.approval, e.consent, e.requestId, e.detail, e.prevHash, e.hash);
+  }
+
+  entry(seq: number): AuditEntry | undefined {
+    return this.#entry.get(seq);
+  }
+
+  /** Up to `limit` entries with afterSeq < seq <= untilSeq, in order. */
+  page(afterSeq: number, untilSeq: number, limit: number): AuditEntry[] {
+    return this.#page.all(afterSeq, untilSeq, limit);
+  }
+
+  /** `page`, as raw rows with hex bytes, in the column order of ExportEntryRow. */
+  pageRows(afterSeq: number, untilSeq: number, limit: number): ExportEntryRow[] {
+    return this.#pageRows.all(afterSeq, untilSeq, limit);
+  }
+
+  insertCheckpoint(c: CheckpointRow): void {
+    this.#insertCheckpoint.run(c.seq, c.ts, c.hash, c.signature);
+  }
+
+  checkpoint(seq: number): CheckpointRow | undefined {
+    return this.#checkpoint.get(seq);
+  }
+
+  lastCheckpoint(): CheckpointRow | undefined {
+    return this.#lastCheckpoint.get();
+  }
+
+  checkpointPage(afterSeq: number, untilSeq: number, limit: number): CheckpointRow[] {
+    return this.#checkpointPage.all(afterSeq, untilSeq, limit);
+  }
+
+  subjectKey(subjectTag: Uint8Array): Uint8Array | undefined {
+    return this.#subjectKey.get(subjectTag)?.sealedKey;
+  }
+
+  insertSubjectKey(subjectTag: Uint8Array, sealedKey: Uint8Array): void {
+    this.#insertSubjectKey.run(subjectTag, sealedKey);
+  }
+
+  deleteSubjectKey(subjectTag: Uint8Array): void {
+    this.#deleteSubjectKey.run(subjectTag);
+  }
+
+  /** The seq range of entries with since <= ts <= until (entries are in ts order per writer, not globally: use for bounds only). */
+  seqBounds(since: number, until: number): { first: number | null; last: number | null } {
+    return { first: this.#firstSeqAtOrAfter.get(since)?.seq ?? null, last: this.#lastSeqAtOrBefore.get(until)?.seq ?? null };
+  }
+
+  /** Entries per value of `column` with since <= ts <= until, optionally only one outcome. */
+  countBy(column: GroupColumn, since: number, until: number, outcome?: AuditOutcome): CountRow[] {
+    const where = outcome === undefined ? '' : ' AND outcome = ?';
+    const params: (number | string)[] = outcome === undefined ? [since, until] : [since, until, outcome];
+    return this.#db
+      .prepare(`SELECT ${column} AS key, count(*) AS count FROM audit_log WHERE ts >= ? AND ts <= ?${where} GROUP BY ${column} ORDER BY count DESC, key`)
+      .all(...params) as CountRow[];
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * `childvault audit` paths that need no vault: offline verification of an export file (with only
+ * the public key — no master key, no --db) and option checking. The export files are made by the
+ * real writer over a real, signed chain.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { writeAuditExport, type ExportFormat } from '../../src/audit/export.js';
+import type { ExportFilter } from '../../src/audit/export-format.js';
+import { loadSodium } from '../../src/crypto/sodium.js';
+import { buildChain, collector, testSigningKey, type TestChain } from '../helpers/audit-chain.js';
+import { tempDir } from '../helpers/fixtures.js';
+import { runCli } from '../helpers/processes.js';
+import { hex } from '../helpers/unit-bytes.js';
+
+let chain: TestChain;
+let publicKey: string;
+
+beforeAll(async () => {
+  await loadSodium();
+  chain = buildChain(2500, { checkpointEvery: 1000 });
+  publicKey = hex(chain.key.publicKey);
+});
+
+async function exportFile(format: ExportFormat = 'jsonl', filter: ExportFilter = {}, edit: (text: string) => string = (t) => t): Promise<string> {
+  const out = collector();
+  await writeAuditExport(chain.source(), out.stream, { format, filter });
+  const path = join(tempDir(), `audit.${format}`);
+  writeFileSync(path, edit(out.text()));
+  return path;
+}
+
+describe('childvault audit verify --file (offline)', () => {
+  it('prints OK with the counts, needing neither a vault nor a master key', async () => {
+    const file = await exportFile();
+    const result = await runCli(['audit', 'verify', '--file', file, '--public-key', publicKey]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('OK: 2500 entries (0 elided), 3 checkpoints, head seq 2500\n');
+  });
+
+  it('verifies a filtered CSV export, counting the elided entries; takes an upper-case key', async () => {
+    const file = await exportFile('csv', { actor: 'svc:map' });
+    const result = await runCli(['audit', 'verify', '--file', file, '--public-key', publicKey.toUpperCase()]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('OK: 625 entries (1875 elided), 3 checkpoints, head seq 2500\n');
+  });
+
+  it('prints the report as JSON with --json', async () => {
+    const result = await runCli(['audit', 'verify', '--json', '--file', await exportFile(), '--public-key', publicKey]);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ ok: true, format: 'jsonl', entries: 2500, line: null, head: { seq: 2500 } });
+  });
+
+  it('exits 3 with one line naming the seq, the line and the problem for a tampered file', async () => {
+    const file = await exportFile('jsonl', {}, (t) => t.replace('"seq":5,"ts":"2026-11-27T10:00:05.000Z","actor":"svc:map"', '"seq":5,"ts":"2026-11-27T10:00:05.000Z","actor":"svc:evil"'));
+    const result = await runCli(['audit', 'verify', '--file', file, '--public-key', publicKey]);
+    expect(result.code).toBe(3);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe('childvault: FAILED at seq 5 (line 6): entry 5 was modified: its fields do not hash to its recorded hash [INTEGRITY]\n');
+  });
+
+  it('exits 3 for a truncated file and for the wrong public key, and prints the failed report with --json', async () => {
+    const truncated = await exportFile('jsonl', {}, (t) => t.slice(0, t.lastIndexOf('{"type":"entry","seq":2400,')));
+    const cut = await runCli(['audit', 'verify', '--file', truncated, '--public-key', publicKey]);
+    expect(cut.code).toBe(3);
+    expect(cut.stderr).toMatch(/^childvault: FAILED at seq 2400 \(line 2402\): the export announces 2500 entries but holds 2399/);
+    const wrongKey = await runCli(['audit', 'verify', '--json', '--file', await exportFile(), '--public-key', hex(testSigningKey(9).publicKey)]);
+    expect(wrongKey.code).toBe(3);
+    expect(wrongKey.stderr).toMatch(/^childvault: FAILED: line 1: the export names another public key/);
+    expect(JSON.parse(wrongKey.stdout)).toMatchObject({ ok: false, line: 1, problem: { seq: null } });
+  });
+
+  it('exits 3 for a file that is not an export, without echoing it', async () => {
+    const path = join(tempDir(), 'notes.txt');
+    writeFileSync(path, 'PLANTED-CHILD-NAME,born 2019\n');
+    const result = await runCli(['audit', 'verify', '--file', path, '--public-key', publicKey]);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain('not an audit export');
+    expect(result.stderr).not.toContain('PLANTED');
+  });
+
+  it('refuses a missing or malformed --public-key (usage, exit 2) and a missing file (exit 1)', async () => {
+    const file = await exportFile();
+    const missing = await runCli(['audit', 'verify', '--file', file]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('--file needs --public-key');
+    const short = await runCli(['audit', 'verify', '--file', file, '--public-key', 'abcd']);
+    expect(short.code).toBe(2);
+    expect(short.stderr).toBe('childvault: --public-key must be 64 hex characters [USAGE]\n');
+    const alone = await runCli(['audit', 'verify', '--public-key', publicKey]);
+    expect(alone.code).toBe(2);
+    const nofile = await runCli(['audit', 'verify', '--file', join(tempDir(), 'nope.jsonl'), '--public-key', publicKey]);
+    expect(nofile.code).toBe(1);
+    expect(nofile.stderr).toMatch(/cannot be read \[NOT_FOUND\]\n$/);
+  });
+});
+
+describe('childvault audit option checking', () => {
+  it.each([
+    [['audit', 'export', '--since', 'yesterday'], '--since must be an ISO 8601 date or time'],
+    [['audit', 'export', '--until', '2026-02-30'], '--until must be an ISO 8601 date or time'],
+    [['audit', 'export', '--since', '2026-11-01T08:00:00'], '--since must be an ISO 8601 date or time'],
+    [['audit', 'export', '--since', '2026-12-01', '--until', '2026-11-01'], '--since must not be after --until'],
+    [['audit', 'export', '--format', 'xml'], '--format must be jsonl or csv'],
+    [['audit', 'report', '--since', '2026-11-01', '--until', 'soon'], '--until must be an ISO 8601 date or time'],
+  ])('%j is a usage error naming the option', async (args, message) => {
+    const result = await runCli(args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(`childvault: ${message}${message.includes('ISO') ? ', like 2026-11-01 or 2026-11-01T08:00:00Z (with Z or an offset)' : ''} [USAGE]\n`);
+  });
+
+  it('refuses to overwrite an existing --out file before opening anything', async () => {
+    const file = await exportFile();
+    const result = await runCli(['audit', 'export', '--out', file]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/already exists; refusing to overwrite it \[CONFLICT\]\n$/);
+  });
+
+  it('requires --since and --until for a report', async () => {
+    const result = await runCli(['audit', 'report', '--since', '2026-11-01']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("required option '--until <time>' not specified");
+  });
+
+  it('shows an example in the help of every audit command', async () => {
+    for (const sub of ['export', 'verify', 'public-key', 'checkpoint', 'report']) {
+      const help = await runCli(['audit', sub, '--help']);
+      expect(help.code).toBe(0);
+      expect(help.stdout).toContain('Example:');
+      expect(help.stdout).toContain(`$ childvault audit ${sub}`);
+    }
+  });
+});
