@@ -3,13 +3,16 @@
  * vault/raw throughput ratios (1.0 = no overhead). Results also go to bench/results/latest.json.
  *
  * Environment: BENCH_SAMPLE_MS (default 400) and BENCH_ROUNDS (default 5) trade time for stability;
- * BENCH_ONLY=<text> measures only the cases whose name contains it.
+ * BENCH_ONLY=<text> measures only the cases whose name contains it (`audit` selects the audit-log
+ * cases). The audit-log cases run over a log of BENCH_AUDIT_ENTRIES entries (default 1,000,000),
+ * built fresh in every run, in BENCH_AUDIT_ROUNDS full passes per side (default 3).
  */
 import sodium from 'libsodium-wrappers-sumo';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, platform, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runAuditCases } from './audit-ops.js';
 import { markdownTable, runCase, writeJson, type ResultRow, type Settings } from './harness.js';
 import { createSuite } from './vault-ops.js';
 
@@ -28,21 +31,37 @@ async function main(): Promise<void> {
   };
   await sodium.ready;
   const dir = mkdtempSync(join(tmpdir(), 'childvault-bench-'));
+  const audit = {
+    entries: Number(process.env['BENCH_AUDIT_ENTRIES'] ?? 1_000_000),
+    rounds: Number(process.env['BENCH_AUDIT_ROUNDS'] ?? 3),
+  };
+  if (!Number.isSafeInteger(audit.entries) || audit.entries < 1000) throw new Error('BENCH_AUDIT_ENTRIES: give a whole number ≥ 1000');
+  if (!Number.isSafeInteger(audit.rounds) || audit.rounds < 1) throw new Error('BENCH_AUDIT_ROUNDS: give a whole number ≥ 1');
+  const log = (line: string): void => {
+    console.error(line);
+  };
   const rows: ResultRow[] = [];
+  const notes: string[] = [];
+  let auditDetails: Record<string, unknown> | null = null;
   let sqliteVersion = '?';
   try {
+    const only = process.env['BENCH_ONLY'];
     const suite = await createSuite(dir);
     sqliteVersion = suite.sqliteVersion;
     try {
-      const only = process.env['BENCH_ONLY'];
       for (const c of suite.cases.filter((x) => only === undefined || x.name.includes(only))) {
         console.error(`measuring ${c.name} …`);
-        rows.push(...(await runCase(c, settings, (line) => {
-          console.error(line);
-        })));
+        rows.push(...(await runCase(c, settings, log)));
       }
+      notes.push(...suite.notes(rows));
     } finally {
       await suite.close();
+    }
+    if (only === undefined || 'audit'.includes(only) || only.includes('audit')) {
+      const results = await runAuditCases(dir, audit, log);
+      rows.push(...results.rows);
+      notes.push(...results.notes);
+      auditDetails = results.details;
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -64,15 +83,19 @@ async function main(): Promise<void> {
   console.log(`\n## childvault benchmark\n`);
   console.log(`Node ${environment.node} · SQLite ${environment.sqlite} (better-sqlite3 ${environment.betterSqlite3}) · libsodium ${environment.libsodium} (libsodium-wrappers-sumo ${environment.libsodiumWrappersSumo})`);
   console.log(`${environment.cores} cores (${cpu}) · ${environment.platform} · files in ${environment.tmpdir}`);
-  console.log(`${settings.rounds} rounds of ${settings.sampleMs} ms per side (in ${settings.slices} alternating slices), ops/s = median per side; ratio = median of per-round vault ops/s ÷ raw ops/s (1.00 = no overhead, higher is better)\n`);
+  console.log(`${settings.rounds} rounds of ${settings.sampleMs} ms per side (in ${settings.slices} alternating slices), ops/s = median per side; ratio = median of per-round vault ops/s ÷ raw ops/s (1.00 = no overhead, higher is better)`);
+  console.log(`audit-log cases: ${audit.rounds} full passes per side over ${audit.entries.toLocaleString('en-US')} entries; targets marked /s are absolute (vault items/s); "(info)" targets are not counted as misses`);
+  console.log('every vault operation appends an audit entry in its own transaction: the raw storage baselines insert a same-size audit_log row in the same IMMEDIATE transaction\n');
   console.log(markdownTable(rows));
+  if (notes.length > 0) console.log(`\n${notes.map((n) => `- ${n}`).join('\n')}`);
   console.log(`\nbench time ${seconds.toFixed(1)} s`);
 
   const out = fileURLToPath(new URL('./results/latest.json', import.meta.url));
-  writeJson(out, { date: new Date().toISOString(), environment, settings, seconds, results: rows });
+  writeJson(out, { date: new Date().toISOString(), environment, settings, audit: { ...audit, ...auditDetails }, seconds, results: rows, notes });
   console.log(`results written to ${out}`);
-  const failed = rows.filter((r) => r.pass === false).length;
-  if (failed > 0) console.log(`${failed} of ${rows.filter((r) => r.pass !== null).length} targets missed`);
+  const judged = rows.filter((r) => r.pass !== null && !r.informational);
+  const failed = judged.filter((r) => r.pass === false).length;
+  if (failed > 0) console.log(`${failed} of ${judged.length} targets missed`);
 }
 
 await main();

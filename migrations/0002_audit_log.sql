@@ -23,12 +23,32 @@ CREATE TABLE audit_log (
   hash       BLOB    NOT NULL CHECK (length(hash) = 32)
 ) STRICT;
 
--- Ed25519 signatures over (vault id, seq, hash, ts) of the entry at seq.
+-- Ed25519 signatures over (vault id, seq, hash, ts, checkpoint interval) of the entry at seq; seq 0
+-- signs the genesis hash. One is required at least every `checkpoint_every` entries, so deleting
+-- checkpoints (to re-hash a forged chain) is itself detected.
 CREATE TABLE audit_checkpoints (
-  seq       INTEGER PRIMARY KEY REFERENCES audit_log (seq),
+  seq       INTEGER PRIMARY KEY CHECK (seq >= 0),
   ts        INTEGER NOT NULL,
   hash      BLOB    NOT NULL CHECK (length(hash) = 32),
   signature BLOB    NOT NULL CHECK (length(signature) = 64)
+) STRICT;
+
+-- The checkpoint interval, fixed when the vault is created (it is signed into every checkpoint).
+CREATE TABLE audit_config (
+  singleton        INTEGER PRIMARY KEY CHECK (singleton = 1),
+  checkpoint_every INTEGER NOT NULL CHECK (checkpoint_every >= 1)
+) STRICT;
+
+-- Attempts to open the vault with a wrong master key: nothing can be signed without the key, so
+-- they wait here and enter the chain at the next successful open.
+CREATE TABLE audit_pending (
+  id      INTEGER PRIMARY KEY,
+  ts      INTEGER NOT NULL,
+  actor   TEXT    NOT NULL,
+  role    TEXT    NOT NULL,
+  purpose TEXT    NOT NULL,
+  action  TEXT    NOT NULL,
+  reason  TEXT    NOT NULL
 ) STRICT;
 
 -- Per-subject pseudonym keys, sealed under the vault's audit-pseudonym key. Erasing a subject

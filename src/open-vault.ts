@@ -5,8 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
-import { AUDIT_PSEUDONYM_KEY, AUDIT_SIGNING_KEY, AuditLog, DEFAULT_CHECKPOINT_EVERY, appendEntry } from './audit/audit-log.js';
-import { genesisHash } from './audit/entry.js';
+import { AUDIT_PSEUDONYM_KEY, AUDIT_SIGNING_KEY, AuditLog, DEFAULT_CHECKPOINT_EVERY } from './audit/audit-log.js';
 import { signingKeyFromSeed } from './crypto/signing.js';
 import { loadSodium } from './crypto/sodium.js';
 import { isVaultError, VaultError } from './errors.js';
@@ -18,13 +17,14 @@ import { accessContextSchema } from './schema/access-context.js';
 import { loadPolicyFile, resolvePolicy, type PolicyInput } from './schema/policy.js';
 import { AccessRepository } from './store/access-repository.js';
 import { resolveCategories, type BuiltInCategories, type CategoryMap } from './schema/categories.js';
-import { parseOrThrow } from './schema/zod-errors.js';
+import { parseOrThrow, safe } from './schema/zod-errors.js';
 import { AuditRepository } from './store/audit-repository.js';
 import { openDatabase, writeTransaction, type Durability, type SqliteDatabase } from './store/database.js';
 import { KekRepository } from './store/kek-repository.js';
 import { MetaRepository } from './store/meta-repository.js';
 import { DEFAULT_MIGRATIONS_DIR, hasTable, loadMigrations, migrate, vaultExists } from './store/migrator.js';
 import { RecordRepository } from './store/record-repository.js';
+import { RotationRepository } from './store/rotation-repository.js';
 import { Vault, type OpenerContext } from './vault.js';
 
 /** Options of `openVault`. */
@@ -45,7 +45,10 @@ export interface VaultOptions<Extra extends CategoryMap = CategoryMap> {
   readonly mustExist?: boolean;
   /** Who opens the vault, for the audit log's `open` entry (default: actor `process:<pid>`, role `system`). */
   readonly openedBy?: OpenerContext;
-  /** Sign an audit checkpoint every this many entries (default 1000). */
+  /**
+   * Sign an audit checkpoint at least every this many entries (default 1000). Fixed when the vault
+   * is created — it is signed into every checkpoint — and refused if it differs later.
+   */
   readonly auditCheckpointEvery?: number;
   /**
    * The access policy (an object, or the path of a JSON file). Without one, every data operation
@@ -56,8 +59,12 @@ export interface VaultOptions<Extra extends CategoryMap = CategoryMap> {
   readonly migrationsDir?: string;
 }
 
-const optionsSchema = z.object({
+/** Every option, strictly: a misspelled one (`mustexist`) is refused, not silently ignored. */
+const optionsSchema = z.strictObject({
   path: z.string().min(1),
+  masterKey: z.custom<MasterKeyProvider>((v) => typeof v === 'object' && v !== null && typeof (v as MasterKeyProvider).unwrap === 'function' && typeof (v as MasterKeyProvider).wrap === 'function', safe('give a master-key provider (keyFile, envKey, passphraseKey or your own)')),
+  categories: z.record(z.string(), z.unknown()).optional(),
+  now: z.custom<() => Date>((v) => typeof v === 'function', safe('must be a function returning a Date')).optional(),
   durability: z.enum(['full', 'normal']).optional(),
   dataKeyCacheSize: z.number().int().min(0).max(1_000_000).optional(),
   mustExist: z.boolean().optional(),
@@ -77,9 +84,6 @@ const VAULT_KEYS = [SUBJECT_INDEX_KEY, AUDIT_PSEUDONYM_KEY, AUDIT_SIGNING_KEY] a
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- no extra categories by default
 export async function openVault<Extra extends CategoryMap = {}>(options: VaultOptions<Extra>): Promise<Vault<BuiltInCategories & Extra>> {
   parseOrThrow(optionsSchema, options, 'options');
-  if (typeof options.masterKey !== 'object' || options.masterKey === null || typeof options.masterKey.unwrap !== 'function') {
-    throw new VaultError('VALIDATION', 'options.masterKey: give a master-key provider (keyFile, envKey, passphraseKey or your own)', { field: 'options.masterKey' });
-  }
   const categories = resolveCategories(options.categories);
   const policy =
     options.policy === undefined ? null : typeof options.policy === 'string' ? loadPolicyFile(options.policy, categories) : resolvePolicy(options.policy, categories);
@@ -93,6 +97,8 @@ export async function openVault<Extra extends CategoryMap = {}>(options: VaultOp
     throw new VaultError('NOT_FOUND', `vault file ${options.path} does not exist; create one with \`childvault init\``);
   }
   const db = openDatabase({ path: options.path, durability });
+  // Everything unwrapped on the way is wiped if opening fails before the vault owns it.
+  const unwrapped: { wipe(): void }[] = [];
   try {
     const existed = vaultExists(db);
     if (!existed && options.mustExist === true) {
@@ -107,29 +113,30 @@ export async function openVault<Extra extends CategoryMap = {}>(options: VaultOp
     try {
       unlocked = await unlockVault(db, { meta, keks }, options.masterKey, clock().getTime());
     } catch (error) {
-      if (isVaultError(error, 'WRONG_MASTER_KEY')) recordWrongKey(db, meta, opener, clock().getTime());
+      if (isVaultError(error, 'WRONG_MASTER_KEY')) recordWrongKey(db, opener, clock().getTime());
       throw error;
     }
+    unwrapped.push(unlocked.keyring);
     if (existed) migrate(db, migrations, clock().getTime());
-    const keys = await loadVaultKeys(db, { meta, keks }, options.masterKey, unlocked.meta, VAULT_KEYS, clock().getTime());
+    const keys = await loadVaultKeys(db, { meta, keks }, options.masterKey, unlocked.meta, VAULT_KEYS, clock().getTime(), hasEntries(db));
+    unwrapped.push(...keys.values());
     const signingSeed = keys.get(AUDIT_SIGNING_KEY);
     const pseudonymKey = keys.get(AUDIT_PSEUDONYM_KEY);
     const subjectIndexKey = keys.get(SUBJECT_INDEX_KEY);
     if (signingSeed === undefined || pseudonymKey === undefined || subjectIndexKey === undefined) throw new Error('vault keys missing');
     const signingKey = signingKeyFromSeed(signingSeed);
+    unwrapped.push(signingKey.secretKey);
     signingSeed.wipe();
     const auditRepo = new AuditRepository(db);
-    const audit = new AuditLog({
-      repo: auditRepo,
-      vaultId: unlocked.meta.vaultId,
-      pseudonymKey,
-      signingKey,
-      checkpointEvery: options.auditCheckpointEvery ?? DEFAULT_CHECKPOINT_EVERY,
-    });
+    const checkpointEvery = writeTransaction(db, 'reading the audit settings', () => auditRepo.checkpointEvery(options.auditCheckpointEvery ?? DEFAULT_CHECKPOINT_EVERY));
+    if (options.auditCheckpointEvery !== undefined && options.auditCheckpointEvery !== checkpointEvery) {
+      throw new VaultError('VALIDATION', `options.auditCheckpointEvery: this vault signs a checkpoint every ${checkpointEvery} entries, fixed when it was created`, { field: 'options.auditCheckpointEvery' });
+    }
+    const audit = new AuditLog({ repo: auditRepo, vaultId: unlocked.meta.vaultId, pseudonymKey, signingKey, checkpointEvery });
     const accessRepo = new AccessRepository(db);
     return await Vault.open({
       db,
-      repos: { meta, keks, records: new RecordRepository(db), audit: auditRepo, access: accessRepo },
+      repos: { meta, keks, records: new RecordRepository(db), audit: auditRepo, access: accessRepo, rotations: new RotationRepository(db) },
       access: policy === null ? null : new AccessController(policy, accessRepo),
       categories,
       meta: unlocked.meta,
@@ -144,33 +151,28 @@ export async function openVault<Extra extends CategoryMap = {}>(options: VaultOp
       created: unlocked.created,
     });
   } catch (error) {
+    for (const key of unwrapped) key.wipe();
     options.masterKey.close?.();
     db.close();
     throw error;
   }
 }
 
-/** Records an attempt to open the vault with a wrong master key (best effort: a read-only file cannot). */
-function recordWrongKey(db: SqliteDatabase, meta: MetaRepository, opener: OpenerContext & { role: string; purpose: string }, now: number): void {
-  const row = meta.get();
-  if (row === undefined || !hasTable(db, 'audit_log')) return;
+/** True once the audit log has an entry: the vault has been opened successfully before. */
+function hasEntries(db: SqliteDatabase): boolean {
+  return hasTable(db, 'audit_log') && db.prepare('SELECT 1 FROM audit_log LIMIT 1').get() !== undefined;
+}
+
+/**
+ * Records an attempt to open the vault with a wrong master key. Without the key nothing can be
+ * signed, so it waits in audit_pending and enters the chain at the next successful open (best
+ * effort: a read-only file cannot take it).
+ */
+function recordWrongKey(db: SqliteDatabase, opener: OpenerContext & { role: string; purpose: string }, now: number): void {
+  if (!hasTable(db, 'audit_pending')) return;
   try {
     writeTransaction(db, 'recording a failed open', () => {
-      appendEntry(new AuditRepository(db), genesisHash(row.vaultId), {
-        ts: now,
-        actor: opener.actor,
-        role: opener.role,
-        purpose: opener.purpose,
-        action: 'open',
-        subject: null,
-        categories: [],
-        outcome: 'error',
-        reason: 'WRONG_MASTER_KEY',
-        approval: null,
-        consent: null,
-        requestId: null,
-        detail: null,
-      });
+      new AuditRepository(db).insertPending({ ts: now, actor: opener.actor, role: opener.role, purpose: opener.purpose, action: 'open', reason: 'WRONG_MASTER_KEY' });
     });
   } catch {
     // The wrong key is the error to report; a vault that cannot take the entry is not made worse.

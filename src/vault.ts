@@ -1,14 +1,14 @@
 /**
- * The vault facade. Each operation reads as its story — validate, (decide: the access layer),
- * audit, crypto, store — all in one transaction, and holds no crypto primitives or SQL of its own.
+ * The vault facade. Each operation reads as its story — validate, decide, audit, crypto, store —
+ * in one transaction, and holds no crypto primitives or SQL of its own.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import { isAccessCode, type AccessController, type AccessDecision } from './access/access-controller.js';
 import { VaultApprovals } from './access/vault-approvals.js';
 import { consentRecord, VaultConsents, type ConsentRecord } from './access/vault-consents.js';
 import { applyView } from './access/views.js';
 import type { AuditLog } from './audit/audit-log.js';
-import type { AuditDetail, AuditRecord } from './audit/entry.js';
+import { idList, MAX_LISTED_IDS, type AuditDetail, type AuditRecord } from './audit/entry.js';
 import { VaultAudit } from './audit/vault-audit.js';
 import { openRecord, recordFormatFor, sealRecord, CHUNK_BYTES, RECORD_FORMAT_STREAM } from './crypto/record-cipher.js';
 import type { SecretBytes } from './crypto/secret-bytes.js';
@@ -21,20 +21,21 @@ import { KekNotLoaded, type Keyring } from './keys/keyring.js';
 import type { MasterKeyProvider } from './keys/master-key.js';
 import { subjectTag } from './keys/subject-index.js';
 import { accessContextSchema, type AccessContext } from './schema/access-context.js';
-import type { BuiltInCategories, CategoryMap } from './schema/categories.js';
+import { DAY_MS, type BuiltInCategories, type CategoryMap } from './schema/categories.js';
 import { subjectIdSchema } from './schema/subject.js';
-import { parseOrThrow } from './schema/zod-errors.js';
-import type { Policy, PolicyAction, Protection } from './schema/policy.js';
-import { blake2b } from './crypto/hash.js';
+import { parseOrThrow, safeKey } from './schema/zod-errors.js';
+import { policyDigest, type DataAction, type ManagementAction, type Protection } from './schema/policy.js';
 import type { AccessRepository } from './store/access-repository.js';
 import type { AuditRepository } from './store/audit-repository.js';
-import { readTransaction, writeTransaction, type Durability, type SqliteDatabase } from './store/database.js';
+import { onRollback, readTransaction, truncateWal, writeTransaction, type Durability, type SqliteDatabase } from './store/database.js';
 import type { KekRepository, KekState } from './store/kek-repository.js';
 import type { MetaRepository, VaultMetaRow } from './store/meta-repository.js';
 import { schemaVersion } from './store/migrator.js';
 import type { RecordRepository, StoredValueRow } from './store/record-repository.js';
+import type { ErasureSummary, RotationRepository } from './store/rotation-repository.js';
+import { VaultKeys } from './keys/vault-keys.js';
+import { VaultRetention } from './retention.js';
 
-const DAY_MS = 86_400_000;
 
 export type CategoryName<C extends CategoryMap> = keyof C & string;
 /** The value type of category `K` (what `get` reveals). */
@@ -74,6 +75,8 @@ export interface EraseReceipt {
   readonly erasedAt: Date;
   /** True when the whole subject was erased, including its audit pseudonym key. */
   readonly pseudonymDestroyed: boolean;
+  /** True when the write-ahead log was truncated too (no page image of the erased rows left in it). */
+  readonly walCleared: boolean;
 }
 
 export interface VaultStatus {
@@ -86,6 +89,10 @@ export interface VaultStatus {
   readonly categories: readonly { name: string; retentionDays: number; values: number; plaintextBytes: number }[];
   readonly keks: readonly { version: number; state: KekState; createdAt: Date; retiredAt: Date | null; destroyedAt: Date | null; dataKeys: number }[];
   readonly audit: { readonly entries: number; readonly lastCheckpoint: number | null };
+  /** A KEK rotation a crash interrupted (`keys rotate` finishes it), or null. */
+  readonly rotationInProgress: { readonly toVersion: number; readonly rewrapped: number } | null;
+  /** Erasures a backup taken before them could still undo, until their KEKs are destroyed. */
+  readonly erasures: ErasureSummary;
 }
 
 /** Who opened the vault, for the audit log. */
@@ -94,6 +101,9 @@ export interface OpenerContext {
   readonly role?: string;
   readonly purpose?: string;
 }
+
+const putManyOptionsSchema = z.strictObject({ action: z.enum(['put', 'import']).optional() });
+const eraseOptionsSchema = z.strictObject({ categories: z.array(z.string()).optional() });
 
 /** A validated access context. */
 type Context = z.output<typeof accessContextSchema>;
@@ -104,6 +114,7 @@ interface Repositories {
   readonly records: RecordRepository;
   readonly audit: AuditRepository;
   readonly access: AccessRepository;
+  readonly rotations: RotationRepository;
 }
 
 /** What `exportSubject` returns: everything held about the child, for a guardian's request. */
@@ -126,10 +137,6 @@ interface Attempt {
   categories: readonly string[];
 }
 
-/** A short digest of the policy in force, recorded when the vault opens (which policy decided what). */
-function policyDigest(policy: Policy): string {
-  return toHex(blake2b(new TextEncoder().encode(JSON.stringify(policy.source)))).slice(0, 16);
-}
 
 /** Frame heads hold plaintext JSON: zero them once the values are sealed (or refused). */
 function wipeFrames(items: readonly { values: readonly PreparedValue[] }[]): void {
@@ -173,12 +180,12 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
   readonly #db: SqliteDatabase;
   readonly #repos: Repositories;
   readonly #categories: C;
-  readonly #meta: VaultMetaRow;
+  #meta: VaultMetaRow;
   readonly #keyring: Keyring;
   readonly #subjectIndexKey: SecretBytes;
   readonly #log: AuditLog;
   readonly #access: AccessController | null;
-  readonly #provider: MasterKeyProvider;
+  #provider: MasterKeyProvider;
   readonly #dekCache: DekCache;
   readonly #clock: () => Date;
   readonly #durability: Durability;
@@ -192,6 +199,10 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
   readonly consent: VaultConsents;
   /** Officer approvals of staff access: create, revoke, list. */
   readonly approvals: VaultApprovals;
+  /** Key lifecycle: KEK rotation (online, resumable), master-key rotation, destruction. */
+  readonly keys: VaultKeys;
+  /** Retention sweeps. */
+  readonly retention: VaultRetention;
 
   private constructor(init: VaultInit<C>) {
     this.#db = init.db;
@@ -204,6 +215,11 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
     this.#access = init.access;
     this.#provider = init.provider;
     this.#dekCache = new DekCache(init.dekCacheSize);
+    // A checkpoint signed in a transaction that rolled back never existed.
+    onRollback(init.db, () => {
+      init.audit.forgetCheckpoint();
+      init.access?.onRollback();
+    });
     this.#clock = init.clock;
     this.#durability = init.durability;
     this.audit = new VaultAudit({
@@ -211,7 +227,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
       repo: init.repos.audit,
       log: init.audit,
       vaultId: init.meta.vaultId,
-      run: (ctx, action, fn) => this.#run(ctx, action, (c) => fn(c, (detail) => this.#record(c, action, { detail }))),
+      run: (ctx, action, fn) => this.#runManaged(ctx, action, 'audit', (c) => fn(c, (detail) => this.#record(c, action, { detail }))),
       now: () => this.#now(),
       pseudonymOf: (subject) => this.#log.pseudonym(this.#tagOf(parseOrThrow(subjectIdSchema, subject, 'subject')), false),
     });
@@ -229,9 +245,44 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
     this.consent = new VaultConsents({
       ...shared,
       record: (c, action, what) => this.#record(c, action, what),
-      eraseCategories: (tag, categories) => this.#eraseInTransaction(tag, categories),
+      eraseCategories: (tag, categories) => this.#eraseInTransaction(tag, categories, 'consent-withdrawal'),
     });
     this.approvals = new VaultApprovals({ ...shared, record: (c, action, what) => this.#record(c, action, what) });
+    const admin = {
+      db: init.db,
+      record: (c: Context, action: string, detail: AuditDetail | null) => this.#record(c, action, { detail }),
+      append: (record: AuditRecord) => {
+        this.#log.append(record);
+      },
+      now: () => this.#now(),
+      forgetDek: (dekId: Uint8Array) => {
+        this.#dekCache.delete(toHex(dekId));
+      },
+    };
+    this.keys = new VaultKeys({
+      ...admin,
+      run: (ctx, action, fn) => this.#runManaged(ctx, action, 'keys', (c) => fn(c)),
+      keks: init.repos.keks,
+      meta: init.repos.meta,
+      rotations: init.repos.rotations,
+      keyring: init.keyring,
+      vaultId: init.meta.vaultId,
+      provider: () => this.#provider,
+      vaultMeta: () => this.#meta,
+      useMaster: (provider, meta) => {
+        this.#provider = provider;
+        this.#meta = meta;
+        this.#keyring.useProvider(provider);
+      },
+      loadKek: (version) => this.#loadKek(version),
+    });
+    this.retention = new VaultRetention({
+      ...admin,
+      run: (ctx, action, fn) => this.#runManaged(ctx, action, 'retention', (c) => fn(c)),
+      records: init.repos.records,
+      rotations: init.repos.rotations,
+      retentionDays: (c) => this.#retentionDays(c),
+    });
   }
 
   /** @internal Used by `openVault`: builds the vault and records the opening. */
@@ -240,6 +291,10 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
     const now = vault.#now();
     const policy = init.access === null ? 'none' : policyDigest(init.access.policy);
     writeTransaction(init.db, 'recording the opening', () => {
+      // Wrong-key attempts since the last open could not be signed then: they enter the chain now.
+      for (const p of init.repos.audit.takePending()) {
+        vault.#log.append(vault.#record(p, p.action, { outcome: 'error', reason: p.reason }, p.ts));
+      }
       vault.#log.append(vault.#record(init.opener, 'open', { detail: { policy, ...(init.created ? { created: true } : {}) } }, now));
     });
     return vault;
@@ -285,10 +340,11 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
    * (`items[3].values.location.lat`).
    */
   async putMany(items: readonly PutManyItem<C>[], ctx: AccessContext, options: PutManyOptions = {}): Promise<PutReceipt[]> {
-    const action = options.action ?? 'put';
+    // Only write actions: anything else would take a decision path that skips purpose and consent.
+    const action = parseOrThrow(putManyOptionsSchema, options, 'options').action ?? 'put';
     return this.#run(ctx, action, async (c, attempt) => {
       const list: unknown = items;
-      if (!Array.isArray(list)) throw new VaultError('VALIDATION', 'items: expected an array', { field: 'items' });
+      if (!Array.isArray(list) || list.length === 0) throw new VaultError('VALIDATION', 'items: give a non-empty array', { field: 'items' });
       const prepared = list.map((item: unknown, i) => {
         if (typeof item !== 'object' || item === null) throw new VaultError('VALIDATION', `items[${i}]: expected an object`, { field: `items[${i}]` });
         const { subject, values } = item as { subject?: unknown; values?: unknown };
@@ -346,7 +402,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
   async getMany<K extends CategoryName<C>>(requests: readonly { subject: string; categories: readonly K[] }[], ctx: AccessContext): Promise<GetResult<C, K>[]> {
     return this.#run(ctx, 'get', async (c) => {
       const list: unknown = requests;
-      if (!Array.isArray(list)) throw new VaultError('VALIDATION', 'requests: expected an array', { field: 'requests' });
+      if (!Array.isArray(list) || list.length === 0) throw new VaultError('VALIDATION', 'requests: give a non-empty array', { field: 'requests' });
       const parsed = list.map((r: unknown, i) => {
         const { subject, categories } = (typeof r === 'object' && r !== null ? r : {}) as { subject?: unknown; categories?: unknown };
         const id = parseOrThrow(subjectIdSchema, subject, `requests[${i}].subject`);
@@ -367,13 +423,14 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
       const id = parseOrThrow(subjectIdSchema, subject, 'subject');
       attempt.tag = this.#tagOf(id);
       const tag = attempt.tag;
-      const categories = options.categories === undefined ? undefined : this.#parseCategoryList(options.categories, 'options.categories');
+      const o = parseOrThrow(eraseOptionsSchema, options, 'options');
+      const categories = o.categories === undefined ? undefined : this.#parseCategoryList(o.categories, 'options.categories');
       attempt.categories = categories ?? [];
       const now = this.#now();
       const whole = categories === undefined;
       const erased = await this.#inTransaction('write', 'erasing values', () => {
-        this.#decide(c, 'erase', tag, categories ?? [], now);
-        const names = this.#eraseInTransaction(tag, categories);
+        this.#requireAccess().decideManagement('erase', c.role, c.purpose);
+        const names = this.#eraseInTransaction(tag, categories, 'erase');
         this.#log.append(this.#record(c, 'erase', { tag, categories: names, detail: { scope: whole ? 'subject' : 'categories' } }, now));
         if (whole) {
           // Nothing may link the child to the vault any more: consents, approval scopes, pseudonym.
@@ -382,7 +439,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
         }
         return names;
       });
-      return { erased, erasedAt: new Date(now), pseudonymDestroyed: whole };
+      return { erased, erasedAt: new Date(now), pseudonymDestroyed: whole, walCleared: truncateWal(this.#db) };
     });
   }
 
@@ -420,7 +477,9 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
       const tag = this.#tagOf(id);
       attempt.tag = tag;
       const access = this.#requireAccess();
-      if (!access.policy.roles.has(c.role)) throw new VaultError('ACCESS_DENIED', `role ${c.role} is not declared in the policy`);
+      if (access.policy.roles.get(c.role)?.grants.some((g) => g.purpose === c.purpose) !== true) {
+        throw new VaultError('ACCESS_DENIED', `role ${c.role} has no grant for purpose ${c.purpose}`);
+      }
       const now = this.#now();
       return writeTransaction(this.#db, 'reading protections', () => {
         this.#log.append(this.#record(c, 'protections', { tag }, now));
@@ -431,12 +490,10 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
 
   /** Identity, schema, counts per category, key versions and the audit head. Reveals no values. */
   async status(ctx: AccessContext): Promise<VaultStatus> {
-    return this.#run(ctx, 'status', async (c) => {
+    return this.#runManaged(ctx, 'status', 'status', async (c) => {
       const now = this.#now();
-      writeTransaction(this.#db, 'recording status', () => {
+      return writeTransaction(this.#db, 'reading status', () => {
         this.#log.append(this.#record(c, 'status', {}, now));
-      });
-      return readTransaction(this.#db, 'reading status', () => {
         const counts = new Map(this.#repos.records.countByCategory().map((row) => [row.category, row]));
         return {
           vaultId: this.id,
@@ -460,6 +517,8 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
             dataKeys: k.dekCount,
           })),
           audit: { entries: this.#repos.audit.head()?.seq ?? 0, lastCheckpoint: this.#repos.audit.lastCheckpoint()?.seq ?? null },
+          rotationInProgress: ((r) => (r === undefined ? null : { toVersion: r.toVersion, rewrapped: r.rewrapped }))(this.#repos.rotations.running()),
+          erasures: this.#repos.rotations.erasureSummary(),
         };
       });
     });
@@ -492,7 +551,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
     try {
       return await fn(c, attempt);
     } catch (error) {
-      if (isVaultError(error) && error.code !== 'CLOSED') this.#recordFailure(c, action, attempt, error);
+      if (!isVaultError(error) || error.code !== 'CLOSED') this.#recordFailure(c, action, attempt, isVaultError(error) ? error.code : 'INTERNAL');
       throw error;
     }
   }
@@ -516,11 +575,11 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
     return result;
   }
 
-  #recordFailure(c: Context, action: string, attempt: Attempt, error: VaultError): void {
+  #recordFailure(c: Context, action: string, attempt: Attempt, code: string): void {
     try {
       writeTransaction(this.#db, 'recording a failure', () => {
-        const outcome = isAccessCode(error.code) ? 'denied' : 'error';
-        this.#log.append(this.#record(c, action, { tag: attempt.tag, categories: attempt.categories, outcome, reason: error.code }));
+        const outcome = isAccessCode(code) ? 'denied' : 'error';
+        this.#log.append(this.#record(c, action, { tag: attempt.tag, categories: attempt.categories, outcome, reason: code }));
       });
     } catch {
       // The operation's own error is what the caller needs; a log that cannot take the entry
@@ -557,10 +616,11 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
       categories: what.categories ?? [],
       outcome: what.outcome ?? 'allowed',
       reason: what.reason ?? null,
-      approval: what.approval ?? d?.approvalId ?? c.approval ?? null,
-      consent: what.consent ?? (d === undefined || d.consentIds.length === 0 ? null : d.consentIds.join(',')),
+      // Only an approval the decision actually checked: a caller-supplied id proves nothing.
+      approval: what.approval ?? d?.approvalId ?? null,
+      consent: what.consent ?? (d === undefined ? null : idList(d.consentIds)),
       requestId: c.requestId ?? null,
-      detail,
+      detail: d !== undefined && d.consentIds.length > MAX_LISTED_IDS ? { ...detail, consents: d.consentIds.length } : detail,
     };
   }
 
@@ -570,15 +630,27 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
   }
 
   /** Inside the operation's transaction: the access decision (throws a refusal code). */
-  #decide(c: Context, action: PolicyAction, tag: Uint8Array, categories: readonly string[], now: number): AccessDecision {
+  #decide(c: Context, action: DataAction, tag: Uint8Array, categories: readonly string[], now: number): AccessDecision {
     return this.#requireAccess().decide({ action, actor: c.actor, role: c.role, purpose: c.purpose, approval: c.approval, subjectTag: tag, categories, now });
   }
 
-  /** Inside a write transaction: deletes values (all, or those categories) and forgets their keys. */
-  #eraseInTransaction(tag: Uint8Array, categories: readonly string[] | undefined): string[] {
+  /** Runs a management operation: the role must hold a grant for (action, ctx.purpose). */
+  #runManaged<T>(ctx: AccessContext, auditAction: string, action: ManagementAction, fn: (c: Context, attempt: Attempt) => Promise<T>): Promise<T> {
+    return this.#run(ctx, auditAction, async (c, attempt) => {
+      this.#requireAccess().decideManagement(action, c.role, c.purpose);
+      return fn(c, attempt);
+    });
+  }
+
+  /**
+   * Inside a write transaction: deletes values (all, or those categories), forgets their keys, and
+   * records the erasure (no subject) so status can say when backups can no longer undo it.
+   */
+  #eraseInTransaction(tag: Uint8Array, categories: readonly string[] | undefined, reason: string): string[] {
     if (categories !== undefined && categories.length === 0) return [];
     const rows = this.#repos.records.erase(tag, categories);
     for (const row of rows) this.#dekCache.delete(toHex(row.dekId));
+    if (rows.length > 0) this.#repos.rotations.recordErasure(this.#now(), reason, rows.length);
     return rows.map((r) => r.category);
   }
 
@@ -637,7 +709,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
     if (entries.length === 0) throw new VaultError('VALIDATION', `${valuesField}: give at least one category`, { field: valuesField });
     attempt.categories = entries.map(([category]) => category).filter((category) => Object.hasOwn(this.#categories, category));
     const prepared = entries.map(([category, raw]) => {
-      const field = `${valuesField}.${category}`;
+      const field = `${valuesField}.${safeKey(category)}`; // an unknown key may be data: never echoed
       const parsed: unknown = parseOrThrow(this.#definition(category, field).schema, raw, field);
       return { category, frame: encodeFrame(parsed) };
     });

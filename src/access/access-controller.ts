@@ -9,13 +9,15 @@
  *   5. approval          staff roles: a valid officer approval for this read    APPROVAL_REQUIRED
  *   6. read limit        the actor's reads in the last 60 minutes               RATE_LIMITED
  *
- * Step 3 is skipped for consent-exempt purposes; 5 and 6 apply to reads (get, export). Erasure
- * and consent management need only step 1: nothing may stand in the way of deleting a child's
- * data or of recording what the guardian decided.
+ * Step 3 is skipped for consent-exempt purposes; 5 and 6 apply to reads (get, export).
+ * Management actions (erase, consent, status, audit, keys, retention) need only step 1 and go
+ * through `decideManagement`: nothing may stand in the way of deleting a child's data or of
+ * recording what the guardian decided.
  */
+import { splitCategories } from '../audit/entry.js';
 import { VaultError, type ErrorCode } from '../errors.js';
 import type { AccessRepository, ApprovalRow, ConsentRow } from '../store/access-repository.js';
-import { PROTECTIONS, type Policy, type PolicyAction, type Protection, type ResolvedGrant, type View } from '../schema/policy.js';
+import { PROTECTIONS, type DataAction, type ManagementAction, type Policy, type Protection, type ResolvedGrant, type View } from '../schema/policy.js';
 
 /** The refusal codes, in decision order. */
 export const ACCESS_CODES = ['ACCESS_DENIED', 'PURPOSE_NOT_ALLOWED', 'CONSENT_REQUIRED', 'PROTECTION_ACTIVE', 'APPROVAL_REQUIRED', 'RATE_LIMITED'] as const satisfies readonly ErrorCode[];
@@ -29,7 +31,7 @@ const MINUTE_MS = 60_000;
 const WINDOW_MINUTES = 60;
 
 export interface AccessRequest {
-  readonly action: PolicyAction;
+  readonly action: DataAction;
   readonly actor: string;
   readonly role: string;
   readonly purpose: string;
@@ -52,13 +54,18 @@ function refuse(code: AccessCode, message: string): never {
 }
 
 function categoriesOf(row: { categories: string }): string[] {
-  return row.categories === '' ? [] : row.categories.split(',');
+  return splitCategories(row.categories);
 }
 
 export class AccessController {
   readonly #policy: Policy;
   readonly #repo: AccessRepository;
-  #readsSincePrune = 0;
+  /** Reads counted in memory but not yet written: actor → minute → reads. */
+  readonly #pending = new Map<string, Map<number, number>>();
+  /** What the last flush wrote, until the next decision (its transaction committed by then). */
+  #unflushed: Map<string, Map<number, number>> | null = null;
+  #lastFlush = 0;
+  #flushes = 0;
 
   constructor(policy: Policy, repo: AccessRepository) {
     this.#policy = policy;
@@ -69,25 +76,42 @@ export class AccessController {
     return this.#policy;
   }
 
-  /** Decides a request inside the operation's transaction; on allow, counts the read and uses the approval. */
+  /**
+   * Step 1 alone, for management actions (erase, consent, status, audit, keys, retention): the
+   * role must hold a grant for (action, purpose). Data actions cannot take this path.
+   */
+  decideManagement(action: ManagementAction, role: string, purpose: string): void {
+    this.#grant(action, role, purpose);
+  }
+
+  #grant(action: DataAction | ManagementAction, roleName: string, purpose: string): { role: ReturnType<Policy['roles']['get']> & object; grant: ResolvedGrant } {
+    const role = this.#policy.roles.get(roleName);
+    const grant: ResolvedGrant | undefined = role?.grants.find((g) => g.purpose === purpose && g.actions.has(action));
+    if (role === undefined || grant === undefined) refuse('ACCESS_DENIED', `role ${roleName} has no grant to ${action} for purpose ${purpose}`);
+    return { role, grant };
+  }
+
+  /** Decides a data request inside the operation's transaction; on allow, counts the read and uses the approval. */
   decide(req: AccessRequest): AccessDecision {
+    // A new decision: the previous flush's transaction committed, or onRollback ran. (Within one
+    // getMany transaction this forgets an earlier flush; a rollback then undercounts at most one batch.)
+    this.#unflushed = null;
     const p = this.#policy;
     // 1. role grant
-    const role = p.roles.get(req.role);
-    const grant: ResolvedGrant | undefined = role?.grants.find((g) => g.purpose === req.purpose && g.actions.has(req.action));
-    if (role === undefined || grant === undefined) {
-      refuse('ACCESS_DENIED', `role ${req.role} has no grant to ${req.action} for purpose ${req.purpose}`);
-    }
-    if (req.action === 'erase' || req.action === 'consent') return { views: new Map(), consentIds: [], approvalId: null };
+    const { role, grant } = this.#grant(req.action, req.role, req.purpose);
     // 2. purpose covers the categories
     const purpose = p.purposes.get(req.purpose);
     if (purpose === undefined) refuse('PURPOSE_NOT_ALLOWED', `purpose ${req.purpose} is not declared in the policy`);
     const outside = req.categories.filter((c) => !purpose.categories.has(c));
     if (outside.length > 0) refuse('PURPOSE_NOT_ALLOWED', `purpose ${req.purpose} does not cover ${outside.join(', ')}`);
+    const reading = req.action === 'get' || req.action === 'export';
+    const checksLocation = reading && purpose.displaysToOthers && req.categories.includes('location');
+    // Read once, for both the consent step and the protection step.
+    const allActive = purpose.consent === 'required' || checksLocation ? this.activeConsents(req.subjectTag, req.now) : [];
     // 3. consent
     let consentIds: string[] = [];
     if (purpose.consent === 'required') {
-      const active = this.activeConsents(req.subjectTag, req.now).filter((c) => c.purpose === req.purpose);
+      const active = allActive.filter((c) => c.purpose === req.purpose);
       const uncovered = req.categories.filter((cat) => !active.some((c) => categoriesOf(c).includes(cat)));
       if (uncovered.length > 0) {
         const stale = this.#consents(req.subjectTag).some((c) => c.purpose === req.purpose && this.#live(c, req.now) && this.isStale(c));
@@ -100,9 +124,8 @@ export class AccessController {
       }
       consentIds = active.filter((c) => categoriesOf(c).some((cat) => req.categories.includes(cat))).map((c) => c.id);
     }
-    const reading = req.action === 'get' || req.action === 'export';
     // 4. protective defaults the vault can enforce itself
-    if (reading && purpose.displaysToOthers && req.categories.includes('location') && this.protections(req.subjectTag, req.now).locationConcealed) {
+    if (checksLocation && this.#protectionsFrom(allActive).locationConcealed) {
       refuse('PROTECTION_ACTIVE', `the child's location is concealed: purpose ${req.purpose} shows data to others, and no guardian consent lifts the protection`);
     }
     const views = new Map<string, View>();
@@ -114,20 +137,53 @@ export class AccessController {
       approvalId = this.#checkApproval(req);
     }
     // 6. read limit
-    if (role.maxReadsPerHour !== null) {
-      const minute = Math.floor(req.now / MINUTE_MS);
-      const reads = this.#repo.readsSince(req.actor, minute - WINDOW_MINUTES);
-      if (reads >= role.maxReadsPerHour) {
-        refuse('RATE_LIMITED', `actor ${req.actor} reached ${role.maxReadsPerHour} reads in the last hour (role ${req.role}); this guards against bulk copying`);
-      }
-      this.#repo.countRead(req.actor, minute, 1);
-      if (++this.#readsSincePrune >= 1000) {
-        this.#readsSincePrune = 0;
-        this.#repo.pruneCounters(minute - 2 * WINDOW_MINUTES);
-      }
-    }
+    if (role.maxReadsPerHour !== null) this.#countRead(req, role.maxReadsPerHour);
     if (approvalId !== null) this.#repo.useApproval(approvalId);
     return { views, consentIds, approvalId };
+  }
+
+  /**
+   * The sliding-hour read limit. Reads are counted in `read_counters` (shared by every process);
+   * to spare most reads a second page write, this process batches up to 1% of the limit (never
+   * more than it could overshoot by) and writes them at once, or after 10 s. Limits under 200 are
+   * counted on every read.
+   */
+  #countRead(req: AccessRequest, limit: number): void {
+    const minute = Math.floor(req.now / MINUTE_MS);
+    const since = minute - WINDOW_MINUTES;
+    const pending = this.#pending.get(req.actor) ?? new Map<number, number>();
+    let mine = 0;
+    for (const [m, n] of pending) if (m > since) mine += n;
+    if (this.#repo.readsSince(req.actor, since) + mine >= limit) {
+      refuse('RATE_LIMITED', `actor ${req.actor} reached ${limit} reads in the last hour (role ${req.role}); this guards against bulk copying`);
+    }
+    pending.set(minute, (pending.get(minute) ?? 0) + 1);
+    this.#pending.set(req.actor, pending);
+    const batch = Math.max(1, Math.floor(limit / 100));
+    if (mine + 1 >= batch || req.now - this.#lastFlush >= 10_000) this.#flushReads(minute, req.now);
+  }
+
+  #flushReads(minute: number, now: number): void {
+    // Kept until the transaction commits: a rollback puts them back (see onRollback).
+    this.#unflushed = new Map([...this.#pending].map(([actor, m]) => [actor, new Map(m)]));
+    for (const [actor, minutes] of this.#pending) for (const [m, n] of minutes) this.#repo.countRead(actor, m, n);
+    this.#pending.clear();
+    this.#lastFlush = now;
+    if (++this.#flushes >= 100) {
+      this.#flushes = 0;
+      this.#repo.pruneCounters(minute - 2 * WINDOW_MINUTES);
+    }
+  }
+
+  /** The operation's transaction rolled back: reads flushed in it were not written after all. */
+  onRollback(): void {
+    if (this.#unflushed === null) return;
+    for (const [actor, minutes] of this.#unflushed) {
+      const pending = this.#pending.get(actor) ?? new Map<number, number>();
+      for (const [m, n] of minutes) pending.set(m, (pending.get(m) ?? 0) + n);
+      this.#pending.set(actor, pending);
+    }
+    this.#unflushed = null;
   }
 
   #checkApproval(req: AccessRequest): string {
@@ -158,7 +214,7 @@ export class AccessController {
    * Stale: given under a notice version older than one that changed this purpose (or under a
    * version the policy does not list: fail closed). A guardian consents to what they were told.
    */
-  isStale(c: ConsentRow): boolean {
+  isStale(c: Pick<ConsentRow, 'purpose' | 'noticeVersion'>): boolean {
     const given = this.#policy.noticeOrder.get(c.noticeVersion);
     if (given === undefined) return true;
     return this.#policy.notices.some((n, i) => i > given && n.changedPurposes.has(c.purpose));
@@ -174,7 +230,11 @@ export class AccessController {
    * active consent for the purpose the policy maps it to exists.
    */
   protections(subjectTag: Uint8Array, now: number): Record<Protection, boolean> {
-    const consented = new Set(this.activeConsents(subjectTag, now).map((c) => c.purpose));
+    return this.#protectionsFrom(this.activeConsents(subjectTag, now));
+  }
+
+  #protectionsFrom(active: readonly ConsentRow[]): Record<Protection, boolean> {
+    const consented = new Set(active.map((c) => c.purpose));
     const out = {} as Record<Protection, boolean>;
     for (const protection of PROTECTIONS) {
       const purpose = this.#policy.protections[protection];

@@ -4,17 +4,19 @@
  * named categories, until it expires or its read budget is spent.
  */
 import { z } from 'zod';
-import { canonicalCategories, type AuditDetail, type AuditRecord } from '../audit/entry.js';
+import { canonicalCategories, splitCategories, type AuditDetail, type AuditRecord } from '../audit/entry.js';
 import { VaultError } from '../errors.js';
 import { idToUuid, newId } from '../format/ids.js';
 import type { AccessContext } from '../schema/access-context.js';
+import { nameSchema } from '../schema/access-context.js';
+import { categoryNameSchema } from '../schema/categories.js';
 import { subjectIdSchema } from '../schema/subject.js';
+import { DAY_MS } from '../schema/categories.js';
 import { parseOrThrow, safe } from '../schema/zod-errors.js';
 import type { AccessRepository, ApprovalRow } from '../store/access-repository.js';
 import { readTransaction, writeTransaction, type SqliteDatabase } from '../store/database.js';
 import type { AccessController } from './access-controller.js';
 
-const DAY_MS = 86_400_000;
 /** Approvals are short-lived by design. */
 export const MAX_APPROVAL_DAYS = 30;
 
@@ -47,9 +49,9 @@ export interface ApprovalRecord {
 }
 
 const requestSchema = z.strictObject({
-  actor: z.string().min(1).max(128).regex(/^[\p{L}\p{N}._:@/+-]+$/u, safe('may hold letters, digits and . _ : @ / + - only')),
+  actor: nameSchema,
   subjects: z.array(subjectIdSchema).min(1).max(1000),
-  categories: z.array(z.string().min(1).max(32)).min(1).max(32),
+  categories: z.array(categoryNameSchema).min(1).max(32),
   purpose: z.string().min(1).max(64),
   reason: z.string().min(1).max(200).regex(/^[^\p{Cc}]+$/u, safe('must be one line of text')),
   expiresAt: z.date(),
@@ -133,7 +135,7 @@ export class VaultApprovals {
         const row = this.#deps.repo.approval(approvalId);
         if (row === undefined) throw new VaultError('NOT_FOUND', `approval ${approvalId} does not exist`);
         if (!this.#deps.repo.revokeApproval(approvalId, now)) throw new VaultError('CONFLICT', `approval ${approvalId} was already revoked`);
-        this.#deps.append(this.#deps.record(c, 'approval.revoke', { categories: row.categories.split(','), approval: approvalId }));
+        this.#deps.append(this.#deps.record(c, 'approval.revoke', { categories: splitCategories(row.categories), approval: approvalId }));
         return this.#toRecord({ ...row, revokedAt: now }, now);
       });
     });
@@ -158,7 +160,7 @@ export class VaultApprovals {
       officer: row.officer,
       actor: row.actor,
       purpose: row.purpose,
-      categories: row.categories.split(','),
+      categories: splitCategories(row.categories),
       reason: row.reason,
       createdAt: new Date(row.createdAt),
       expiresAt: new Date(row.expiresAt),

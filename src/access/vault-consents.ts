@@ -6,14 +6,15 @@
  * remaining consent or legal hold covers.
  */
 import { z } from 'zod';
-import { canonicalCategories, type AuditDetail, type AuditRecord } from '../audit/entry.js';
+import { canonicalCategories, idList, splitCategories, type AuditDetail, type AuditRecord } from '../audit/entry.js';
 import { VaultError } from '../errors.js';
 import { idToUuid, newId } from '../format/ids.js';
 import type { AccessContext } from '../schema/access-context.js';
+import { categoryNameSchema } from '../schema/categories.js';
 import { subjectIdSchema } from '../schema/subject.js';
 import { parseOrThrow, safe } from '../schema/zod-errors.js';
 import type { AccessRepository, ConsentRow } from '../store/access-repository.js';
-import { readTransaction, writeTransaction, type SqliteDatabase } from '../store/database.js';
+import { truncateWal, writeTransaction, type SqliteDatabase } from '../store/database.js';
 import type { AccessController } from './access-controller.js';
 
 export interface ConsentGrant {
@@ -48,6 +49,8 @@ export interface WithdrawalReceipt {
   readonly withdrawn: readonly string[];
   /** Categories whose values were erased because nothing covers them any more. */
   readonly erased: readonly string[];
+  /** True when the write-ahead log was truncated after the erasure. */
+  readonly walCleared: boolean;
 }
 
 const opaque = z
@@ -57,7 +60,7 @@ const opaque = z
 
 const grantSchema = z.strictObject({
   purpose: z.string().min(1).max(64),
-  categories: z.array(z.string().min(1).max(32)).max(32),
+  categories: z.array(categoryNameSchema).max(32),
   guardianRef: opaque,
   verification: z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, safe('must be a lower-case method name such as sms-code')),
   noticeVersion: z.string().min(1).max(64),
@@ -110,7 +113,14 @@ export class VaultConsents {
       g.categories.forEach((cat, i) => {
         if (!purpose.categories.has(cat)) throw new VaultError('VALIDATION', `consent.categories[${i}]: purpose ${g.purpose} does not cover this category`, { field: `consent.categories[${i}]` });
       });
+      if (purpose.categories.size > 0 && g.categories.length === 0) {
+        // A consent to nothing would still lift the purpose's protective defaults.
+        throw new VaultError('VALIDATION', `consent.categories: purpose ${g.purpose} needs the categories consented to`, { field: 'consent.categories' });
+      }
       if (!policy.noticeOrder.has(g.noticeVersion)) throw new VaultError('VALIDATION', 'consent.noticeVersion: not a notice version of the policy', { field: 'consent.noticeVersion' });
+      if (controller.isStale({ purpose: g.purpose, noticeVersion: g.noticeVersion })) {
+        throw new VaultError('VALIDATION', `consent.noticeVersion: the notice for purpose ${g.purpose} changed after this version; show the guardian the current notice (${policy.currentNotice})`, { field: 'consent.noticeVersion' });
+      }
       const now = this.#deps.now();
       if (g.expiresAt !== undefined && g.expiresAt.getTime() <= now) throw new VaultError('VALIDATION', 'consent.expiresAt: must be in the future', { field: 'consent.expiresAt' });
       const row: ConsentRow = {
@@ -125,7 +135,7 @@ export class VaultConsents {
         withdrawnAt: null,
       };
       writeTransaction(this.#deps.db, 'recording a consent', () => {
-        controller.decide({ action: 'consent', actor: c.actor, role: c.role, purpose: c.purpose, subjectTag: tag, categories: [], now });
+        controller.decideManagement('consent', c.role, g.purpose);
         this.#deps.repo.insertConsent({ ...row, subjectTag: tag });
         this.#deps.append(
           this.#deps.record(c, 'consent.grant', { tag, categories: g.categories, consent: row.id, detail: { purpose: g.purpose, notice: g.noticeVersion, verification: g.verification } }),
@@ -147,25 +157,27 @@ export class VaultConsents {
       const w = parseOrThrow(z.union([z.strictObject({ id: z.string().regex(CONSENT_ID, safe('is not a consent id')) }), z.strictObject({ purpose: z.string().min(1).max(64) })]), which, 'which');
       const controller = this.#controller();
       const now = this.#deps.now();
-      return writeTransaction(this.#deps.db, 'withdrawing a consent', () => {
-        controller.decide({ action: 'consent', actor: c.actor, role: c.role, purpose: c.purpose, subjectTag: tag, categories: [], now });
+      const receipt = writeTransaction(this.#deps.db, 'withdrawing a consent', () => {
         const targets = this.#deps.repo.consents(tag).filter((row) => row.withdrawnAt === null && ('id' in w ? row.id === w.id : row.purpose === w.purpose));
         if (targets.length === 0) throw new VaultError('NOT_FOUND', 'no active consent of this subject matches');
+        for (const purpose of new Set(targets.map((t) => t.purpose))) controller.decideManagement('consent', c.role, purpose);
         for (const t of targets) this.#deps.repo.withdraw(tag, t.id, now);
         const keep = controller.retainedCategories(tag, now);
-        const held = new Set(targets.flatMap((t) => (t.categories === '' ? [] : t.categories.split(','))));
+        const held = new Set(targets.flatMap((t) => splitCategories(t.categories)));
         const erased = this.#deps.eraseCategories(tag, [...held].filter((cat) => !keep.has(cat)));
         attempt.categories = [...held];
+        const ids = idList(targets.map((t) => t.id));
         this.#deps.append(
           this.#deps.record(c, 'consent.withdraw', {
             tag,
             categories: [...held],
-            consent: targets.map((t) => t.id).join(','),
-            detail: { erased: erased.join(',') },
+            ...(ids === null ? {} : { consent: ids }),
+            detail: { erased: erased.join(','), withdrawn: targets.length },
           }),
         );
         return { withdrawn: targets.map((t) => t.id), erased };
       });
+      return { ...receipt, walCleared: receipt.erased.length > 0 && truncateWal(this.#deps.db) };
     });
   }
 
@@ -177,11 +189,11 @@ export class VaultConsents {
       attempt.tag = tag;
       const controller = this.#controller();
       const now = this.#deps.now();
-      writeTransaction(this.#deps.db, 'listing consents', () => {
-        controller.decide({ action: 'consent', actor: c.actor, role: c.role, purpose: c.purpose, subjectTag: tag, categories: [], now });
+      return writeTransaction(this.#deps.db, 'listing consents', () => {
+        controller.decideManagement('consent', c.role, c.purpose);
         this.#deps.append(this.#deps.record(c, 'consent.list', { tag, categories: [] }));
+        return this.#deps.repo.consents(tag).map((row) => consentRecord(row, controller, now));
       });
-      return readTransaction(this.#deps.db, 'listing consents', () => this.#deps.repo.consents(tag).map((row) => consentRecord(row, controller, now)));
     });
   }
 }
@@ -192,7 +204,7 @@ export function consentRecord(row: ConsentRow, controller: AccessController, now
   return {
     id: row.id,
     purpose: row.purpose,
-    categories: row.categories === '' ? [] : row.categories.split(','),
+    categories: splitCategories(row.categories),
     guardianRef: row.guardianRef,
     verification: row.verification,
     noticeVersion: row.noticeVersion,

@@ -4,7 +4,8 @@
  *
  * - `full`: the value as stored.
  * - `masked` (contact): phone keeps its country code and last 4 digits, e-mail its first letter
- *   and domain, address only its last comma-separated part (the city, by convention).
+ *   and domain, address only its last part (the city, by convention) — or `***` when the address
+ *   has no clear parts.
  * - `coarse` (location): latitude and longitude rounded to the policy's precision; accuracy
  *   widened to match; the time kept.
  * - `presence`: nothing but the fact that a value exists (the value is not even decrypted).
@@ -25,9 +26,15 @@ function maskEmail(email: string): string {
   return `${email.slice(0, 1)}***${email.slice(at)}`;
 }
 
+/**
+ * The last part of an address when it clearly has parts (separated by , ， or 、) and the part is
+ * short — by convention the city. Otherwise nothing: an address that cannot be reduced with
+ * confidence (Chinese addresses often have no separator) is hidden, not shown whole.
+ */
 function reduceAddress(address: string): string {
-  const parts = address.split(',').map((p) => p.trim()).filter((p) => p !== '');
-  return parts[parts.length - 1] ?? '';
+  const parts = address.split(/[,，、]/).map((p) => p.trim()).filter((p) => p !== '');
+  const last = parts[parts.length - 1];
+  return parts.length >= 2 && last !== undefined && last.length <= 32 ? last : '***';
 }
 
 function roundTo(value: number, precision: number): number {

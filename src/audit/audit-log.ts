@@ -4,10 +4,11 @@
  * one after another: the IMMEDIATE lock is held from reading the head to inserting the entry.
  */
 import { open, seal } from '../crypto/aead.js';
-import { blake2bKeyed } from '../crypto/hash.js';
+import { equalBytes, hashCanonical } from '../crypto/hash.js';
 import { randomBytes } from '../crypto/random.js';
 import { SecretBytes } from '../crypto/secret-bytes.js';
-import { sign, type SigningKey } from '../crypto/signing.js';
+import { sign, verifySignature, type SigningKey } from '../crypto/signing.js';
+import { VaultError } from '../errors.js';
 import { encodeCanonical } from '../format/canonical.js';
 import { toHex } from '../format/ids.js';
 import type { AuditRepository, CheckpointRow } from '../store/audit-repository.js';
@@ -41,7 +42,7 @@ export interface AuditLogOptions {
   /** Seals the per-subject pseudonym keys. */
   readonly pseudonymKey: SecretBytes;
   readonly signingKey: SigningKey;
-  /** A checkpoint is signed after every this many entries (and on demand, and at every export). */
+  /** A checkpoint is signed at least every this many entries (and on demand, and at every export). */
   readonly checkpointEvery: number;
 }
 
@@ -54,6 +55,8 @@ export class AuditLog {
   readonly #genesis: Uint8Array;
   /** Sealed subject key (hex) → pseudonym: a memo that needs no invalidation (a new key seals differently). */
   readonly #pseudonyms = new Map<string, Uint8Array>();
+  /** The last checkpoint this process knows of (a later one may exist: see append). */
+  #last: CheckpointRow | undefined;
 
   constructor(options: AuditLogOptions) {
     this.#repo = options.repo;
@@ -70,6 +73,10 @@ export class AuditLog {
 
   get genesis(): Uint8Array {
     return this.#genesis;
+  }
+
+  get checkpointEvery(): number {
+    return this.#checkpointEvery;
   }
 
   /**
@@ -93,7 +100,7 @@ export class AuditLog {
     if (pseudonym === undefined) {
       const key = new SecretBytes(open(this.#pseudonymKey, sealed, subjectKeyAad(this.#vaultId, subjectTag), 'audit subject key'));
       try {
-        pseudonym = blake2bKeyed(key, encodeCanonical('audit-pseudonym', [subjectTag]));
+        pseudonym = hashCanonical('audit-pseudonym', [subjectTag], key);
       } finally {
         key.wipe();
       }
@@ -110,10 +117,19 @@ export class AuditLog {
     this.#repo.deleteSubjectKey(subjectTag);
   }
 
-  /** Appends one entry after the current head; signs a checkpoint every `checkpointEvery` entries. */
+  /**
+   * Appends one entry after the current head. The log starts with a signed genesis checkpoint
+   * (seq 0), and a checkpoint is signed whenever `checkpointEvery` entries have passed since the last.
+   */
   append(record: AuditRecord): AuditEntry {
+    // The last checkpoint is remembered; another process may have signed a later one, so it is
+    // re-read (inside this transaction) before deciding that one is due.
+    this.#last ??= this.#lastCheckpoint(record.ts);
     const entry = appendEntry(this.#repo, this.#genesis, record);
-    if (entry.seq % this.#checkpointEvery === 0) this.#signCheckpoint(entry.seq, entry.hash, record.ts);
+    if (entry.seq - this.#last.seq >= this.#checkpointEvery) {
+      const last = this.#lastCheckpoint(record.ts);
+      this.#last = entry.seq - last.seq >= this.#checkpointEvery ? this.#signCheckpoint(last, entry.seq, entry.hash, record.ts) : last;
+    }
     return entry;
   }
 
@@ -121,13 +137,73 @@ export class AuditLog {
   checkpoint(ts: number): CheckpointRow | undefined {
     const head = this.#repo.head();
     if (head === undefined) return undefined;
-    return this.#repo.checkpoint(head.seq) ?? this.#signCheckpoint(head.seq, head.hash, ts);
+    const last = this.#lastCheckpoint(ts);
+    this.#last = last.seq === head.seq ? last : this.#signCheckpoint(last, head.seq, head.hash, ts);
+    return this.#last;
   }
 
-  #signCheckpoint(seq: number, hash: Uint8Array, ts: number): CheckpointRow {
-    const row = { seq, ts, hash, signature: sign(this.#signingKey, checkpointMessage(this.#vaultId, seq, hash, ts)) };
+  /** Forgets the remembered checkpoint (after a rolled-back transaction that may have signed one). */
+  forgetCheckpoint(): void {
+    this.#last = undefined;
+  }
+
+  #lastCheckpoint(ts: number): CheckpointRow {
+    return this.#repo.lastCheckpoint() ?? this.#signGenesis(ts);
+  }
+
+  /** Signs arbitrary audit bytes with the checkpoint key (an export's header seal). */
+  sign(message: Uint8Array): Uint8Array {
+    return sign(this.#signingKey, message);
+  }
+
+  /** Only for an empty log: entries without any checkpoint mean the checkpoints were deleted. */
+  #signGenesis(ts: number): CheckpointRow {
+    if (this.#repo.head() !== undefined) {
+      throw new VaultError('INTEGRITY', 'the audit log has entries but no checkpoint: its checkpoints were deleted; nothing more is signed until it is investigated (run `childvault audit verify`)');
+    }
+    return this.#insertCheckpoint(0, this.#genesis, ts);
+  }
+
+  /**
+   * Signs the chain at `seq` — after checking that the last checkpoint is genuine and that the
+   * entries since it still link and hash correctly: the vault never signs a chain someone edited.
+   */
+  #signCheckpoint(last: CheckpointRow, seq: number, hash: Uint8Array, ts: number): CheckpointRow {
+    this.#verifySince(last, seq);
+    return this.#insertCheckpoint(seq, hash, ts);
+  }
+
+  #insertCheckpoint(seq: number, hash: Uint8Array, ts: number): CheckpointRow {
+    const row = { seq, ts, hash, signature: sign(this.#signingKey, checkpointMessage(this.#vaultId, seq, hash, ts, this.#checkpointEvery)) };
     this.#repo.insertCheckpoint(row);
     return row;
+  }
+
+  #verifySince(last: CheckpointRow, seq: number): void {
+    const broken = (): never => {
+      throw new VaultError('INTEGRITY', `the audit log was modified after its checkpoint at seq ${last.seq}; nothing more is signed until it is investigated (run \`childvault audit verify\`)`);
+    };
+    if (!verifySignature(this.#signingKey.publicKey, checkpointMessage(this.#vaultId, last.seq, last.hash, last.ts, this.#checkpointEvery), last.signature)) broken();
+    const atLast = last.seq === 0 ? this.#genesis : this.#repo.entry(last.seq)?.hash;
+    if (atLast === undefined || !equalBytes(atLast, last.hash)) broken();
+    // The entries since: read as hex rows and compared as hex (the fast path of live verification).
+    let prev = atLast as Uint8Array;
+    let prevHex = toHex(prev);
+    for (let after = last.seq; after < seq; ) {
+      const page = this.#repo.pageRows(after, seq, 500);
+      if (page.length === 0) broken();
+      for (const r of page) {
+        const subject = r[6] === null ? null : Buffer.from(r[6], 'hex');
+        // prettier-ignore
+        const hash = chainHash(prev, entryDigest({ seq: r[0], ts: r[1], actor: r[2], role: r[3], purpose: r[4], action: r[5], subject, categories: r[7],
+          outcome: r[8], reason: r[9], approval: r[10], consent: r[11], requestId: r[12], detail: r[13] }));
+        const hashHex = toHex(hash);
+        if (r[0] !== after + 1 || r[14] !== prevHex || r[15] !== hashHex) broken();
+        prev = hash;
+        prevHex = hashHex;
+        after = r[0];
+      }
+    }
   }
 
   wipe(): void {

@@ -4,14 +4,19 @@
  *
  * Checks: every entry's hash is BLAKE2b(prev ‖ digest(entry)); prev_hash links to the previous
  * entry (or the genesis for seq 1); seqs are gapless from 1 (entries a filtered export leaves
- * out arrive as `elided` digests); every checkpoint's Ed25519 signature is valid for the vault's
- * public key and its hash is the chain's hash at its seq; the chain reaches the last checkpoint
- * (a tail cut before it is caught) and, for exports, the head the export announced.
+ * out arrive as `elided` digests); every checkpoint's Ed25519 signature (which covers the
+ * checkpoint interval) is valid for the vault's public key and its hash is the chain's hash at its
+ * seq; the genesis checkpoint (seq 0) exists and no two checkpoints are more than the interval
+ * apart, nor the last one that far from the end — so deleting checkpoints to re-hash a forged chain
+ * is caught; the chain reaches the last checkpoint (a tail cut before it is caught) and, for
+ * exports, the head the export announced.
  */
 import { equalBytes } from '../crypto/hash.js';
 import { verifySignature } from '../crypto/signing.js';
 import { toHex } from '../format/ids.js';
 import { chainHash, checkpointMessage, entryDigest, type AuditEntry } from './entry.js';
+import type { ExportEntryRow } from './export.js';
+import { hexBytes, hexOf } from './export-text.js';
 
 export interface ChainProblem {
   /** The first seq where the chain is wrong (null when the problem has no seq, e.g. an empty export). */
@@ -55,13 +60,17 @@ export class ChainVerifier {
   #elided = 0;
   #checkpoints = 0;
   #lastCheckpoint: CheckpointInput | null = null;
-  /** Hashes at seqs that a checkpoint arrived for before the chain reached them (exports interleave them after). */
   #problem: ChainProblem | null = null;
+  /** `#hash` as hex, when known (the row fast path compares hex). */
+  #hashHex: string | null = null;
+  readonly #every: number;
 
-  constructor(vaultId: Uint8Array, genesis: Uint8Array, publicKey: Uint8Array) {
+  /** `checkpointEvery`: the vault's checkpoint interval (from its settings, or an export's signed header). */
+  constructor(vaultId: Uint8Array, genesis: Uint8Array, publicKey: Uint8Array, checkpointEvery: number) {
     this.#vaultId = vaultId;
     this.#publicKey = publicKey;
     this.#hash = genesis;
+    this.#every = checkpointEvery;
   }
 
   get failed(): boolean {
@@ -84,6 +93,30 @@ export class ChainVerifier {
     });
   }
 
+  /**
+   * `entry`, for a row read with its bytes as hex (AuditRepository.pageRows): the fast path of
+   * live verification — hashes are compared as hex, only the pseudonym is decoded.
+   */
+  entryRow(r: ExportEntryRow): void {
+    this.#guard(() => {
+      const seq = r[0];
+      this.#expectNext(seq);
+      if (r[14] !== (this.#hashHex ??= hexOf(this.#hash))) {
+        throw new ChainBroken({ seq, message: `entry ${seq} does not link to entry ${seq - 1} (prev_hash differs): an entry before it was changed, removed or reordered` });
+      }
+      const subject = r[6] === null ? null : hexBytes(r[6], 32);
+      if (r[6] !== null && subject === null) throw new ChainBroken({ seq, message: `entry ${seq} has a malformed subject pseudonym` });
+      // prettier-ignore
+      const computed = chainHash(this.#hash, entryDigest({ seq, ts: r[1], actor: r[2], role: r[3], purpose: r[4], action: r[5], subject, categories: r[7],
+        outcome: r[8], reason: r[9], approval: r[10], consent: r[11], requestId: r[12], detail: r[13] }));
+      const computedHex = hexOf(computed);
+      if (computedHex !== r[15]) throw new ChainBroken({ seq, message: `entry ${seq} was modified: its fields do not hash to its recorded hash` });
+      this.#advance(seq, computed);
+      this.#hashHex = computedHex;
+      this.#entries++;
+    });
+  }
+
   /** Feeds the digest of an entry left out of a filtered export. */
   elided(seq: number, digest: Uint8Array): void {
     this.#guard(() => {
@@ -96,8 +129,15 @@ export class ChainVerifier {
   /** Feeds a checkpoint; it must come after the entry it covers. */
   checkpoint(c: CheckpointInput): void {
     this.#guard(() => {
-      if (!verifySignature(this.#publicKey, checkpointMessage(this.#vaultId, c.seq, c.hash, c.ts), c.signature)) {
-        throw new ChainBroken({ seq: c.seq, message: `checkpoint at seq ${c.seq} has an invalid signature: forged or modified (or signed by another vault's key)` });
+      if (!verifySignature(this.#publicKey, checkpointMessage(this.#vaultId, c.seq, c.hash, c.ts, this.#every), c.signature)) {
+        throw new ChainBroken({ seq: c.seq, message: `checkpoint at seq ${c.seq} has an invalid signature: forged or modified (or signed by another vault's key, or for another interval)` });
+      }
+      const previous = this.#lastCheckpoint?.seq ?? null;
+      if (previous === null && c.seq !== 0) {
+        throw new ChainBroken({ seq: 0, message: 'the genesis checkpoint (seq 0) is missing: checkpoints were deleted' });
+      }
+      if (previous !== null && c.seq - previous > this.#every) {
+        throw new ChainBroken({ seq: previous + this.#every, message: `no checkpoint between seq ${previous} and ${c.seq}, though one is signed every ${this.#every} entries: checkpoints were deleted` });
       }
       if (c.seq > this.#seq) {
         throw new ChainBroken({ seq: this.#seq + 1, message: `the log ends at seq ${this.#seq} but a signed checkpoint covers seq ${c.seq}: entries after ${this.#seq} were removed` });
@@ -108,8 +148,8 @@ export class ChainVerifier {
       if (!equalBytes(c.hash, this.#hash)) {
         throw new ChainBroken({ seq: c.seq, message: `the chain at seq ${c.seq} differs from its signed checkpoint: entries up to ${c.seq} were changed and re-hashed` });
       }
-      if (this.#lastCheckpoint !== null && c.seq <= this.#lastCheckpoint.seq) {
-        throw new ChainBroken({ seq: c.seq, message: `checkpoint at seq ${c.seq} repeats or precedes the one at ${this.#lastCheckpoint.seq}` });
+      if (previous !== null && c.seq <= previous) {
+        throw new ChainBroken({ seq: c.seq, message: `checkpoint at seq ${c.seq} repeats or precedes the one at ${previous}` });
       }
       this.#lastCheckpoint = c;
       this.#checkpoints++;
@@ -133,8 +173,13 @@ export class ChainVerifier {
           message: `the export announces ${options.expectedHead} entries but holds ${this.#seq}: it was truncated or extended`,
         });
       }
-      if (options.requireFinalCheckpoint === true && (this.#lastCheckpoint === null || this.#lastCheckpoint.seq !== this.#seq)) {
+      const last = this.#lastCheckpoint?.seq ?? null;
+      if (last === null) throw new ChainBroken({ seq: 0, message: 'the genesis checkpoint (seq 0) is missing: checkpoints were deleted' });
+      if (options.requireFinalCheckpoint === true && last !== this.#seq) {
         throw new ChainBroken({ seq: this.#seq, message: 'the export does not end with a signed checkpoint over its last entry: it was truncated' });
+      }
+      if (this.#seq - last >= this.#every) {
+        throw new ChainBroken({ seq: last + this.#every, message: `no checkpoint after seq ${last}, though one is signed every ${this.#every} entries: checkpoints were deleted` });
       }
     });
     return {
@@ -158,6 +203,7 @@ export class ChainVerifier {
   #advance(seq: number, hash: Uint8Array): void {
     this.#seq = seq;
     this.#hash = hash;
+    this.#hashHex = null;
   }
 
   #guard(fn: () => void): void {

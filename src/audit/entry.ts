@@ -9,8 +9,9 @@
  * Chaining the entry's digest (rather than its bytes) lets a filtered export prove the chain with
  * the 32-byte digests of the entries it leaves out, without revealing them.
  */
-import { blake2b } from '../crypto/hash.js';
+import { hashCanonical } from '../crypto/hash.js';
 import { encodeCanonical, u64 } from '../format/canonical.js';
+import { CATEGORY_NAME_PATTERN } from '../schema/categories.js';
 
 export const AUDIT_OUTCOMES = ['allowed', 'denied', 'error'] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
@@ -62,6 +63,19 @@ export type UnhashedEntry = Omit<AuditEntry, 'prevHash' | 'hash'>;
 
 const EMPTY = new Uint8Array(0);
 
+/** At most this many ids in an entry's consent field (callers put the full count in detail). */
+export const MAX_LISTED_IDS = 5;
+
+/** A bounded, comma-joined id list for an entry field, or null for none. */
+export function idList(ids: readonly string[]): string | null {
+  return ids.length === 0 ? null : ids.slice(0, MAX_LISTED_IDS).join(',');
+}
+
+/** The list form of a stored category text ('' is none). */
+export function splitCategories(text: string): string[] {
+  return text === '' ? [] : text.split(',');
+}
+
 /** The one text form of a category list. */
 export function canonicalCategories(categories: readonly string[]): string {
   return [...new Set(categories)].sort().join(',');
@@ -81,8 +95,33 @@ export function canonicalDetail(detail: AuditDetail | null): string | null {
   return `{${parts.join(',')}}`;
 }
 
+/** Longest text an entry field may hold: what the export reader accepts (docs/audit.md). */
+export const MAX_FIELD_CHARS = 256;
+
+/**
+ * Refuses (as a programming error) a record the export verifier would reject: an entry is
+ * append-only, so one that cannot be verified would poison every future export.
+ */
+function assertWritable(record: AuditRecord): void {
+  const texts: [string, string | null][] = [
+    ['actor', record.actor],
+    ['role', record.role],
+    ['purpose', record.purpose],
+    ['action', record.action],
+    ['reason', record.reason],
+    ['approval', record.approval],
+    ['consent', record.consent],
+    ['requestId', record.requestId],
+  ];
+  for (const [field, value] of texts) {
+    if (value !== null && (value.length === 0 || value.length > MAX_FIELD_CHARS)) throw new Error(`internal: audit field ${field} is empty or too long`);
+  }
+  for (const c of record.categories) if (!CATEGORY_NAME_PATTERN.test(c)) throw new Error('internal: audit categories must be category names');
+}
+
 /** The stored form of a record at position `seq`. */
 export function toEntry(seq: number, record: AuditRecord): UnhashedEntry {
+  assertWritable(record);
   return {
     seq,
     ts: record.ts,
@@ -106,8 +145,7 @@ export function toEntry(seq: number, record: AuditRecord): UnhashedEntry {
  * them may be empty when present (the access-context schema requires at least one character).
  */
 export function entryDigest(e: UnhashedEntry): Uint8Array {
-  return blake2b(
-    encodeCanonical('audit-entry', [
+  return hashCanonical('audit-entry', [
       u64(e.seq),
       u64(e.ts),
       e.actor,
@@ -122,20 +160,27 @@ export function entryDigest(e: UnhashedEntry): Uint8Array {
       e.consent ?? '',
       e.requestId ?? '',
       e.detail ?? '',
-    ]),
-  );
+  ]);
 }
 
 export function chainHash(prevHash: Uint8Array, digest: Uint8Array): Uint8Array {
-  return blake2b(encodeCanonical('audit-chain', [prevHash, digest]));
+  return hashCanonical('audit-chain', [prevHash, digest]);
 }
 
 /** The `prev_hash` of entry 1: binds the chain to its vault. */
 export function genesisHash(vaultId: Uint8Array): Uint8Array {
-  return blake2b(encodeCanonical('audit-genesis', [vaultId]));
+  return hashCanonical('audit-genesis', [vaultId]);
 }
 
-/** The bytes a checkpoint signs. */
-export function checkpointMessage(vaultId: Uint8Array, seq: number, hash: Uint8Array, ts: number): Uint8Array {
-  return encodeCanonical('audit-checkpoint', [vaultId, u64(seq), hash, u64(ts)]);
+/** The bytes a checkpoint signs. The interval is signed in, so it cannot be changed to hide deletions. */
+export function checkpointMessage(vaultId: Uint8Array, seq: number, hash: Uint8Array, ts: number, checkpointEvery: number): Uint8Array {
+  return encodeCanonical('audit-checkpoint', [vaultId, u64(seq), hash, u64(ts), checkpointEvery]);
+}
+
+/**
+ * The bytes an export's header signature covers: which vault, up to which entry, when, with what
+ * interval and filter. A file cut at an earlier checkpoint, or with an edited filter, fails it.
+ */
+export function exportSealMessage(vaultId: Uint8Array, head: number, exportedAt: number, checkpointEvery: number, filterJson: string): Uint8Array {
+  return encodeCanonical('audit-export', [vaultId, u64(head), u64(exportedAt), checkpointEvery, filterJson]);
 }

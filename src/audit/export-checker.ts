@@ -8,7 +8,8 @@ import type { z } from 'zod';
 import { toHex } from '../format/ids.js';
 import { formatIssues } from '../schema/zod-errors.js';
 import { ChainVerifier, type ChainProblem, type ChainReport } from './chain-verifier.js';
-import { genesisHash, type AuditEntry } from './entry.js';
+import { verifySignature } from '../crypto/signing.js';
+import { exportSealMessage, genesisHash, type AuditEntry } from './entry.js';
 import {
   checkpointFromLine,
   columnOfField,
@@ -24,6 +25,7 @@ import {
   type ExportFilter,
   type ExportRecordType,
   type HeaderLine,
+  sealedFilterJson,
 } from './export-format.js';
 import { parseEntryRecord } from './export-scan.js';
 
@@ -145,7 +147,12 @@ export class ExportChecker {
     this.#headerLine = line;
     this.#filter = filterFromHeader(h.filter);
     this.#unfiltered = Object.values(h.filter).every((v) => v === null);
-    this.#verifier = new ChainVerifier(vaultId, Buffer.from(h.genesis, 'hex'), this.#publicKey);
+    const seal = exportSealMessage(vaultId, h.head, Date.parse(h.exportedAt), h.checkpointEvery, sealedFilterJson(h.filter));
+    if (!verifySignature(this.#publicKey, seal, Buffer.from(h.signature, 'hex'))) {
+      this.fail(line, `line ${line}: the header's signature does not match its head, time, interval or filter: the header was edited, or the file was cut and re-headed`);
+      return;
+    }
+    this.#verifier = new ChainVerifier(vaultId, Buffer.from(h.genesis, 'hex'), this.#publicKey, h.checkpointEvery);
   }
 
   #onEntry(data: { readonly entry: AuditEntry; readonly text: EntryText | null }, line: number, form: WrittenForm): void {

@@ -11,6 +11,7 @@
  * export-scan.ts; the text helpers in export-text.ts.)
  */
 import { z } from 'zod';
+import { equalBytes } from '../crypto/hash.js';
 import { needs, VaultError } from '../errors.js';
 import { toHex } from '../format/ids.js';
 import { safe } from '../schema/zod-errors.js';
@@ -51,6 +52,7 @@ export const CSV_COLUMNS = [
   'head',
   'exported_at',
   'filter',
+  'checkpoint_every',
 ] as const;
 
 export type CsvColumn = (typeof CSV_COLUMNS)[number];
@@ -101,6 +103,9 @@ export const headerLineSchema = z.strictObject({
   head: seq,
   exportedAt: isoTime,
   filter: headerFilterSchema,
+  checkpointEvery: z.number().int().min(1).max(1_000_000),
+  /** Ed25519 over exportSealMessage(vaultId, head, exportedAt, checkpointEvery, filter). */
+  signature: hex(64),
 });
 
 export const entryLineSchema = z.strictObject({
@@ -131,7 +136,7 @@ export const elidedLineSchema = z.strictObject({
 
 export const checkpointLineSchema = z.strictObject({
   type: z.literal('checkpoint'),
-  seq,
+  seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), // 0: the genesis checkpoint
   ts: isoTime,
   hash: hex(32),
   signature: hex(64),
@@ -167,16 +172,7 @@ export interface ExportFilter {
   readonly action?: string;
 }
 
-/** True when `filter` keeps every entry (an unfiltered export has no `elided` records). */
-export function isUnfiltered(filter: ExportFilter): boolean {
-  return filter.since === undefined && filter.until === undefined && filter.subject === undefined && filter.actor === undefined && filter.action === undefined;
-}
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 /** True when `entry` matches every condition of `filter`. */
 export function matchesFilter(entry: Pick<AuditEntry, 'ts' | 'subject' | 'actor' | 'action'>, filter: ExportFilter): boolean {
@@ -187,7 +183,7 @@ export function matchesFilter(entry: Pick<AuditEntry, 'ts' | 'subject' | 'actor'
 export function filterMismatch(entry: Pick<AuditEntry, 'ts' | 'subject' | 'actor' | 'action'>, filter: ExportFilter): keyof ExportFilter | null {
   if (filter.since !== undefined && entry.ts < filter.since) return 'since';
   if (filter.until !== undefined && entry.ts > filter.until) return 'until';
-  if (filter.subject !== undefined && (entry.subject === null || !sameBytes(entry.subject, filter.subject))) return 'subject';
+  if (filter.subject !== undefined && (entry.subject === null || !equalBytes(entry.subject, filter.subject))) return 'subject';
   if (filter.actor !== undefined && entry.actor !== filter.actor) return 'actor';
   if (filter.action !== undefined && entry.action !== filter.action) return 'action';
   return null;
@@ -239,6 +235,9 @@ export interface HeaderFields {
   /** The time of the signed checkpoint at `head`. */
   readonly exportedAt: number;
   readonly filter: ExportFilter;
+  readonly checkpointEvery: number;
+  /** The header seal (see exportSealMessage). */
+  readonly signature: Uint8Array;
 }
 
 /** The header record. */
@@ -252,7 +251,14 @@ export function headerToJson(h: HeaderFields): HeaderLine {
     head: h.head,
     exportedAt: isoOf(h.exportedAt),
     filter: filterToHeader(h.filter),
+    checkpointEvery: h.checkpointEvery,
+    signature: toHex(h.signature),
   };
+}
+
+/** The exact filter text the header seal covers (fixed key order, as written in the header). */
+export function sealedFilterJson(f: HeaderFilter): string {
+  return JSON.stringify(headerFilterJson(f));
 }
 
 /** The one JSON text of a header record (no line terminator). */
@@ -266,6 +272,8 @@ export function headerJsonLine(h: HeaderLine): string {
     head: h.head,
     exportedAt: h.exportedAt,
     filter: headerFilterJson(h.filter),
+    checkpointEvery: h.checkpointEvery,
+    signature: h.signature,
   });
 }
 
@@ -283,6 +291,8 @@ export function headerCsvCells(h: HeaderLine): (string | null)[] {
     head: String(h.head),
     exported_at: h.exportedAt,
     filter: JSON.stringify(headerFilterJson(h.filter)),
+    checkpoint_every: String(h.checkpointEvery),
+    signature: h.signature,
   });
 }
 
@@ -388,7 +398,7 @@ export function entryTextCsvCells(t: EntryText): (string | null)[] {
   // prettier-ignore
   return [
     'entry', String(t.seq), t.ts, t.actor, t.role, t.purpose, t.action, t.subject, t.categories === '' ? null : t.categories, t.outcome,
-    t.reason, t.approval, t.consent, t.requestId, t.detail, t.prevHash, t.hash, null, null, null, null, null, null, null, null,
+    t.reason, t.approval, t.consent, t.requestId, t.detail, t.prevHash, t.hash, null, null, null, null, null, null, null, null, null,
   ];
 }
 
@@ -462,6 +472,7 @@ const FIELD_OF_COLUMN: Partial<Record<CsvColumn, string>> = {
   vault_id: 'vaultId',
   public_key: 'publicKey',
   exported_at: 'exportedAt',
+  checkpoint_every: 'checkpointEvery',
 };
 
 /** The CSV column that carries an export field (for messages about CSV input). */
@@ -473,7 +484,7 @@ export function columnOfField(field: string, type: ExportRecordType): string {
 
 /** The columns each record type fills; all others must be empty. */
 const COLUMNS_OF_TYPE: Record<ExportRecordType, ReadonlySet<CsvColumn>> = {
-  header: new Set(['type', 'vault_id', 'public_key', 'genesis', 'head', 'exported_at', 'filter']),
+  header: new Set(['type', 'vault_id', 'public_key', 'genesis', 'head', 'exported_at', 'filter', 'checkpoint_every', 'signature']),
   entry: new Set(CSV_COLUMNS.slice(0, CSV_COLUMNS.indexOf('signature'))),
   elided: new Set(['type', 'seq', 'digests']),
   checkpoint: new Set(['type', 'seq', 'ts', 'hash', 'signature']),
@@ -507,6 +518,9 @@ export function csvCellsToRecord(type: ExportRecordType, cells: readonly string[
       case 'head':
         // Not a number: left as text, so the schema reports "expected number".
         out[type === 'elided' ? 'from' : column] = value !== null && WHOLE_NUMBER.test(value) ? Number(value) : value;
+        break;
+      case 'checkpoint_every':
+        out['checkpointEvery'] = value !== null && WHOLE_NUMBER.test(value) ? Number(value) : value;
         break;
       case 'categories':
         out['categories'] = value === null ? [] : value.split(',');

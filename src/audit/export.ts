@@ -14,7 +14,7 @@
 import { needs, VaultError } from '../errors.js';
 import type { CheckpointRow } from '../store/audit-repository.js';
 import { csvLine } from './csv.js';
-import { entryDigest, type AuditEntry, type AuditOutcome, type UnhashedEntry } from './entry.js';
+import { entryDigest, exportSealMessage, type AuditEntry, type AuditOutcome, type UnhashedEntry } from './entry.js';
 import {
   checkFilter,
   checkpointCsvCells,
@@ -31,6 +31,7 @@ import {
   headerToJson,
   matchesFilter,
   MAX_ELIDED_PER_LINE,
+  sealedFilterJson,
   type EntryText,
   type ExportFilter,
   type HeaderLine,
@@ -77,6 +78,10 @@ export interface ExportSource {
   readonly genesis: Uint8Array;
   /** The last seq to export; a signed checkpoint must exist at it. */
   readonly head: number;
+  /** The vault's checkpoint interval (signed into every checkpoint and the header seal). */
+  readonly checkpointEvery: number;
+  /** Signs the header seal with the vault's checkpoint key. */
+  seal(message: Uint8Array): Uint8Array;
   /** Up to `limit` entries with afterSeq < seq <= untilSeq, in seq order. */
   pageEntries(afterSeq: number, untilSeq: number, limit: number): AuditEntry[];
   /** The same as {@link ExportEntryRow}s; optional, and used instead of `pageEntries` when given (faster). */
@@ -259,7 +264,7 @@ class CheckpointCursor {
   readonly #source: ExportSource;
   #page: CheckpointRow[] = [];
   #index = 0;
-  #after = 0;
+  #after = -1; // from the genesis checkpoint (seq 0)
   #exhausted = false;
 
   constructor(source: ExportSource) {
@@ -309,9 +314,12 @@ export async function writeAuditExport(source: ExportSource, out: NodeJS.Writabl
   try {
     const chunk = new ChunkBuilder();
     // The export's time is its final checkpoint's: signed, so the header's claim can be checked.
-    chunk.add(
-      encode.header(headerToJson({ vaultId: source.vaultId, publicKey: source.publicKey, genesis: source.genesis, head, exportedAt: final.ts, filter })),
-    );
+    // The header is sealed (signed) over head, time, interval and filter: a file cut at an earlier
+    // checkpoint, or with its filter edited, no longer verifies.
+    const sealed = { vaultId: source.vaultId, publicKey: source.publicKey, genesis: source.genesis, head, exportedAt: final.ts, filter, checkpointEvery: source.checkpointEvery };
+    const unsigned = headerToJson({ ...sealed, signature: new Uint8Array(64) });
+    const signature = source.seal(exportSealMessage(source.vaultId, head, final.ts, source.checkpointEvery, sealedFilterJson(unsigned.filter)));
+    chunk.add(encode.header(headerToJson({ ...sealed, signature })));
     await sink.write(chunk.take());
     let entries = 0;
     let elided = 0;
@@ -333,6 +341,8 @@ export async function writeAuditExport(source: ExportSource, out: NodeJS.Writabl
         checkpointCursor.next();
       }
     };
+
+    emitCheckpointsUpTo(0); // the genesis checkpoint, before entry 1
 
     /** Streams the pages of one kind of item (entry objects, or hex rows). */
     const streamPages = async <T>(reader: PageReader<T>): Promise<void> => {

@@ -8,6 +8,7 @@ import { registerApproval } from './commands/approval.js';
 import { registerAudit } from './commands/audit.js';
 import { registerConsent } from './commands/consent.js';
 import { registerDemo } from './commands/demo.js';
+import { registerKeys, registerRetention } from './commands/keys.js';
 import { registerImport } from './commands/import.js';
 import { registerInit } from './commands/init.js';
 import { registerStatus } from './commands/status.js';
@@ -46,6 +47,8 @@ Example:
   registerConsent(program);
   registerApproval(program);
   registerSubject(program);
+  registerKeys(program);
+  registerRetention(program);
   for (const command of program.commands) command.exitOverride().showHelpAfterError('(run with --help for usage)');
   return program;
 }

@@ -15,4 +15,25 @@ export function parseListOption(text: string): string[] {
     .filter((s) => s !== '');
 }
 
-export { parseTimeOption } from './commands/audit.js';
+/** The calendar date forms accepted for time options. */
+const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * Parses an ISO 8601 time option: a UTC date (`2026-11-01`; with `endOfDay`, its last
+ * millisecond) or a date-time with `Z` or an offset. Throws USAGE naming the option, never its value.
+ */
+export function parseTimeOption(text: string, option: string, endOfDay = false): Date {
+  const bad = (): VaultError =>
+    new VaultError('USAGE', `${option} must be an ISO 8601 date or time, like 2026-11-01 or 2026-11-01T08:00:00Z (with Z or an offset)`);
+  const day = DATE_ONLY.exec(text) ?? DATE_TIME.exec(text);
+  if (day === null) throw bad();
+  const [y, m, d] = [Number(day[1]), Number(day[2]), Number(day[3])];
+  const midnight = Date.UTC(y, m - 1, d);
+  const check = new Date(midnight);
+  // Date.parse would roll 2026-02-30 over into March; a real calendar date is required.
+  if (y < 1970 || check.getUTCFullYear() !== y || check.getUTCMonth() !== m - 1 || check.getUTCDate() !== d) throw bad();
+  const ms = DATE_ONLY.test(text) ? midnight + (endOfDay ? 86_400_000 - 1 : 0) : Date.parse(text);
+  if (!Number.isFinite(ms) || ms < 0) throw bad();
+  return new Date(ms);
+}

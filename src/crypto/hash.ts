@@ -1,7 +1,7 @@
 /** BLAKE2b hashing (libsodium generichash), keyed and unkeyed. */
 import type { SecretBytes } from './secret-bytes.js';
-import { sodium } from './sodium.js';
-import { blake2bInto } from './wasm.js';
+import type { CanonicalField } from '../format/canonical.js';
+import { blake2bCanonicalInto, blake2bInto } from './wasm.js';
 
 export const HASH_BYTES = 32;
 
@@ -21,7 +21,25 @@ export function blake2bKeyed(key: SecretBytes, message: Uint8Array, length: numb
   return out;
 }
 
-/** Constant-time equality of two byte arrays of the same length. */
+/** BLAKE2b-256 of `encodeCanonical(domain, fields)`, keyed when `key` is given. */
+export function hashCanonical(domain: string, fields: readonly CanonicalField[], key?: SecretBytes): Uint8Array {
+  const out = new Uint8Array(HASH_BYTES);
+  if (key === undefined) blake2bCanonicalInto(out, domain, fields, null);
+  else
+    key.use((k) => {
+      blake2bCanonicalInto(out, domain, fields, k);
+    });
+  return out;
+}
+
+/**
+ * Equality of two byte arrays in time independent of where they differ (the loop always runs to
+ * the end; lengths are public). In JavaScript rather than libsodium's memcmp, whose wrapper copies
+ * both arrays into the heap on every call.
+ */
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && sodium().memcmp(a, b);
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
+  return diff === 0;
 }

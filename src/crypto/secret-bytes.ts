@@ -46,8 +46,3 @@ export class SecretBytes {
     return REDACTED;
   }
 }
-
-/** Zeroes every given array; for plain buffers that held key material or plaintext. */
-export function wipeAll(...arrays: readonly (Uint8Array | undefined)[]): void {
-  for (const a of arrays) a?.fill(0);
-}

@@ -7,6 +7,7 @@
  * outputs are written straight into the caller's buffer, and the key and plaintext areas of the
  * scratch are zeroed after every call.
  */
+import { canonicalLength, writeCanonical, type CanonicalField } from '../format/canonical.js';
 import { sodium } from './sodium.js';
 
 /** The Emscripten exports used here (unsigned long long arguments are split into two i32). */
@@ -96,6 +97,29 @@ export function aeadDecryptInto(out: Uint8Array, ciphertext: Uint8Array, aad: Ui
     return true;
   } finally {
     m.HEAPU8.fill(0, base, mP + plainLength);
+  }
+}
+
+/**
+ * BLAKE2b of `encodeCanonical(domain, fields)` (keyed when `key` is given) into `out`: the encoding
+ * is written straight into the heap, never allocated. The hot path of audit chains and subject tags.
+ */
+export function blake2bCanonicalInto(out: Uint8Array, domain: string, fields: readonly CanonicalField[], key: Uint8Array | null): void {
+  const m = module();
+  const length = canonicalLength(domain, fields);
+  const base = region(m, DATA + length + out.length);
+  const inP = base + DATA;
+  const outP = inP + length;
+  if (key !== null) m.HEAPU8.set(key, base + KEY);
+  writeCanonical(m.HEAPU8, inP, domain, fields);
+  try {
+    if (m._crypto_generichash(outP, out.length, inP, length, 0, key === null ? 0 : base + KEY, key?.length ?? 0) !== 0) {
+      throw new Error('crypto_generichash failed');
+    }
+    const heap = m.HEAPU8;
+    for (let i = 0; i < out.length; i++) out[i] = heap[outP + i] ?? 0;
+  } finally {
+    m.HEAPU8.fill(0, base, outP + out.length);
   }
 }
 

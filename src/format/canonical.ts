@@ -46,9 +46,11 @@ function domainPrefix(domain: string): Uint8Array {
   return prefix;
 }
 
+// eslint-disable-next-line no-control-regex -- ASCII means every code point below 0x80, controls included
+const ASCII = /^[\x00-\x7f]*$/;
+
 function isAscii(s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
-  return true;
+  return ASCII.test(s);
 }
 
 /** An integer beyond u32 (a millisecond timestamp) as a canonical field: u64 big-endian, 8 bytes. */
@@ -60,47 +62,62 @@ export function u64(n: number): Uint8Array {
   return out;
 }
 
-/** Encodes `fields` under `domain` as described above. */
-export function encodeCanonical(domain: string, fields: readonly CanonicalField[]): Uint8Array {
-  const prefix = domainPrefix(domain);
-  // First pass: sizes (non-ASCII strings are encoded here, once).
-  const encoded: (Uint8Array | string | number)[] = new Array<Uint8Array | string | number>(fields.length);
-  let total = prefix.length;
-  for (let i = 0; i < fields.length; i++) {
-    const field = fields[i] as CanonicalField;
+/** UTF-8 byte length of a string field, without encoding it when it is ASCII. */
+function stringBytes(s: string): number {
+  return isAscii(s) ? s.length : Buffer.byteLength(s, 'utf8');
+}
+
+/** The length of `encodeCanonical(domain, fields)`. */
+export function canonicalLength(domain: string, fields: readonly CanonicalField[]): number {
+  let total = domainPrefix(domain).length;
+  for (const field of fields) {
     if (typeof field === 'number') {
       if (!Number.isInteger(field) || field < 0 || field > 0xffffffff) throw new RangeError('canonical integer out of u32 range');
-      encoded[i] = field;
       total += 8;
-    } else if (typeof field === 'string') {
-      const value = isAscii(field) ? field : utf8.encode(field);
-      encoded[i] = value;
-      total += 4 + value.length;
-    } else {
-      encoded[i] = field;
-      total += 4 + field.length;
-    }
+    } else total += 4 + (typeof field === 'string' ? stringBytes(field) : field.length);
   }
-  // Second pass: write.
-  // Every byte is written below; Buffer.allocUnsafe avoids a slow ArrayBuffer allocation.
-  const out = Buffer.allocUnsafe(total);
-  out.set(prefix, 0);
-  let at = prefix.length;
-  for (const value of encoded) {
-    if (typeof value === 'number') {
-      writeU32(out, at, 4);
-      writeU32(out, at + 4, value);
+  return total;
+}
+
+/**
+ * Writes `encodeCanonical(domain, fields)` into `target` at `at` (which must have room for
+ * `canonicalLength` bytes) and returns the length. Lets hashing write straight into libsodium's
+ * heap instead of allocating the encoding first.
+ */
+export function writeCanonical(target: Uint8Array, at: number, domain: string, fields: readonly CanonicalField[]): number {
+  const start = at;
+  const prefix = domainPrefix(domain);
+  target.set(prefix, at);
+  at += prefix.length;
+  for (const field of fields) {
+    if (typeof field === 'number') {
+      writeU32(target, at, 4);
+      writeU32(target, at + 4, field);
       at += 8;
-    } else if (typeof value === 'string') {
-      writeU32(out, at, value.length);
-      at += 4;
-      for (let j = 0; j < value.length; j++) out[at + j] = value.charCodeAt(j);
-      at += value.length;
+    } else if (typeof field === 'string') {
+      if (isAscii(field)) {
+        writeU32(target, at, field.length);
+        at += 4;
+        for (let j = 0; j < field.length; j++) target[at + j] = field.charCodeAt(j);
+        at += field.length;
+      } else {
+        const { written } = utf8.encodeInto(field, target.subarray(at + 4));
+        writeU32(target, at, written);
+        at += 4 + written;
+      }
     } else {
-      writeU32(out, at, value.length);
-      out.set(value, at + 4);
-      at += 4 + value.length;
+      writeU32(target, at, field.length);
+      target.set(field, at + 4);
+      at += 4 + field.length;
     }
   }
+  return at - start;
+}
+
+/** Encodes `fields` under `domain` as described above. */
+export function encodeCanonical(domain: string, fields: readonly CanonicalField[]): Uint8Array {
+  // Every byte is written; Buffer.allocUnsafe avoids a slow ArrayBuffer allocation.
+  const out = Buffer.allocUnsafe(canonicalLength(domain, fields));
+  writeCanonical(out, 0, domain, fields);
   return out;
 }

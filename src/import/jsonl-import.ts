@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import type { AccessContext } from '../schema/access-context.js';
 import type { CategoryMap } from '../schema/categories.js';
-import { formatIssues } from '../schema/zod-errors.js';
+import { formatIssues, safeKey } from '../schema/zod-errors.js';
 import { isVaultError, VaultError } from '../errors.js';
 import type { PutManyItem, Vault } from '../vault.js';
 
@@ -70,7 +70,7 @@ function decodeBinary(value: unknown, path: string): unknown {
     }
     return new Uint8Array(Buffer.from(text, 'base64'));
   }
-  return Object.fromEntries(entries.map(([k, v]) => [k, decodeBinary(v, `${path}.${k}`)]));
+  return Object.fromEntries(entries.map(([k, v]) => [k, decodeBinary(v, `${path}.${safeKey(k)}`)]));
 }
 
 interface ParsedLine {

@@ -24,17 +24,26 @@ export class KekNotLoaded extends Error {
 export class Keyring {
   readonly #keks = new Map<number, SecretBytes>();
 
+  #provider: MasterKeyProvider;
+
   constructor(
-    private readonly provider: MasterKeyProvider,
+    provider: MasterKeyProvider,
     private readonly vaultId: Uint8Array,
-  ) {}
+  ) {
+    this.#provider = provider;
+  }
+
+  /** After a master-key rotation: later loads unwrap with the new master key. */
+  useProvider(provider: MasterKeyProvider): void {
+    this.#provider = provider;
+  }
 
   /** Unwraps and holds KEK `version`. An unwrap failure is INTEGRITY: the master key was already checked. */
   async load(version: number, wrapped: Uint8Array): Promise<void> {
     if (this.#keks.has(version)) return;
     let key: Uint8Array;
     try {
-      key = await this.provider.unwrap(wrapped, kekAad(this.vaultId, version));
+      key = await this.#provider.unwrap(wrapped, kekAad(this.vaultId, version));
     } catch (error) {
       if (isVaultError(error) && error.code !== 'INTEGRITY') throw error; // e.g. a KMS outage
       throw integrityError(`key-encryption key v${version}`);
@@ -56,6 +65,23 @@ export class Keyring {
 
   has(version: number): boolean {
     return this.#keks.has(version);
+  }
+
+  /** Holds a KEK this process just created (takes ownership of `key`). */
+  add(version: number, key: SecretBytes): void {
+    this.#keks.get(version)?.wipe();
+    this.#keks.set(version, key);
+  }
+
+  /** Wipes and forgets one version (after it was destroyed). */
+  forget(version: number): void {
+    this.#keks.get(version)?.wipe();
+    this.#keks.delete(version);
+  }
+
+  /** Calls `fn` with each held version and key (for re-wrapping under a new master key). */
+  forEach(fn: (version: number, key: SecretBytes) => void): void {
+    for (const [version, key] of this.#keks) fn(version, key);
   }
 
   wipe(): void {

@@ -8,7 +8,7 @@ import { open as aeadOpen, seal as aeadSeal } from '../crypto/aead.js';
 import { ARGON2ID_SALT_BYTES, defaultArgon2idLimits, deriveArgon2id } from '../crypto/password-hash.js';
 import { fillRandom, randomBytes } from '../crypto/random.js';
 import { SecretBytes } from '../crypto/secret-bytes.js';
-import { isVaultError, VaultError } from '../errors.js';
+import { VaultError } from '../errors.js';
 import { z } from 'zod';
 import { parseOrThrow } from '../schema/zod-errors.js';
 
@@ -258,9 +258,4 @@ export function passphraseKey(passphrase: string, options: PassphraseOptions = {
   // The same bounds as stored parameters are read with: a vault must always reopen.
   parseOrThrow(argon2idParamsSchema.pick({ opsLimit: true, memLimit: true }).partial(), options, 'options');
   return new PassphraseProvider(passphrase, options);
-}
-
-/** True when `error` means the key did not authenticate (as opposed to an unavailable key). */
-export function isUnwrapFailure(error: unknown): boolean {
-  return isVaultError(error, 'INTEGRITY') || !(error instanceof VaultError);
 }

@@ -3,12 +3,11 @@
  * subject-index key, so the file alone (or a stolen backup) does not say which accounts are
  * children, and rows are found by recomputing the tag.
  */
-import { blake2bKeyed } from '../crypto/hash.js';
+import { hashCanonical } from '../crypto/hash.js';
 import type { SecretBytes } from '../crypto/secret-bytes.js';
-import { encodeCanonical } from '../format/canonical.js';
 
 export const SUBJECT_INDEX_KEY = 'subject-index';
 
 export function subjectTag(indexKey: SecretBytes, subjectId: string): Uint8Array {
-  return blake2bKeyed(indexKey, encodeCanonical('subject-tag', [subjectId]));
+  return hashCanonical('subject-tag', [subjectId], indexKey);
 }

@@ -100,8 +100,8 @@ async function prepareNewVault(provider: MasterKeyProvider, now: number): Promis
 
 /**
  * Unwraps the vault-wide keys named (each a random 32-byte key or seed wrapped by the master key),
- * creating those the vault does not have yet — a vault made by an older version gains the keys of
- * newer features on its first open. Creation re-checks under the write lock, so two processes
+ * creating them on a vault's first open. `used`: the vault has been opened before, so a missing
+ * key is corruption, not a first open. Creation re-checks under the write lock, so two processes
  * opening at once agree on one key.
  */
 export async function loadVaultKeys(
@@ -111,8 +111,14 @@ export async function loadVaultKeys(
   meta: VaultMetaRow,
   names: readonly string[],
   now: number,
+  used = false,
 ): Promise<Map<string, SecretBytes>> {
   const missing = names.filter((name) => repos.meta.getKey(name) === undefined);
+  if (missing.length > 0 && used) {
+    // A vault that has been used cannot lose a key and get a fresh one silently: a new
+    // subject-index key would forget every child, a new signing key would re-sign history.
+    throw new VaultError('CORRUPT', `the vault key "${missing[0] ?? ''}" is missing from a vault in use; restore the vault from a backup`);
+  }
   if (missing.length > 0) {
     const prepared: { name: string; wrapped: Uint8Array }[] = [];
     for (const name of missing) {

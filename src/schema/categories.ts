@@ -8,6 +8,7 @@ import { VaultError } from '../errors.js';
 import { safe } from './zod-errors.js';
 
 export const MiB = 1024 * 1024;
+export const DAY_MS = 86_400_000;
 /** Largest image or audio blob the built-in categories accept. */
 export const MAX_BLOB_BYTES = 64 * MiB;
 /** Longest retention any category may declare (10 years). */
@@ -71,6 +72,8 @@ export const builtInCategories = {
 export type BuiltInCategories = typeof builtInCategories;
 
 export const CATEGORY_NAME_PATTERN = /^[a-z][a-z0-9_]{0,31}$/;
+/** A category name (whether the vault has that category is checked where it is used). */
+export const categoryNameSchema = z.string().regex(CATEGORY_NAME_PATTERN, safe('is not a category name (a-z, 0-9, _)'));
 
 /** Merges extra categories into the built-in ones, refusing bad names, overrides and retentions. */
 export function resolveCategories<Extra extends CategoryMap>(extra: Extra | undefined): BuiltInCategories & Extra {

@@ -6,8 +6,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { blake2b } from '../crypto/hash.js';
+import { toHex } from '../format/ids.js';
 import { VaultError } from '../errors.js';
-import { CATEGORY_NAME_PATTERN, MAX_RETENTION_DAYS, type CategoryMap } from './categories.js';
+import { nameSchema } from './access-context.js';
+import { categoryNameSchema, MAX_RETENTION_DAYS, type CategoryMap } from './categories.js';
 import { formatIssues, safe } from './zod-errors.js';
 
 /** What a grant lets a role see of a category, from most to least. */
@@ -19,8 +22,17 @@ export const VIEW_APPLIES_TO: Partial<Record<View, string>> = { masked: 'contact
 /** Narrowness rank: a grant never gets more than its purpose allows. */
 export const VIEW_RANK: Record<View, number> = { presence: 0, coarse: 1, masked: 1, full: 2 };
 
-/** `consent`: record and withdraw guardian consents for the purpose. */
-export const POLICY_ACTIONS = ['put', 'get', 'erase', 'export', 'import', 'consent'] as const;
+/** Actions on a child's data, decided against purpose, consent, approvals and read limits. */
+export const DATA_ACTIONS = ['put', 'get', 'export', 'import'] as const;
+export type DataAction = (typeof DATA_ACTIONS)[number];
+/**
+ * Actions that need only a role grant: `erase` (nothing may stand in its way), `consent` (record or
+ * withdraw consents for the grant's purpose), and the operator's `status`, `audit` (export, verify,
+ * report, checkpoints), `keys` (rotation, destruction) and `retention` (sweeps).
+ */
+export const MANAGEMENT_ACTIONS = ['erase', 'consent', 'status', 'audit', 'keys', 'retention'] as const;
+export type ManagementAction = (typeof MANAGEMENT_ACTIONS)[number];
+export const POLICY_ACTIONS = [...DATA_ACTIONS, ...MANAGEMENT_ACTIONS] as const;
 export type PolicyAction = (typeof POLICY_ACTIONS)[number];
 
 /**
@@ -45,8 +57,8 @@ export type Protection = (typeof PROTECTIONS)[number];
 
 const NAME = /^[a-z][a-z0-9._-]{0,63}$/;
 const name = z.string().regex(NAME, safe('must be 1-64 characters of a-z 0-9 . _ - starting with a letter'));
-const categoryName = z.string().regex(CATEGORY_NAME_PATTERN, safe('is not a category name'));
-const actorName = z.string().min(1).max(128).regex(/^[\p{L}\p{N}._:@/+-]+$/u, safe('may hold letters, digits and . _ : @ / + - only'));
+const categoryName = categoryNameSchema;
+const actorName = nameSchema;
 const view = z.enum(VIEWS);
 const text = z.string().min(1).max(500);
 
@@ -258,4 +270,9 @@ export function loadPolicyFile(path: string, categories: CategoryMap): Policy {
     if (error instanceof VaultError) throw new VaultError(error.code, `policy file ${path}: ${error.message}`, error.field === undefined ? {} : { field: error.field });
     throw error;
   }
+}
+
+/** A short digest of a policy, recorded when the vault opens (which policy decided what). */
+export function policyDigest(policy: Policy): string {
+  return toHex(blake2b(new TextEncoder().encode(JSON.stringify(policy.source)))).slice(0, 16);
 }

@@ -11,6 +11,15 @@ export interface CheckpointRow {
   readonly signature: Uint8Array;
 }
 
+export interface PendingRow {
+  readonly ts: number;
+  readonly actor: string;
+  readonly role: string;
+  readonly purpose: string;
+  readonly action: string;
+  readonly reason: string;
+}
+
 export interface CountRow {
   readonly key: string | null;
   readonly count: number;
@@ -38,8 +47,11 @@ export class AuditRepository {
   readonly #subjectKey: Statement<[Uint8Array], { sealedKey: Uint8Array }>;
   readonly #insertSubjectKey: Statement<[Uint8Array, Uint8Array]>;
   readonly #deleteSubjectKey: Statement<[Uint8Array]>;
-  readonly #firstSeqAtOrAfter: Statement<[number], { seq: number }>;
-  readonly #lastSeqAtOrBefore: Statement<[number], { seq: number }>;
+  readonly #config: Statement<[], { every: number }>;
+  readonly #setConfig: Statement<[number]>;
+  readonly #insertPending: Statement<[number, string, string, string, string, string]>;
+  readonly #pending: Statement<[], PendingRow>;
+  readonly #clearPending: Statement<[]>;
 
   constructor(db: SqliteDatabase) {
     this.#db = db;
@@ -61,8 +73,11 @@ export class AuditRepository {
     this.#subjectKey = db.prepare('SELECT sealed_key AS sealedKey FROM audit_subjects WHERE subject_tag = ?');
     this.#insertSubjectKey = db.prepare('INSERT INTO audit_subjects (subject_tag, sealed_key) VALUES (?, ?)');
     this.#deleteSubjectKey = db.prepare('DELETE FROM audit_subjects WHERE subject_tag = ?');
-    this.#firstSeqAtOrAfter = db.prepare('SELECT min(seq) AS seq FROM audit_log WHERE ts >= ?');
-    this.#lastSeqAtOrBefore = db.prepare('SELECT max(seq) AS seq FROM audit_log WHERE ts <= ?');
+    this.#config = db.prepare('SELECT checkpoint_every AS every FROM audit_config WHERE singleton = 1');
+    this.#setConfig = db.prepare('INSERT INTO audit_config (singleton, checkpoint_every) VALUES (1, ?) ON CONFLICT (singleton) DO NOTHING');
+    this.#insertPending = db.prepare('INSERT INTO audit_pending (ts, actor, role, purpose, action, reason) VALUES (?, ?, ?, ?, ?, ?)');
+    this.#pending = db.prepare('SELECT ts, actor, role, purpose, action, reason FROM audit_pending ORDER BY id');
+    this.#clearPending = db.prepare('DELETE FROM audit_pending');
   }
 
   /** The last entry's seq and hash, or undefined for an empty log. */
@@ -116,9 +131,24 @@ export class AuditRepository {
     this.#deleteSubjectKey.run(subjectTag);
   }
 
-  /** The seq range of entries with since <= ts <= until (entries are in ts order per writer, not globally: use for bounds only). */
-  seqBounds(since: number, until: number): { first: number | null; last: number | null } {
-    return { first: this.#firstSeqAtOrAfter.get(since)?.seq ?? null, last: this.#lastSeqAtOrBefore.get(until)?.seq ?? null };
+  /** The checkpoint interval, set once when the log starts (the first writer's value wins). */
+  checkpointEvery(initial: number): number {
+    const row = this.#config.get();
+    if (row !== undefined) return row.every;
+    this.#setConfig.run(initial);
+    return this.#config.get()?.every ?? initial;
+  }
+
+  /** Records an event that cannot be signed yet (a wrong-key open); it enters the chain later. */
+  insertPending(p: PendingRow): void {
+    this.#insertPending.run(p.ts, p.actor, p.role, p.purpose, p.action, p.reason);
+  }
+
+  /** The waiting events, oldest first, removed from the waiting table. Inside a write transaction. */
+  takePending(): PendingRow[] {
+    const rows = this.#pending.all();
+    if (rows.length > 0) this.#clearPending.run();
+    return rows;
   }
 
   /** Entries per value of `column` with since <= ts <= until, optionally only one outcome. */

@@ -116,6 +116,15 @@ function transactionStatements(db: SqliteDatabase): TransactionStatements {
   return s;
 }
 
+const rollbackListeners = new WeakMap<SqliteDatabase, (() => void)[]>();
+
+/** Calls `listener` after every rollback on `db` (for in-memory state that mirrors rows written). */
+export function onRollback(db: SqliteDatabase, listener: () => void): void {
+  const list = rollbackListeners.get(db) ?? [];
+  list.push(listener);
+  rollbackListeners.set(db, list);
+}
+
 function runInTransaction<T>(db: SqliteDatabase, mode: 'immediate' | 'deferred', what: string, fn: () => T): T {
   if (db.inTransaction) return fn(); // nested: part of the enclosing transaction
   const s = transactionStatements(db);
@@ -130,7 +139,14 @@ function runInTransaction<T>(db: SqliteDatabase, mode: 'immediate' | 'deferred',
     if (result instanceof Promise) throw new Error('transaction functions must be synchronous');
     s.commit.run();
   } catch (error) {
-    if (db.inTransaction) s.rollback.run();
+    if (db.inTransaction) {
+      try {
+        s.rollback.run();
+      } catch {
+        // The original error says what went wrong; a failed rollback must not replace it.
+      }
+    }
+    for (const listener of rollbackListeners.get(db) ?? []) listener();
     throw translateStorageError(error, what);
   }
   return result;
@@ -148,4 +164,23 @@ export function writeTransaction<T>(db: SqliteDatabase, what: string, fn: () => 
 /** Runs `fn` in a read transaction: one consistent snapshot across its statements. */
 export function readTransaction<T>(db: SqliteDatabase, what: string, fn: () => T): T {
   return runInTransaction(db, 'deferred', what, fn);
+}
+
+/**
+ * Best effort after an erasure: copy the write-ahead log into the database and truncate it, so
+ * page images of erased rows (ciphertext, wrapped data keys, pseudonym keys) do not linger in the
+ * -wal file. Waits at most 100 ms for other connections; returns false if they kept it busy (the
+ * WAL is then reused and overwritten later). Never inside a transaction.
+ */
+export function truncateWal(db: SqliteDatabase): boolean {
+  if (db.inTransaction || db.memory) return false;
+  try {
+    db.pragma('busy_timeout = 100');
+    const row = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+    return row[0]?.busy === 0;
+  } catch {
+    return false;
+  } finally {
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  }
 }

@@ -26,6 +26,12 @@ export class KekRepository {
   readonly #get: Statement<[number], KekRow>;
   readonly #insert: Statement<[number, string, Uint8Array | null, number]>;
   readonly #usage: Statement<[], KekUsage>;
+  readonly #all: Statement<[], KekRow>;
+  readonly #retire: Statement<[number, number]>;
+  readonly #destroy: Statement<[number, number]>;
+  readonly #setWrapped: Statement<[Uint8Array, number]>;
+  readonly #inUse: Statement<[number], { one: number }>;
+  readonly #maxVersion: Statement<[], { v: number | null }>;
 
   constructor(db: SqliteDatabase) {
     this.#active = db.prepare(`SELECT ${COLUMNS} FROM keks WHERE state = 'active'`);
@@ -37,6 +43,39 @@ export class KekRepository {
       FROM keks LEFT JOIN (SELECT kek_version, count(*) AS n FROM records GROUP BY kek_version) used
         ON used.kek_version = keks.version
       ORDER BY version`);
+    this.#all = db.prepare(`SELECT ${COLUMNS} FROM keks ORDER BY version`);
+    this.#retire = db.prepare("UPDATE keks SET state = 'retired', retired_at = ? WHERE version = ? AND state = 'active'");
+    this.#destroy = db.prepare("UPDATE keks SET state = 'destroyed', wrapped = NULL, destroyed_at = ? WHERE version = ? AND state = 'retired'");
+    this.#setWrapped = db.prepare('UPDATE keks SET wrapped = ? WHERE version = ? AND wrapped IS NOT NULL');
+    this.#inUse = db.prepare('SELECT 1 AS one FROM records WHERE kek_version = ? LIMIT 1');
+    this.#maxVersion = db.prepare('SELECT max(version) AS v FROM keks');
+  }
+
+  all(): KekRow[] {
+    return this.#all.all();
+  }
+
+  /** The next version number to create. */
+  nextVersion(): number {
+    return (this.#maxVersion.get()?.v ?? 0) + 1;
+  }
+
+  retire(version: number, now: number): void {
+    this.#retire.run(now, version);
+  }
+
+  /** Wipes a retired KEK (its wrapped bytes are deleted; secure_delete zeroes the page). */
+  destroy(version: number, now: number): boolean {
+    return this.#destroy.run(now, version).changes === 1;
+  }
+
+  setWrapped(version: number, wrapped: Uint8Array): void {
+    this.#setWrapped.run(wrapped, version);
+  }
+
+  /** True when some data key is still wrapped by `version` (a scan: no index on kek_version). */
+  inUse(version: number): boolean {
+    return this.#inUse.get(version) !== undefined;
   }
 
   active(): KekRow | undefined {

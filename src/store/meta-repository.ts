@@ -23,6 +23,8 @@ export class MetaRepository {
   readonly #getKey: Statement<[string], VaultKeyRow>;
   readonly #insertKey: Statement<[string, Uint8Array, number]>;
   readonly #listKeys: Statement<[], VaultKeyRow>;
+  readonly #updateMaster: Statement<[string, string | null, Uint8Array]>;
+  readonly #updateKey: Statement<[Uint8Array, string]>;
 
   constructor(db: SqliteDatabase) {
     this.#get = db.prepare(`SELECT vault_id AS vaultId, format_version AS formatVersion, created_at AS createdAt,
@@ -34,6 +36,17 @@ export class MetaRepository {
     this.#getKey = db.prepare('SELECT name, wrapped, created_at AS createdAt FROM vault_keys WHERE name = ?');
     this.#insertKey = db.prepare('INSERT INTO vault_keys (name, wrapped, created_at) VALUES (?, ?, ?)');
     this.#listKeys = db.prepare('SELECT name, wrapped, created_at AS createdAt FROM vault_keys ORDER BY name');
+    this.#updateMaster = db.prepare('UPDATE vault_meta SET master_provider = ?, master_params = ?, master_check = ? WHERE singleton = 1');
+    this.#updateKey = db.prepare('UPDATE vault_keys SET wrapped = ? WHERE name = ?');
+  }
+
+  /** Records a new master key: its provider, parameters and check value. */
+  updateMaster(provider: string, params: string | null, check: Uint8Array): void {
+    this.#updateMaster.run(provider, params, check);
+  }
+
+  updateKey(name: string, wrapped: Uint8Array): void {
+    this.#updateKey.run(wrapped, name);
   }
 
   get(): VaultMetaRow | undefined {

@@ -2,7 +2,8 @@
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './database.js';
 
-export const STREAM_FORMAT = 2;
+/** Record format 2 stores its ciphertext in record_chunks (crypto/record-cipher.ts RECORD_FORMAT_STREAM). */
+const STREAM_FORMAT = 2;
 
 export interface RecordRow {
   readonly subjectTag: Uint8Array;
@@ -23,6 +24,7 @@ export type StoredValueRow = Omit<RecordRow, 'subjectTag'>;
 export interface ErasedRow {
   readonly dekId: Uint8Array;
   readonly category: string;
+  readonly kekVersion: number;
 }
 
 export interface CategoryCount {
@@ -34,6 +36,7 @@ export interface CategoryCount {
 interface DeletedRow {
   dekId: Uint8Array;
   category: string;
+  kekVersion: number;
   format: number;
 }
 
@@ -46,14 +49,16 @@ export class RecordRepository {
   readonly #insert: Statement<[Uint8Array, string, Uint8Array, number, Uint8Array, number, Uint8Array, number, number, number]>;
   readonly #insertChunk: Statement<[Uint8Array, number, Uint8Array]>;
   readonly #counts: Statement<[], CategoryCount>;
+  readonly #ages: Statement<[number, number], { id: number; category: string; writtenAt: number }>;
+  readonly #deleteById: Statement<[number, number], DeletedRow>;
 
   constructor(db: SqliteDatabase) {
     this.#find = db.prepare(`SELECT category, dek_id AS dekId, kek_version AS kekVersion, wrapped_dek AS wrappedDek, format, body,
         chunk_count AS chunkCount, plaintext_bytes AS plaintextBytes, written_at AS writtenAt
       FROM records WHERE subject_tag = ? AND category = ?`);
     this.#chunks = db.prepare('SELECT data FROM record_chunks WHERE dek_id = ? ORDER BY idx');
-    this.#deleteOne = db.prepare('DELETE FROM records WHERE subject_tag = ? AND category = ? RETURNING dek_id AS dekId, category, format');
-    this.#deleteSubject = db.prepare('DELETE FROM records WHERE subject_tag = ? RETURNING dek_id AS dekId, category, format');
+    this.#deleteOne = db.prepare('DELETE FROM records WHERE subject_tag = ? AND category = ? RETURNING dek_id AS dekId, category, kek_version AS kekVersion, format');
+    this.#deleteSubject = db.prepare('DELETE FROM records WHERE subject_tag = ? RETURNING dek_id AS dekId, category, kek_version AS kekVersion, format');
     this.#deleteChunks = db.prepare('DELETE FROM record_chunks WHERE dek_id = ?');
     this.#insert = db.prepare(`INSERT INTO records
       (subject_tag, category, dek_id, kek_version, wrapped_dek, format, body, chunk_count, plaintext_bytes, written_at)
@@ -61,6 +66,8 @@ export class RecordRepository {
     this.#insertChunk = db.prepare('INSERT INTO record_chunks (dek_id, idx, data) VALUES (?, ?, ?)');
     this.#counts = db.prepare(`SELECT category, count(*) AS count, coalesce(sum(plaintext_bytes), 0) AS bytes
       FROM records GROUP BY category ORDER BY category`);
+    this.#ages = db.prepare('SELECT id, category, written_at AS writtenAt FROM records WHERE id > ? ORDER BY id LIMIT ?');
+    this.#deleteById = db.prepare('DELETE FROM records WHERE id = ? AND written_at <= ? RETURNING dek_id AS dekId, category, kek_version AS kekVersion, format');
   }
 
   /** The current value of (subject, category) with its wrapped data key, if any. */
@@ -106,11 +113,24 @@ export class RecordRepository {
             return row === undefined ? [] : [row];
           });
     for (const row of deleted) this.#dropChunks(row);
-    return deleted.map(({ dekId, category }) => ({ dekId, category })).sort((a, b) => (a.category < b.category ? -1 : 1));
+    return deleted.map(({ dekId, category, kekVersion }) => ({ dekId, category, kekVersion })).sort((a, b) => (a.category < b.category ? -1 : 1));
   }
 
   #dropChunks(row: DeletedRow): void {
     if (row.format === STREAM_FORMAT) this.#deleteChunks.run(row.dekId);
+  }
+
+  /** Record ids, categories and write times after `afterId`, in id order (for retention sweeps). */
+  ages(afterId: number, limit: number): { id: number; category: string; writtenAt: number }[] {
+    return this.#ages.all(afterId, limit);
+  }
+
+  /** Deletes one record (and its chunks) if it was written at or before `writtenBefore`. */
+  deleteExpired(id: number, writtenBefore: number): ErasedRow | undefined {
+    const row = this.#deleteById.get(id, writtenBefore);
+    if (row === undefined) return undefined;
+    this.#dropChunks(row);
+    return { dekId: row.dekId, category: row.category, kekVersion: row.kekVersion };
   }
 
   /** Values held per category (expired ones included until a retention sweep erases them). */

@@ -55,6 +55,7 @@ export interface TestChain {
   readonly vaultId: Uint8Array;
   readonly genesis: Uint8Array;
   readonly key: SigningKey;
+  readonly every: number;
   readonly entries: AuditEntry[];
   readonly checkpoints: CheckpointRow[];
   /** An export source over the chain up to `head` (default: the last entry). */
@@ -62,8 +63,8 @@ export interface TestChain {
 }
 
 /**
- * A chain of `records` (or `n` sample records), with a checkpoint every `checkpointEvery`
- * entries and one at the last entry (as an export signs).
+ * A chain of `records` (or `n` sample records), with the genesis checkpoint (seq 0), a checkpoint
+ * every `checkpointEvery` entries and one at the last entry (as an export signs) — as AuditLog does.
  */
 export function buildChain(records: number | readonly AuditRecord[], options: { checkpointEvery?: number; vaultIdByte?: number; key?: SigningKey } = {}): TestChain {
   const vaultId = new Uint8Array(16).fill(options.vaultIdByte ?? 0x42);
@@ -74,20 +75,24 @@ export function buildChain(records: number | readonly AuditRecord[], options: { 
   const entries: AuditEntry[] = [];
   const checkpoints: CheckpointRow[] = [];
   let prev = genesis;
+  checkpoints.push({ seq: 0, ts: T0, hash: genesis, signature: sign(key, checkpointMessage(vaultId, 0, genesis, T0, every)) });
+  let last = 0;
   list.forEach((record, i) => {
     const unhashed = toEntry(i + 1, record);
     const hash = chainHash(prev, entryDigest(unhashed));
     entries.push({ ...unhashed, prevHash: prev, hash });
     prev = hash;
-    if ((i + 1) % every === 0 || i + 1 === list.length) {
+    if (i + 1 - last >= every || i + 1 === list.length) {
       const ts = record.ts + 1;
-      checkpoints.push({ seq: i + 1, ts, hash, signature: sign(key, checkpointMessage(vaultId, i + 1, hash, ts)) });
+      checkpoints.push({ seq: i + 1, ts, hash, signature: sign(key, checkpointMessage(vaultId, i + 1, hash, ts, every)) });
+      last = i + 1;
     }
   });
   return {
     vaultId,
     genesis,
     key,
+    every,
     entries,
     checkpoints,
     source: (head = entries.length) => ({
@@ -95,6 +100,8 @@ export function buildChain(records: number | readonly AuditRecord[], options: { 
       publicKey: key.publicKey,
       genesis,
       head,
+      checkpointEvery: every,
+      seal: (message) => sign(key, message),
       // entries[i] has seq i + 1.
       pageEntries: (after, until, limit) => entries.slice(after, Math.min(until, after + limit)),
       pageCheckpoints: (after, until, limit) => checkpoints.filter((c) => c.seq > after && c.seq <= until).slice(0, limit),

@@ -115,9 +115,22 @@ describe('guardian consent', () => {
   });
 
   it('goes stale for a purpose whose notice changed after it was given', async () => {
-    const { vault, consent } = await setup();
-    await consent('personalised-recommendation', ['location'], { noticeVersion: '2026-01' });
-    await consent('account', ['contact'], { noticeVersion: '2026-01' }); // account's notice did not change
+    // Consents given while 2026-01 was the current notice…
+    const dir = tempDir();
+    const path = join(dir, 'pool.db');
+    const key = await generateKeyFile(join(dir, 'k'));
+    const older = { ...policy, notices: [{ version: '2026-01', changedPurposes: [] }] } as PolicyInput;
+    const before = await openVault({ path, masterKey: key, policy: older });
+    await before.put('u:kid', { location, contact }, operator);
+    for (const [purpose, categories] of [['personalised-recommendation', ['location']], ['account', ['contact']]] as const) {
+      await before.consent.grant('u:kid', { purpose, categories: [...categories], guardianRef: 'g:m', verification: 'sms-code', noticeVersion: '2026-01' }, guardian);
+    }
+    await before.close();
+    // …then the platform publishes 2026-09, which changed personalised-recommendation only.
+    const vault = await openVault({ path, masterKey: (await import('../../src/index.js')).keyFile(join(dir, 'k')), policy });
+    const consent = (purpose: string, categories: string[], extra: { noticeVersion?: string } = {}) =>
+      vault.consent.grant('u:kid', { purpose, categories, guardianRef: 'g:m', verification: 'sms-code', noticeVersion: extra.noticeVersion ?? '2026-09' }, guardian);
+    expect(await code(consent('personalised-recommendation', ['location'], { noticeVersion: '2026-01' }))).toBe('VALIDATION'); // no new consent under a stale notice
     const error = (await vault.get('u:kid', ['location'], service('personalised-recommendation')).catch((e: unknown) => e)) as VaultError;
     expect(error.code).toBe('CONSENT_REQUIRED');
     expect(error.message).toContain('older notice');
@@ -301,5 +314,59 @@ describe('policy validation', () => {
     const error = (await openVault({ path: join(dir, 'p.db'), masterKey: await generateKeyFile(join(dir, 'k')), policy: file }).catch((e: unknown) => e)) as VaultError;
     expect(error.code).toBe('VALIDATION');
     expect(error.message).toContain(file);
+  });
+});
+
+describe('paths that must not skip the decision', () => {
+  it('refuses putMany with any action but put or import', async () => {
+    const { vault } = await setup();
+    const items = [{ subject: 'u:kid', values: { face: { embedding: [1] } } }];
+    expect(await code(vault.putMany(items, service('account'), { action: 'erase' } as never))).toBe('VALIDATION');
+    expect(await code(vault.putMany(items, service('account'), { action: 'get' } as never))).toBe('VALIDATION');
+    expect(await code(vault.putMany(items, service('account')))).toBe('PURPOSE_NOT_ALLOWED');
+    expect(await code(vault.putMany([], operator))).toBe('VALIDATION');
+    await vault.close();
+  });
+
+  it('decides consent management on the purpose of the consent, not the caller’s', async () => {
+    const { vault } = await setup();
+    const narrow: AccessContext = { actor: 'svc:recsys', role: 'service', purpose: 'account' }; // service has no consent grants
+    const grant = { purpose: 'location-sharing', categories: ['location'], guardianRef: 'g:m', verification: 'sms-code', noticeVersion: '2026-09' };
+    expect(await code(vault.consent.grant('u:kid', grant, narrow))).toBe('ACCESS_DENIED');
+    expect(await code(vault.consent.grant('u:kid', { ...grant, categories: [] }, guardian))).toBe('VALIDATION'); // a consent to nothing
+    expect((await vault.protections('u:kid', service('account'))).locationConcealed).toBe(true);
+    await vault.close();
+  });
+
+  it('keeps unvalidated text out of the audit log: categories must be category names', async () => {
+    const { vault, path } = await setup();
+    const bad = { purpose: 'account', categories: ['+8613800138000'], guardianRef: 'g:m', verification: 'sms-code', noticeVersion: '2026-09' };
+    expect(await code(vault.consent.grant('u:kid', bad, guardian))).toBe('VALIDATION');
+    const db = new Database(path, { readonly: true });
+    const texts = (db.prepare('SELECT categories FROM audit_log').all() as { categories: string }[]).map((r) => r.categories).join('|');
+    db.close();
+    expect(texts).not.toContain('13800138000');
+    await vault.close();
+  });
+
+  it('gates status, the audit log and key operations by role grant too', async () => {
+    const { vault } = await setup();
+    const stranger: AccessContext = { actor: 'svc:x', role: 'intern', purpose: 'oversight' };
+    const { PassThrough } = await import('node:stream');
+    expect(await code(vault.status(stranger))).toBe('ACCESS_DENIED');
+    expect(await code(vault.audit.export(new PassThrough(), { subject: 'u:kid' }, stranger))).toBe('ACCESS_DENIED');
+    expect(await code(vault.audit.verify(stranger))).toBe('ACCESS_DENIED');
+    expect(await code(vault.keys.rotate({}, stranger))).toBe('ACCESS_DENIED');
+    expect(await code(vault.retention.sweep(stranger))).toBe('ACCESS_DENIED');
+    expect(await code(vault.audit.verify({ actor: 'staff:cpo-li', role: 'officer', purpose: 'oversight' }))).toBe('allowed');
+    await vault.close();
+  });
+
+  it('records an approval id only when the decision checked it', async () => {
+    const { vault, consent, path } = await setup();
+    await consent('account', ['contact']);
+    await vault.get('u:kid', ['contact'], { ...service('account'), approval: 'apv-made-up' });
+    expect(lastEntry(path).approval).toBeNull();
+    await vault.close();
   });
 });

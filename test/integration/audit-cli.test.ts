@@ -37,20 +37,21 @@ describe('childvault audit verify --file (offline)', () => {
     const result = await runCli(['audit', 'verify', '--file', file, '--public-key', publicKey]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(result.stdout).toBe('OK: 2500 entries (0 elided), 3 checkpoints, head seq 2500\n');
+    // The genesis checkpoint (seq 0), then those at 1000, 2000 and the head.
+    expect(result.stdout).toBe('OK: 2500 entries (0 elided), 4 checkpoints, head seq 2500\n');
   });
 
   it('verifies a filtered CSV export, counting the elided entries; takes an upper-case key', async () => {
     const file = await exportFile('csv', { actor: 'svc:map' });
     const result = await runCli(['audit', 'verify', '--file', file, '--public-key', publicKey.toUpperCase()]);
     expect(result.code).toBe(0);
-    expect(result.stdout).toBe('OK: 625 entries (1875 elided), 3 checkpoints, head seq 2500\n');
+    expect(result.stdout).toBe('OK: 625 entries (1875 elided), 4 checkpoints, head seq 2500\n');
   });
 
   it('prints the report as JSON with --json', async () => {
     const result = await runCli(['audit', 'verify', '--json', '--file', await exportFile(), '--public-key', publicKey]);
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toMatchObject({ ok: true, format: 'jsonl', entries: 2500, line: null, head: { seq: 2500 } });
+    expect(JSON.parse(result.stdout)).toMatchObject({ ok: true, format: 'jsonl', entries: 2500, checkpoints: 4, line: null, head: { seq: 2500 } });
   });
 
   it('exits 3 with one line naming the seq, the line and the problem for a tampered file', async () => {
@@ -58,18 +59,44 @@ describe('childvault audit verify --file (offline)', () => {
     const result = await runCli(['audit', 'verify', '--file', file, '--public-key', publicKey]);
     expect(result.code).toBe(3);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toBe('childvault: FAILED at seq 5 (line 6): entry 5 was modified: its fields do not hash to its recorded hash [INTEGRITY]\n');
+    // Line 1 the header, line 2 the genesis checkpoint: entry 5 is on line 7.
+    expect(result.stderr).toBe('childvault: FAILED at seq 5 (line 7): entry 5 was modified: its fields do not hash to its recorded hash [INTEGRITY]\n');
   });
 
   it('exits 3 for a truncated file and for the wrong public key, and prints the failed report with --json', async () => {
     const truncated = await exportFile('jsonl', {}, (t) => t.slice(0, t.lastIndexOf('{"type":"entry","seq":2400,')));
     const cut = await runCli(['audit', 'verify', '--file', truncated, '--public-key', publicKey]);
     expect(cut.code).toBe(3);
-    expect(cut.stderr).toMatch(/^childvault: FAILED at seq 2400 \(line 2402\): the export announces 2500 entries but holds 2399/);
+    // The file now ends with entry 2399, on line 2403 (after the header and the checkpoints at 0, 1000 and 2000).
+    expect(cut.stderr).toMatch(/^childvault: FAILED at seq 2400 \(line 2403\): the export announces 2500 entries but holds 2399/);
     const wrongKey = await runCli(['audit', 'verify', '--json', '--file', await exportFile(), '--public-key', hex(testSigningKey(9).publicKey)]);
     expect(wrongKey.code).toBe(3);
     expect(wrongKey.stderr).toMatch(/^childvault: FAILED: line 1: the export names another public key/);
     expect(JSON.parse(wrongKey.stdout)).toMatchObject({ ok: false, line: 1, problem: { seq: null } });
+  });
+
+  it('exits 3 for a file cut at an earlier checkpoint and re-headed to match: the header seal fails', async () => {
+    const recut = await exportFile('jsonl', {}, (t) => {
+      const lines = t.split('\n');
+      const at = lines.findIndex((l) => l.startsWith('{"type":"checkpoint","seq":2000,'));
+      const checkpoint = JSON.parse(lines[at]!) as { ts: string };
+      const header = JSON.parse(lines[0]!) as Record<string, unknown>;
+      const edited = JSON.stringify({ ...header, head: 2000, exportedAt: checkpoint.ts });
+      return `${[edited, ...lines.slice(1, at + 1)].join('\n')}\n`;
+    });
+    const result = await runCli(['audit', 'verify', '--file', recut, '--public-key', publicKey]);
+    expect(result.code).toBe(3);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(
+      "childvault: FAILED: line 1: the header's signature does not match its head, time, interval or filter: the header was edited, or the file was cut and re-headed [INTEGRITY]\n",
+    );
+  });
+
+  it('exits 3 for an export with a checkpoint line deleted from the middle', async () => {
+    const file = await exportFile('csv', {}, (t) => t.replace(/\r\ncheckpoint,1000,[^\r]*/, ''));
+    const result = await runCli(['audit', 'verify', '--file', file, '--public-key', publicKey]);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/^childvault: FAILED at seq 1000 \(line \d+\): no checkpoint between seq 0 and 2000, though one is signed every 1000 entries: checkpoints were deleted \[INTEGRITY\]\n$/);
   });
 
   it('exits 3 for a file that is not an export, without echoing it', async () => {

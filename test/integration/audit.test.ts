@@ -105,16 +105,23 @@ describe('recording', () => {
     await vault.close();
   });
 
-  it('records an attempt to open with a wrong master key, and nothing else changes', async () => {
-    const { vault, path, dir } = await freshVault();
+  it('records an attempt to open with a wrong master key: it enters the chain at the next open', async () => {
+    const { vault, path, dir, reopen } = await freshVault();
     await vault.put('u:1', { contact: sampleContact }, ctx);
     await vault.close();
     const before = entries(path);
     const other = await generateKeyFile(join(dir, 'other.key'));
     expect((await errorOf(openVault({ path, masterKey: other, openedBy: { actor: 'cli:mallory' } }))).code).toBe('WRONG_MASTER_KEY');
+    expect(entries(path)).toEqual(before); // nothing can be signed without the key: it waits
+    const again = await reopen();
     const after = entries(path);
     expect(after.slice(0, before.length)).toEqual(before);
-    expect(after.slice(before.length)).toEqual([expect.objectContaining({ action: 'open', outcome: 'error', reason: 'WRONG_MASTER_KEY', actor: 'cli:mallory' })]);
+    expect(after.slice(before.length).map((r) => [r.action, r.outcome, r.reason, r.actor])).toEqual([
+      ['open', 'error', 'WRONG_MASTER_KEY', 'cli:mallory'],
+      ['open', 'allowed', null, `process:${process.pid}`],
+    ]);
+    expect((await again.audit.verify(ctx)).ok).toBe(true);
+    await again.close();
   });
 
   it('signs a checkpoint every N entries', async () => {
@@ -123,7 +130,7 @@ describe('recording', () => {
     const db = new Database(path, { readonly: true });
     const seqs = (db.prepare('SELECT seq FROM audit_checkpoints ORDER BY seq').all() as { seq: number }[]).map((r) => r.seq);
     db.close();
-    expect(seqs).toEqual([5, 10]);
+    expect(seqs).toEqual([0, 5, 10]); // the genesis checkpoint, then one every 5 entries
     await vault.close();
   });
 });
@@ -176,6 +183,24 @@ describe('no entry, no operation', () => {
     for (const i of [0, outcome.ok - 1]) expect((await again.get(`u:fill${i}`, ['face'], ctx)).face).toBeDefined();
     expect((await again.get(`u:fill${outcome.ok}`, ['face'], ctx)).face).toBeUndefined();
     await again.close();
+  });
+});
+
+describe('checkpoints and rollbacks', () => {
+  it('keeps the checkpoint rhythm when a transaction that signed one rolls back', async () => {
+    const { vault, path } = await freshVault({ auditCheckpointEvery: 3 });
+    await vault.put('u:a', { location: sampleLocation }, ctx); // open=1, put=2
+    const db = new Database(path);
+    db.exec("CREATE TRIGGER refuse_face BEFORE INSERT ON records WHEN NEW.category = 'face' BEGIN SELECT RAISE(ABORT, 'no'); END");
+    db.close();
+    // Entry 3 would carry a checkpoint; the put fails after its audit entry, so both roll back.
+    await errorOf(vault.put('u:b', { face: { embedding: [1] } }, ctx));
+    const fix = new Database(path);
+    fix.exec('DROP TRIGGER refuse_face');
+    fix.close();
+    for (let i = 0; i < 7; i++) await vault.put(`u:${i}`, { location: sampleLocation }, ctx);
+    expect((await vault.audit.verify(ctx)).ok).toBe(true);
+    await vault.close();
   });
 });
 
@@ -249,7 +274,7 @@ describe('live verification', () => {
     const { vault } = await freshVault({ auditCheckpointEvery: 4 });
     for (let i = 0; i < 9; i++) await vault.put(`u:${i}`, { location: sampleLocation }, ctx);
     const report = await vault.audit.verify(ctx);
-    expect(report).toMatchObject({ ok: true, entries: 10, checkpoints: 2, problem: null });
+    expect(report).toMatchObject({ ok: true, entries: 10, checkpoints: 3, problem: null });
     await vault.close();
   });
 
@@ -283,11 +308,43 @@ describe('live verification', () => {
       db.prepare('DELETE FROM audit_log WHERE seq > 6').run();
     }, 7, /removed/));
   it('catches a forged checkpoint', () => tampered((db) => db.prepare('UPDATE audit_checkpoints SET signature = zeroblob(64) WHERE seq = 8').run(), 8, /signature/));
+  it('catches a chain forged by an insider who also deleted every checkpoint', async () => {
+    const { chainHash, entryDigest } = await import('../../src/audit/entry.js');
+    type Stored = Parameters<typeof entryDigest>[0] & { prevHash: Uint8Array };
+    await tampered((db) => {
+      db.prepare('DELETE FROM audit_checkpoints').run();
+      const rows = db
+        .prepare('SELECT seq, ts, actor, role, purpose, action, subject, categories, outcome, reason, approval, consent, request_id AS requestId, detail, prev_hash AS prevHash FROM audit_log ORDER BY seq')
+        .all() as Stored[];
+      let prev = rows[0]!.prevHash;
+      const update = db.prepare('UPDATE audit_log SET actor = ?, prev_hash = ?, hash = ? WHERE seq = ?');
+      for (const row of rows) {
+        const forged = row.seq === 6 ? { ...row, actor: 'svc:account' } : row;
+        const hash = chainHash(prev, entryDigest(forged));
+        update.run(forged.actor, prev, hash, row.seq);
+        prev = hash;
+      }
+    }, 0, /genesis checkpoint/);
+  });
+  it('catches a checkpoint deleted from the middle', () => tampered((db) => db.prepare('DELETE FROM audit_checkpoints WHERE seq = 4').run(), 4, /checkpoints were deleted/));
+  it('refuses to sign over a log edited since its last checkpoint, so writes stop until it is investigated', async () => {
+    const { vault, path } = await freshVault({ auditCheckpointEvery: 4 });
+    for (let i = 0; i < 5; i++) await vault.put(`u:${i}`, { location: sampleLocation }, ctx); // entries 1..6, checkpoints 0 and 4
+    const db = new Database(path);
+    db.prepare("UPDATE audit_log SET actor = 'svc:someone-else' WHERE seq = 5").run();
+    db.close();
+    expect((await errorOf(vault.audit.checkpoint(ctx))).code).toBe('INTEGRITY'); // its failure entry becomes seq 7
+    expect((await errorOf(vault.put('u:late', { location: sampleLocation }, ctx))).code).toBe('INTEGRITY'); // seq 8 would need a checkpoint
+    await vault.close();
+    const check = new Database(path, { readonly: true });
+    expect((check.prepare('SELECT count(*) AS n FROM records').get() as { n: number }).n).toBe(5); // u:late was not stored
+    check.close();
+  });
 });
 
 describe('two processes appending at once', () => {
   it('never fork the chain', async () => {
-    const { vault, path, keyPath } = await freshVault();
+    const { vault, path, keyPath } = await freshVault({ auditCheckpointEvery: 7 });
     await vault.close();
     const writer = (name: string) => `
       import { openVault, keyFile } from 'childvault';

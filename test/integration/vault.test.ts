@@ -245,3 +245,32 @@ describe('stored bytes', () => {
     await vault.close();
   });
 });
+
+describe('review regressions', () => {
+  it('refuses misspelled options instead of falling back to a wider default', async () => {
+    const { vault, path, keyPath } = await freshVault();
+    await vault.put('u:1', { location: sampleLocation, contact: sampleContact }, ctx);
+    expect(await codeOf(vault.erase('u:1', ctx, { category: ['location'] } as never))).toBe('VALIDATION');
+    expect((await vault.get('u:1', ['location', 'contact'], ctx)).contact).toBeDefined(); // nothing was erased
+    await vault.close();
+    expect(await codeOf(openVault({ path: `${path}.typo`, masterKey: keyFile(keyPath), mustexist: true } as never))).toBe('VALIDATION');
+  });
+
+  it('never echoes an unknown category key (it may be data)', async () => {
+    const { vault } = await freshVault();
+    const error = (await vault.put('u:1', { '+8613800138000': { x: 1 } } as never, ctx).catch((e: unknown) => e)) as VaultError;
+    expect(error.code).toBe('VALIDATION');
+    expect(error.message).not.toContain('13800138000');
+    await vault.close();
+  });
+
+  it('refuses to open a used vault that lost a vault key, instead of silently making a new one', async () => {
+    const { vault, path, keyPath } = await freshVault();
+    await vault.put('u:1', { contact: sampleContact }, ctx);
+    await vault.close();
+    const db = new Database(path);
+    db.prepare("DELETE FROM vault_keys WHERE name = 'subject-index'").run();
+    db.close();
+    expect(await codeOf(openVault({ path, masterKey: keyFile(keyPath), policy: testPolicy }))).toBe('CORRUPT');
+  });
+});

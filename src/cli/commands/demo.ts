@@ -30,7 +30,8 @@ interface DemoOptions {
 const operator: AccessContext = { actor: 'cli:demo-operator', role: 'operator', purpose: 'legacy-import' };
 const guardianPortal: AccessContext = { actor: 'svc:guardian-portal', role: 'guardian-portal', purpose: 'guardian-access' };
 const accountService: AccessContext = { actor: 'svc:account', role: 'service', purpose: 'account' };
-const officer: AccessContext = { actor: 'staff:cpo-li', role: 'officer', purpose: 'approval' };
+const officer: AccessContext = { actor: 'staff:cpo-li', role: 'officer', purpose: 'oversight' };
+const operations: AccessContext = { actor: 'cli:demo-operator', role: 'operator', purpose: 'operations' };
 
 export function registerDemo(program: Command): void {
   program
@@ -140,11 +141,11 @@ async function runDemo(dir: string, out: Output): Promise<void> {
     out.line(`   reading ${second} now returns ${Object.keys(after).length} values`);
 
     step(8, 'Verify the access log: every step above (and every refusal) is in it', 'childvault audit verify --db pool.db --key-file master.key');
-    const report = await reopened.audit.verify(operator);
+    const report = await reopened.audit.verify(officer);
     out.line(`   ${report.ok ? 'OK' : 'FAILED'}: ${report.entries} entries, ${report.checkpoints} checkpoints, head seq ${report.head?.seq ?? 0}`);
 
     step(9, 'Status', 'childvault status --db pool.db --key-file master.key');
-    const s = await reopened.status(operator);
+    const s = await reopened.status(operations);
     out.line(`   ${s.categories.map((c) => `${c.name} ${c.values}`).join(' · ')} · KEK v${s.keks.find((k) => k.state === 'active')?.version ?? '?'} active`);
   } finally {
     await reopened.close();

@@ -40,12 +40,11 @@ export function registerInit(program: Command): void {
       }
       try {
         if (path !== ':memory:') chmodSync(path, 0o600);
-        const status = await vault.status(accessContext({}, { role: 'operator', purpose: 'init' }));
-        out.result({ vaultId: status.vaultId, path, masterKeyProvider: status.masterKeyProvider, keyFile: options.newKeyFile ?? null }, () => [
-          `created vault ${status.vaultId} in ${path}`,
+        out.result({ vaultId: vault.id, path, masterKeyProvider: masterKey.id, keyFile: options.newKeyFile ?? null }, () => [
+          `created vault ${vault.id} in ${path}`,
           options.newKeyFile !== undefined
             ? `master key: ${options.newKeyFile} (mode 0600). Back it up apart from the vault: without it nothing can be read.`
-            : `master key: ${status.masterKeyProvider}`,
+            : `master key: ${masterKey.id}`,
         ]);
       } finally {
         await vault.close();

@@ -1,6 +1,7 @@
 /** `childvault status`: identity, schema, counts per category and key versions. */
 import type { Command } from 'commander';
 import { accessContext } from '../access.js';
+import { erasureLine } from './keys.js';
 import { formatBytes, table } from '../format.js';
 import { outputFor, withVault } from '../global-options.js';
 
@@ -12,7 +13,7 @@ export function registerStatus(program: Command): void {
     .action(async (_options: unknown, command: Command) => {
       const out = outputFor(command);
       await withVault(command, async (vault) => {
-        const s = await vault.status(accessContext({}, { role: 'operator', purpose: 'status' }));
+        const s = await vault.status(accessContext({}, { role: 'operator', purpose: 'operations' }));
         out.result(s, () => [
           `vault       ${s.vaultId}`,
           `format      ${s.formatVersion}, schema ${s.schemaVersion}, durability ${s.durability}`,
@@ -30,6 +31,8 @@ export function registerStatus(program: Command): void {
           ]),
           '',
           `audit log   ${s.audit.entries} entries, last checkpoint at ${s.audit.lastCheckpoint ?? 'none yet'}`,
+          ...(s.rotationInProgress === null ? [] : [`rotation    to v${s.rotationInProgress.toVersion} in progress (${s.rotationInProgress.rewrapped} rewrapped): run \`childvault keys rotate\` to finish`]),
+          erasureLine(s.erasures),
         ]);
       });
     });

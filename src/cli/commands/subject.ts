@@ -1,5 +1,5 @@
 /** `childvault subject export|erase|protections`: a guardian's requests about one child. */
-import { writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, rmSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
 import { VaultError } from '../../errors.js';
 import type { Sensitive } from '../../guard/sensitive.js';
@@ -46,21 +46,37 @@ export function registerSubject(program: Command): void {
     .action(async (id: string, options: ExportOptions, command: Command) => {
       const out = outputFor(command);
       if ((options.out === undefined) === (options.reveal !== true)) throw new VaultError('USAGE', 'give --out FILE, or --reveal to print the plaintext on stdout');
-      const copy = await withVault(command, async (vault) => {
-        const e = await vault.exportSubject(id, accessContext(options, DEFAULTS));
-        return { subject: id, exportedAt: e.exportedAt, values: revealAll(e.values), consents: e.consents, protections: e.protections };
-      });
+      // Claim the file before decrypting anything: no copy is made (or audited) that cannot be written.
+      let fd: number | undefined;
+      if (options.out !== undefined) {
+        try {
+          fd = openSync(options.out, 'wx', 0o600);
+        } catch (error) {
+          const code = (error as { code?: unknown }).code;
+          throw new VaultError(code === 'EEXIST' ? 'CONFLICT' : 'STORAGE', code === 'EEXIST' ? `--out file ${options.out} already exists; refusing to overwrite it` : `cannot create --out file ${options.out}`);
+        }
+      }
+      let copy;
+      try {
+        copy = await withVault(command, async (vault) => {
+          const e = await vault.exportSubject(id, accessContext(options, DEFAULTS));
+          return { subject: id, exportedAt: e.exportedAt, values: revealAll(e.values), consents: e.consents, protections: e.protections };
+        });
+      } catch (error) {
+        if (fd !== undefined) {
+          closeSync(fd);
+          rmSync(options.out ?? '', { force: true });
+        }
+        throw error;
+      }
       const text = `${JSON.stringify(copy, null, 2)}\n`;
-      if (options.reveal === true) {
+      if (fd === undefined) {
         process.stdout.write(text);
         return;
       }
-      try {
-        writeFileSync(options.out ?? '', text, { flag: 'wx', mode: 0o600 });
-      } catch (error) {
-        const code = (error as { code?: unknown }).code;
-        throw new VaultError(code === 'EEXIST' ? 'CONFLICT' : 'STORAGE', code === 'EEXIST' ? `--out file ${options.out ?? ''} already exists; refusing to overwrite it` : `cannot write --out file ${options.out ?? ''}`);
-      }
+      writeSync(fd, text);
+      fsyncSync(fd);
+      closeSync(fd);
       out.result({ file: options.out, categories: Object.keys(copy.values), consents: copy.consents.length }, () => [
         `wrote a copy of ${Object.keys(copy.values).length} value(s) and ${copy.consents.length} consent record(s) to ${options.out ?? ''} (mode 0600)`,
       ]);

@@ -15,7 +15,14 @@ describe('applyView', () => {
     });
     expect(applyView('contact', 'masked', { phone: '+123456' }, 0.1)).toEqual({ phone: '+******' });
     expect(applyView('contact', 'masked', { email: 'nobody' }, 0.1)).toEqual({ email: '***' });
-    expect(applyView('contact', 'masked', { address: 'Hangzhou' }, 0.1)).toEqual({ address: 'Hangzhou' });
+    expect(applyView('contact', 'masked', { address: 'Hangzhou' }, 0.1)).toEqual({ address: '***' });
+  });
+
+  it('hides an address it cannot reduce with confidence instead of showing it whole', () => {
+    expect(applyView('contact', 'masked', { address: '浙江省杭州市西湖区文一西路969号3幢2单元501室' }, 0.1)).toEqual({ address: '***' });
+    expect(applyView('contact', 'masked', { address: '12 Demo Road Hangzhou 310000' }, 0.1)).toEqual({ address: '***' });
+    expect(applyView('contact', 'masked', { address: '文一西路969号，西湖区，杭州市' }, 0.1)).toEqual({ address: '杭州市' });
+    expect(applyView('contact', 'masked', { address: 'Road 1, a very long last part that is surely not a city name at all' }, 0.1)).toEqual({ address: '***' });
   });
 
   it('never lets a masked value contain the full phone or e-mail', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { failureLine, parseTimeOption } from '../../../src/cli/commands/audit.js';
+import { failureLine } from '../../../src/cli/commands/audit.js';
+import { parseTimeOption } from '../../../src/cli/parse.js';
 import { expectVaultError } from '../../helpers/unit-errors.js';
 
 describe('parseTimeOption', () => {

@@ -211,6 +211,19 @@ describe('entry schema', () => {
 });
 
 describe('other record schemas', () => {
+  const validHeader = {
+    type: 'header',
+    format: 'childvault-audit-export/1',
+    vaultId: '42'.repeat(16),
+    publicKey: 'ab'.repeat(32),
+    genesis: 'cd'.repeat(32),
+    head: 3,
+    exportedAt: '2026-11-27T10:00:00.000Z',
+    filter: { since: null, until: null, subject: null, actor: null, action: null },
+    checkpointEvery: 1000,
+    signature: 'ef'.repeat(64),
+  };
+
   it('bound elided records to 1..1000 digests of 64 hex', () => {
     const d = 'ab'.repeat(32);
     expect(elidedLineSchema.safeParse({ type: 'elided', from: 3, digests: [d] }).success).toBe(true);
@@ -223,25 +236,60 @@ describe('other record schemas', () => {
     const cp = { type: 'checkpoint', seq: 5, ts: '2026-11-27T10:00:00.000Z', hash: 'ab'.repeat(32), signature: 'cd'.repeat(64) };
     expect(checkpointLineSchema.safeParse(cp).success).toBe(true);
     expect(checkpointLineSchema.safeParse({ ...cp, signature: 'cd'.repeat(32) }).success).toBe(false);
-    const header = {
-      type: 'header',
-      format: 'childvault-audit-export/1',
-      vaultId: '42'.repeat(16),
-      publicKey: 'ab'.repeat(32),
-      genesis: 'cd'.repeat(32),
-      head: 3,
-      exportedAt: '2026-11-27T10:00:00.000Z',
-      filter: { since: null, until: null, subject: null, actor: null, action: null },
-    };
+    expect(headerLineSchema.safeParse(validHeader).success).toBe(true);
+    expect(headerLineSchema.safeParse({ ...validHeader, format: 'childvault-audit-export/2' }).success).toBe(false);
+    expect(headerLineSchema.safeParse({ ...validHeader, filter: { since: null } }).success).toBe(false);
+  });
+
+  it('accept the genesis checkpoint (seq 0) but no negative or fractional seq', () => {
+    const cp = { type: 'checkpoint', seq: 0, ts: '2026-11-27T10:00:00.000Z', hash: 'ab'.repeat(32), signature: 'cd'.repeat(64) };
+    expect(checkpointLineSchema.safeParse(cp).success).toBe(true);
+    expect(checkpointLineSchema.safeParse({ ...cp, seq: -1 }).success).toBe(false);
+    expect(checkpointLineSchema.safeParse({ ...cp, seq: 0.5 }).success).toBe(false);
+  });
+
+  it('require the header seal (128 hex) and a checkpoint interval from 1 to 1,000,000', () => {
+    const header = { ...validHeader, checkpointEvery: 1 };
     expect(headerLineSchema.safeParse(header).success).toBe(true);
-    expect(headerLineSchema.safeParse({ ...header, format: 'childvault-audit-export/2' }).success).toBe(false);
-    expect(headerLineSchema.safeParse({ ...header, filter: { since: null } }).success).toBe(false);
+    expect(headerLineSchema.safeParse({ ...header, checkpointEvery: 1_000_000 }).success).toBe(true);
+    const { signature: _signature, ...unsigned } = header;
+    expect(headerLineSchema.safeParse(unsigned).success).toBe(false);
+    const { checkpointEvery: _every, ...noInterval } = header;
+    expect(headerLineSchema.safeParse(noInterval).success).toBe(false);
+    for (const change of [{ signature: 'ef'.repeat(32) }, { signature: 'EF'.repeat(64) }, { checkpointEvery: 0 }, { checkpointEvery: 1.5 }, { checkpointEvery: 1_000_001 }, { checkpointEvery: '1000' }]) {
+      expect(headerLineSchema.safeParse({ ...header, ...change }).success, JSON.stringify(change)).toBe(false);
+    }
   });
 
   it('has the documented CSV columns', () => {
     expect(CSV_HEADER).toBe(
-      'type,seq,ts,actor,role,purpose,action,subject,categories,outcome,reason,approval,consent,request_id,detail,prev_hash,hash,signature,digests,vault_id,public_key,genesis,head,exported_at,filter',
+      'type,seq,ts,actor,role,purpose,action,subject,categories,outcome,reason,approval,consent,request_id,detail,prev_hash,hash,signature,digests,vault_id,public_key,genesis,head,exported_at,filter,checkpoint_every',
     );
+  });
+
+  it('reads the header seal from the signature column and the interval from checkpoint_every', () => {
+    const cells = CSV_COLUMNS.map(() => '');
+    const set = (column: (typeof CSV_COLUMNS)[number], value: string): void => {
+      cells[CSV_COLUMNS.indexOf(column)] = value;
+    };
+    set('type', 'header');
+    set('vault_id', '42'.repeat(16));
+    set('public_key', 'ab'.repeat(32));
+    set('genesis', 'cd'.repeat(32));
+    set('head', '3');
+    set('exported_at', '2026-11-27T10:00:00.000Z');
+    set('filter', '{"since":null,"until":null,"subject":null,"actor":null,"action":null}');
+    set('checkpoint_every', '1000');
+    set('signature', 'ef'.repeat(64));
+    const record = csvCellsToRecord('header', cells);
+    expect(record).toMatchObject({ type: 'header', format: 'childvault-audit-export/1', checkpointEvery: 1000, signature: 'ef'.repeat(64) });
+    expect(headerLineSchema.safeParse(record).success).toBe(true);
+    set('checkpoint_every', '1e3');
+    expect(headerLineSchema.safeParse(csvCellsToRecord('header', cells)).success).toBe(false);
+    // An entry row may not carry an interval.
+    const entry = entryToCsvCells(stored(sampleRecord(3))).map((c) => c ?? '');
+    entry[CSV_COLUMNS.indexOf('checkpoint_every')] = '1000';
+    expect(() => csvCellsToRecord('entry', entry)).toThrow(/^column checkpoint_every must be empty in a entry record$/);
   });
 
   it('refuses CSV cells that a record type leaves empty, naming the column', () => {

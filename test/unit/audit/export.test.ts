@@ -3,9 +3,10 @@ import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CsvParser } from '../../../src/audit/csv.js';
-import { entryDigest } from '../../../src/audit/entry.js';
+import { checkpointMessage, entryDigest, exportSealMessage } from '../../../src/audit/entry.js';
 import { CSV_COLUMNS, entryJsonLine, type ExportFilter } from '../../../src/audit/export-format.js';
 import { EXPORT_PAGE_SIZE, writeAuditExport, type ExportEntryRow, type ExportOptions, type ExportSource } from '../../../src/audit/export.js';
+import { sign, verifySignature } from '../../../src/crypto/signing.js';
 import { loadSodium } from '../../../src/crypto/sodium.js';
 import { AuditRepository } from '../../../src/store/audit-repository.js';
 import { buildChain, collector, pseudonym, T0, type TestChain } from '../../helpers/audit-chain.js';
@@ -45,6 +46,8 @@ describe('writeAuditExport, JSON Lines', () => {
   it('writes the header, every entry in full, and each checkpoint right after its entry, ending at the head', async () => {
     const { result, text, lines } = await exportLines(chain.source());
     const header = lines[0]!;
+    const exportedAt = chain.checkpoints.at(-1)!.ts;
+    const seal = exportSealMessage(chain.vaultId, 2600, exportedAt, 700, '{"since":null,"until":null,"subject":null,"actor":null,"action":null}');
     expect(header).toEqual({
       type: 'header',
       format: 'childvault-audit-export/1',
@@ -52,10 +55,23 @@ describe('writeAuditExport, JSON Lines', () => {
       publicKey: hex(chain.key.publicKey),
       genesis: hex(chain.genesis),
       head: 2600,
-      exportedAt: new Date(chain.checkpoints.at(-1)!.ts).toISOString(),
+      exportedAt: new Date(exportedAt).toISOString(),
       filter: { since: null, until: null, subject: null, actor: null, action: null },
+      checkpointEvery: 700,
+      // Ed25519 is deterministic: the seal over (vault, head, time, interval, filter) with the vault's key.
+      signature: hex(sign(chain.key, seal)),
     });
-    const expected: [string, number][] = [];
+    expect(Object.keys(header).slice(-2)).toEqual(['checkpointEvery', 'signature']);
+    expect(verifySignature(chain.key.publicKey, seal, Buffer.from(header['signature'] as string, 'hex'))).toBe(true);
+    // The genesis checkpoint (seq 0, over the genesis hash) comes right after the header.
+    expect(lines[1]).toEqual({
+      type: 'checkpoint',
+      seq: 0,
+      ts: new Date(chain.checkpoints[0]!.ts).toISOString(),
+      hash: hex(chain.genesis),
+      signature: hex(sign(chain.key, checkpointMessage(chain.vaultId, 0, chain.genesis, chain.checkpoints[0]!.ts, 700))),
+    });
+    const expected: [string, number][] = [['checkpoint', 0]];
     for (const e of chain.entries) {
       expected.push(['entry', e.seq]);
       if (e.seq % 700 === 0 || e.seq === 2600) expected.push(['checkpoint', e.seq]);
@@ -63,8 +79,8 @@ describe('writeAuditExport, JSON Lines', () => {
     expect(coverage(lines)).toEqual(expected);
     expect(lines.some((l) => l.type === 'elided')).toBe(false);
     expect(lines.at(-1)).toMatchObject({ type: 'checkpoint', seq: 2600 });
-    expect(text.split('\n')[1]).toBe(entryJsonLine(chain.entries[0]!));
-    expect(result).toEqual({ entries: 2600, elided: 0, checkpoints: 4, head: 2600, bytes: Buffer.byteLength(text) });
+    expect(text.split('\n')[2]).toBe(entryJsonLine(chain.entries[0]!));
+    expect(result).toEqual({ entries: 2600, elided: 0, checkpoints: 5, head: 2600, bytes: Buffer.byteLength(text) });
   });
 
   it('exports up to the given head only (entries appended later are not included)', async () => {
@@ -77,6 +93,9 @@ describe('writeAuditExport, JSON Lines', () => {
   it('turns entries outside the filter into elided digests: consecutive, at most 1000 per line, broken by entries and checkpoints', async () => {
     const { lines, result } = await exportLines(chain.source(), { actor: 'svc:map' });
     expect(lines[0]).toMatchObject({ filter: { actor: 'svc:map', since: null, until: null, subject: null, action: null } });
+    // The seal covers the filter exactly as the header writes it.
+    const seal = exportSealMessage(chain.vaultId, 2600, chain.checkpoints.at(-1)!.ts, 700, '{"since":null,"until":null,"subject":null,"actor":"svc:map","action":null}');
+    expect(lines[0]!['signature']).toBe(hex(sign(chain.key, seal)));
     const cover = coverage(lines);
     expect(cover.filter(([k]) => k !== 'checkpoint').map(([, s]) => s)).toEqual(chain.entries.map((e) => e.seq));
     for (const [kind, seq] of cover) {
@@ -90,7 +109,7 @@ describe('writeAuditExport, JSON Lines', () => {
         expect(d).toBe(hex(entryDigest(chain.entries[l.from! + i - 1]!)));
       });
     }
-    expect(result).toMatchObject({ entries: 650, elided: 1950, checkpoints: 4 });
+    expect(result).toMatchObject({ entries: 650, elided: 1950, checkpoints: 5 });
   });
 
   it('splits long elided runs at 1000 digests and at every checkpoint', async () => {
@@ -174,10 +193,14 @@ describe('writeAuditExport, CSV', () => {
     const col = (name: (typeof CSV_COLUMNS)[number]) => CSV_COLUMNS.indexOf(name);
     expect(rows[1]![0]).toBe('header');
     expect(rows[1]![col('head')]).toBe('1400');
+    expect(rows[1]![col('checkpoint_every')]).toBe('700');
+    expect(rows[1]![col('signature')]).toMatch(/^[0-9a-f]{128}$/);
+    expect(rows[2]!.slice(0, 2)).toEqual(['checkpoint', '0']);
+    expect(rows[2]![col('hash')]).toBe(hex(chain.genesis));
     expect(JSON.parse(rows[1]![col('filter')]!)).toEqual({ since: null, until: null, subject: null, actor: 'svc:map', action: null });
     const types = rows.slice(2).map((r) => r[0]);
     expect(types.filter((t) => t === 'entry')).toHaveLength(result.entries);
-    expect(types.filter((t) => t === 'checkpoint')).toHaveLength(2);
+    expect(types.filter((t) => t === 'checkpoint')).toHaveLength(3); // the genesis, 700 and 1400
     const elided = rows.filter((r) => r[0] === 'elided');
     expect(elided.reduce((n, r) => n + r[col('digests')]!.split(' ').length, 0)).toBe(result.elided);
     expect(rows.at(-1)![0]).toBe('checkpoint');

@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { csvLine, CsvParser } from '../../../src/audit/csv.js';
-import { chainHash, checkpointMessage, entryDigest, toEntry, type AuditEntry } from '../../../src/audit/entry.js';
+import { chainHash, checkpointMessage, entryDigest, exportSealMessage, genesisHash, toEntry, type AuditEntry, type AuditRecord } from '../../../src/audit/entry.js';
 import {
   checkpointCsvCells,
   CSV_COLUMNS,
@@ -12,10 +12,12 @@ import {
   entryFromLine,
   entryToCsvCells,
   headerCsvCells,
+  sealedFilterJson,
   type CheckpointLine,
   type ElidedLine,
   type EntryLine,
   type ExportFilter,
+  type HeaderFilter,
   type HeaderLine,
 } from '../../../src/audit/export-format.js';
 import { writeAuditExport, type ExportFormat, type ExportSource } from '../../../src/audit/export.js';
@@ -23,7 +25,7 @@ import { verifyAuditExportFile, type FileVerifyReport } from '../../../src/audit
 import { sign } from '../../../src/crypto/signing.js';
 import { loadSodium } from '../../../src/crypto/sodium.js';
 import { buildChain, collector, pseudonym, sampleRecord, T0, testSigningKey, type TestChain } from '../../helpers/audit-chain.js';
-import { hex, makeTempDir, removeTempDir } from '../../helpers/unit-bytes.js';
+import { fromHex, hex, makeTempDir, removeTempDir } from '../../helpers/unit-bytes.js';
 import { expectVaultRejection } from '../../helpers/unit-errors.js';
 
 type Rec = Record<string, unknown> & { type: string };
@@ -123,6 +125,39 @@ function expectFailure(report: FileVerifyReport, seq: number | null, message: Re
   if (line !== undefined) expect(report.line).toBe(line);
 }
 
+/** What the checker says of a header whose seal does not cover its fields. */
+const HEADER_SEAL = /^line [12]: the header's signature does not match its head, time, interval or filter: the header was edited, or the file was cut and re-headed$/;
+
+/**
+ * Signs a header record's seal again with `key` (the vault's own, by default): what only someone
+ * holding the vault's signing key can do. Lets a test reach the checks behind the seal.
+ */
+function reseal(header: Rec, key = chain.key): void {
+  const message = exportSealMessage(
+    fromHex(header['vaultId'] as string),
+    header['head'] as number,
+    Date.parse(header['exportedAt'] as string),
+    header['checkpointEvery'] as number,
+    sealedFilterJson(header['filter'] as HeaderFilter),
+  );
+  header['signature'] = hex(sign(key, message));
+}
+
+/** A chain of the sample records with `edit` applied, every hash recomputed from the genesis on. */
+function rehashed(count: number, edit: (records: AuditRecord[]) => void): AuditEntry[] {
+  const records = Array.from({ length: count }, (_v, i) => sampleRecord(i + 1));
+  edit(records);
+  const entries: AuditEntry[] = [];
+  let prev = chain.genesis;
+  records.forEach((r, i) => {
+    const u = toEntry(i + 1, r);
+    const hash = chainHash(prev, entryDigest(u));
+    entries.push({ ...u, prevHash: prev, hash });
+    prev = hash;
+  });
+  return entries;
+}
+
 describe.each(['jsonl', 'csv'] as const)('verifyAuditExportFile (%s)', (format) => {
   let text: string;
   let doc: Doc;
@@ -135,8 +170,10 @@ describe.each(['jsonl', 'csv'] as const)('verifyAuditExportFile (%s)', (format) 
   it('verifies an untouched export, and the test harness rewrites it byte for byte', async () => {
     expect(doc.text()).toBe(text);
     const report = await verify(text);
-    expect(report).toMatchObject({ ok: true, format, line: null, entries: 2500, elided: 0, checkpoints: 3, problem: null });
+    // The genesis checkpoint (seq 0) and those at 1000, 2000 and the head.
+    expect(report).toMatchObject({ ok: true, format, line: null, entries: 2500, elided: 0, checkpoints: 4, problem: null });
     expect(report.head).toEqual({ seq: 2500, hash: hex(chain.entries[2499]!.hash) });
+    expect(doc.records[1]).toMatchObject({ type: 'checkpoint', seq: 0, hash: hex(chain.genesis) });
   });
 
   it('catches an edited field: "entry N was modified"', async () => {
@@ -171,16 +208,7 @@ describe.each(['jsonl', 'csv'] as const)('verifyAuditExportFile (%s)', (format) 
   });
 
   it('catches a forged entry inserted with the chain re-hashed after it: "differs from its signed checkpoint"', async () => {
-    const forged: AuditEntry[] = [];
-    let prev = chain.genesis;
-    const records = chain.entries.map((_e, i) => sampleRecord(i + 1));
-    records.splice(5, 0, { ...sampleRecord(6), actor: 'svc:forger' });
-    records.forEach((r, i) => {
-      const u = toEntry(i + 1, r);
-      const hash = chainHash(prev, entryDigest(u));
-      forged.push({ ...u, prevHash: prev, hash });
-      prev = hash;
-    });
+    const forged = rehashed(2500, (records) => records.splice(5, 0, { ...sampleRecord(6), actor: 'svc:forger' }));
     const source: ExportSource = { ...chain.source(), pageEntries: (a, u, l) => forged.slice(a, Math.min(u, a + l)) };
     const forgedText = await exportText(source, format);
     const forgedDoc = Doc.parse(format, forgedText);
@@ -218,7 +246,7 @@ describe.each(['jsonl', 'csv'] as const)('verifyAuditExportFile (%s)', (format) 
       },
       (r) => {
         const c = chain.checkpoints[0]!;
-        r['signature'] = hex(sign(other, checkpointMessage(chain.vaultId, c.seq, c.hash, c.ts)));
+        r['signature'] = hex(sign(other, checkpointMessage(chain.vaultId, c.seq, c.hash, c.ts, chain.every)));
       },
     ];
     for (const change of cases) {
@@ -237,21 +265,121 @@ describe.each(['jsonl', 'csv'] as const)('verifyAuditExportFile (%s)', (format) 
     expectFailure(await verify(d.text()), null, /another public key/, line);
   });
 
-  it('catches edits to the header: vault id, genesis, head, export time', async () => {
-    const edits: [string, unknown, RegExp][] = [
-      ['vaultId', '43'.repeat(16), /genesis is not the genesis hash of its vault id/],
-      ['genesis', 'ab'.repeat(32), /genesis is not the genesis hash of its vault id/],
-      ['head', 2400, /^the export announces 2400 entries but holds 2500/],
-      ['head', 2600, /^the export announces 2600 entries but holds 2500/],
-      ['exportedAt', '2026-11-28T00:00:00.000Z', /^line [12]: the header's exportedAt is not the time of the export's final checkpoint/],
+  it('catches edits to the header: the genesis check first, then the seal over vault, head, time, interval and filter', async () => {
+    const otherVault = '43'.repeat(16);
+    const edits: [string, Partial<Rec>, RegExp][] = [
+      ['vault id alone', { vaultId: otherVault }, /genesis is not the genesis hash of its vault id/],
+      ['genesis alone', { genesis: 'ab'.repeat(32) }, /genesis is not the genesis hash of its vault id/],
+      ['vault id and its genesis', { vaultId: otherVault, genesis: hex(genesisHash(fromHex(otherVault))) }, HEADER_SEAL],
+      ['head, smaller', { head: 2400 }, HEADER_SEAL],
+      ['head, larger', { head: 2600 }, HEADER_SEAL],
+      ['export time', { exportedAt: '2026-11-28T00:00:00.000Z' }, HEADER_SEAL],
+      ['filter', { filter: { since: null, until: null, subject: null, actor: 'svc:map', action: null } }, HEADER_SEAL],
+      ['interval, smaller', { checkpointEvery: 500 }, HEADER_SEAL],
+      ['interval, larger', { checkpointEvery: 2500 }, HEADER_SEAL],
+      ['seal', { signature: `${'0'.repeat(127)}1` }, HEADER_SEAL],
     ];
-    for (const [field, value, message] of edits) {
+    for (const [name, change, message] of edits) {
       const d = doc.clone();
-      d.records[0]![field] = value;
+      Object.assign(d.records[0]!, change);
       const report = await verify(d.text());
-      expect(report.ok).toBe(false);
-      expect(report.problem?.message).toMatch(message);
+      expect(report.ok, name).toBe(false);
+      expect(report.problem?.message, name).toMatch(message);
+      expect(report.problem?.seq, name).toBeNull();
+      expect(report.line, name).toBe(doc.lineOf(0));
     }
+  });
+
+  it('still checks the header against the chain when the seal is valid (a header the vault key sealed with wrong values)', async () => {
+    const cases: [Partial<Rec>, number | null, RegExp, number | 'last'][] = [
+      [{ head: 2400 }, 2401, /^the export announces 2400 entries but holds 2500/, 'last'],
+      [{ head: 2600 }, 2501, /^the export announces 2600 entries but holds 2500/, 'last'],
+      [{ exportedAt: '2026-11-28T00:00:00.000Z' }, null, /^line [12]: the header's exportedAt is not the time of the export's final checkpoint/, doc.lineOf(0)],
+      // The interval is signed into every checkpoint too: from the genesis on, none verifies.
+      [{ checkpointEvery: 500 }, 0, /^checkpoint at seq 0 has an invalid signature: .*or for another interval/, doc.lineOf(1)],
+    ];
+    for (const [change, seq, message, line] of cases) {
+      const d = doc.clone();
+      Object.assign(d.records[0]!, change);
+      reseal(d.records[0]!);
+      expectFailure(await verify(d.text()), seq, message, line === 'last' ? d.lineOf(d.records.length - 1) : line);
+    }
+  });
+
+  it('refuses a file cut at an earlier checkpoint with its header edited to match (the seal covers head and time)', async () => {
+    const cut = doc.clone();
+    cut.records.splice(cut.index('checkpoint', 2000) + 1);
+    Object.assign(cut.records[0]!, { head: 2000, exportedAt: cut.records.at(-1)!['ts'] });
+    expectFailure(await verify(cut.text()), null, HEADER_SEAL, doc.lineOf(0));
+    // Only the seal stands in the way: the same cut, sealed with the vault's key, would verify.
+    reseal(cut.records[0]!);
+    expect(await verify(cut.text())).toMatchObject({ ok: true, entries: 2000, checkpoints: 3 });
+    // Sealed with another key, it is refused all the same.
+    reseal(cut.records[0]!, testSigningKey(9));
+    expectFailure(await verify(cut.text()), null, HEADER_SEAL, doc.lineOf(0));
+  });
+
+  it('refuses a checkpoint deleted from the middle: "no checkpoint between … checkpoints were deleted"', async () => {
+    const d = doc.clone();
+    d.records.splice(d.index('checkpoint', 1000), 1);
+    expectFailure(
+      await verify(d.text()),
+      1000,
+      /^no checkpoint between seq 0 and 2000, though one is signed every 1000 entries: checkpoints were deleted$/,
+      d.lineOf(d.index('checkpoint', 2000)),
+    );
+    const later = doc.clone();
+    later.records.splice(later.index('checkpoint', 2000), 1);
+    expectFailure(
+      await verify(later.text()),
+      2000,
+      /^no checkpoint between seq 1000 and 2500, though one is signed every 1000 entries: checkpoints were deleted$/,
+      later.lineOf(later.index('checkpoint', 2500)),
+    );
+  });
+
+  it('refuses an export without its genesis checkpoint', async () => {
+    const d = doc.clone();
+    d.records.splice(d.index('checkpoint', 0), 1);
+    expectFailure(await verify(d.text()), 0, /^the genesis checkpoint \(seq 0\) is missing: checkpoints were deleted$/, d.lineOf(d.index('checkpoint', 1000)));
+  });
+
+  it('refuses a chain an insider edited and re-hashed throughout, with every checkpoint line removed', async () => {
+    const forged = rehashed(2500, (records) => {
+      records[4] = { ...records[4]!, actor: 'svc:evil' };
+      records[1495] = { ...records[1495]!, outcome: 'allowed', reason: null }; // a refusal made to disappear
+    });
+    expect(chain.entries[1495]).toMatchObject({ seq: 1496, outcome: 'denied' });
+    expect(forged[1495]).toMatchObject({ seq: 1496, outcome: 'allowed' });
+    expect(forged[4]!.actor).toBe('svc:evil');
+    const forgedDoc = Doc.parse(format, await exportText({ ...chain.source(), pageEntries: (a, u, l) => forged.slice(a, Math.min(u, a + l)) }, format));
+    // The insider keeps the vault's genuine header (same head, time, interval and filter: its seal holds).
+    expect(forgedDoc.records[0]).toEqual(doc.records[0]);
+    const bare = new Doc(format, forgedDoc.records.filter((r) => r.type !== 'checkpoint'));
+    expect(bare.records.filter((r) => r.type === 'entry')).toHaveLength(2500);
+    const lastLine = bare.lineOf(bare.records.length - 1);
+    expectFailure(await verify(bare.text()), 0, /^the genesis checkpoint \(seq 0\) is missing/, lastLine);
+    // Keeping the genesis checkpoint (valid for any chain of this vault) does not help.
+    const genesisOnly = new Doc(format, forgedDoc.records.filter((r) => r.type !== 'checkpoint' || r['seq'] === 0));
+    expectFailure(await verify(genesisOnly.text()), 2500, /^the export does not end with a signed checkpoint over its last entry/, lastLine + 1);
+    // With the vault's checkpoints kept, the first one after the edit gives it away.
+    expectFailure(await verify(forgedDoc.text()), 1000, /^the chain at seq 1000 differs from its signed checkpoint/, forgedDoc.lineOf(forgedDoc.index('checkpoint', 1000)));
+  });
+
+  it('refuses an export sealed for another checkpoint interval than its checkpoints were signed for', async () => {
+    // A wider interval would hide the deleted checkpoints at 1000 and 2000; the header is sealed
+    // for it, but the checkpoints were signed for 1000, so none of them verifies.
+    const base = chain.source();
+    const widened: ExportSource = { ...base, checkpointEvery: 2500, pageCheckpoints: (a, u, l) => base.pageCheckpoints(a, u, l).filter((c) => c.seq % 1000 !== 0 || c.seq === 0) };
+    const text = await exportText(widened, format);
+    const d = Doc.parse(format, text);
+    expect(d.records[0]).toMatchObject({ checkpointEvery: 2500 });
+    expect(d.records.filter((r) => r.type === 'checkpoint').map((r) => r['seq'])).toEqual([0, 2500]);
+    expectFailure(await verify(text), 0, /^checkpoint at seq 0 has an invalid signature: forged or modified \(or signed by another vault's key, or for another interval\)$/, d.lineOf(1));
+    // And a chain whose checkpoints were signed for another interval than its (sealed) header's.
+    const other = buildChain(2500, { checkpointEvery: 2500 });
+    const mixed = await exportText({ ...other.source(), checkpointEvery: 1000 }, format);
+    expectFailure(await verify(mixed), 0, /^checkpoint at seq 0 has an invalid signature/, d.lineOf(1));
   });
 
   it('refuses elided records in an unfiltered export (contents removed)', async () => {
@@ -263,7 +391,7 @@ describe.each(['jsonl', 'csv'] as const)('verifyAuditExportFile (%s)', (format) 
 
   it('refuses records after the final checkpoint, a second header, and a missing header', async () => {
     const appended = doc.clone();
-    appended.records.push(structuredClone(appended.records[1]!));
+    appended.records.push(structuredClone(appended.records[appended.index('entry', 1)]!));
     expectFailure(await verify(appended.text()), null, /^line \d+ follows the final checkpoint \(at the export head, seq 2500\)/, appended.lineOf(appended.records.length - 1));
     const twice = doc.clone();
     twice.records.splice(3, 0, structuredClone(twice.records[0]!));
@@ -305,10 +433,18 @@ describe('verifyAuditExportFile: malformed input (JSON Lines)', () => {
   });
 
   it('refuses an entry that is valid JSON but not in the compact form the vault writes', async () => {
-    const spaced = lines[6]!.replace('"seq":6,', '"seq": 6,');
-    expectFailure(await verify(withLine(7, spaced), small.key.publicKey), 6, /^entry 6 \(line 7\): it is not exactly as the vault wrote it/, 7);
-    const reordered = JSON.stringify(Object.fromEntries(Object.entries(JSON.parse(lines[6]!) as object).reverse()));
-    expectFailure(await verify(withLine(7, reordered), small.key.publicKey), 6, /not exactly as the vault wrote it/, 7);
+    // Line 1 the header, line 2 the genesis checkpoint: entry 6 is on line 8.
+    expect(lines[7]).toMatch(/^\{"type":"entry","seq":6,/);
+    const spaced = lines[7]!.replace('"seq":6,', '"seq": 6,');
+    expectFailure(await verify(withLine(8, spaced), small.key.publicKey), 6, /^entry 6 \(line 8\): it is not exactly as the vault wrote it/, 8);
+    const reordered = JSON.stringify(Object.fromEntries(Object.entries(JSON.parse(lines[7]!) as object).reverse()));
+    expectFailure(await verify(withLine(8, reordered), small.key.publicKey), 6, /not exactly as the vault wrote it/, 8);
+  });
+
+  it('refuses a header that is valid JSON but not in the compact form the vault writes', async () => {
+    const spaced = lines[0]!.replace('"checkpointEvery":10,', '"checkpointEvery": 10,');
+    expect(spaced).not.toBe(lines[0]);
+    expectFailure(await verify(withLine(1, spaced), small.key.publicKey), null, /^line 1: the header record it is not exactly as the vault wrote it/, 1);
   });
 
   it('catches one-byte edits that keep every value equal (only the exact text proves them)', async () => {
@@ -348,18 +484,36 @@ describe('verifyAuditExportFile: malformed input (CSV)', () => {
 
   it('reports CSV syntax errors, wrong cell counts and bad cells with their line numbers', async () => {
     const rows = text.split('\r\n');
+    // Line 1 the column names, line 2 the header record, line 3 the genesis checkpoint: entry 1 is on line 4.
+    expect(rows[2]).toMatch(/^checkpoint,0,/);
+    expect(rows[3]).toMatch(/^entry,1,/);
     const withRow = (n: number, row: string): string => [...rows.slice(0, n - 1), row, ...rows.slice(n)].join('\r\n');
     expectFailure(await verify(`${text}entry,1,"unterminated\r\n`, small.key.publicKey), null, new RegExp(`^line ${rows.length}: a quoted field is not terminated`), rows.length);
-    expectFailure(await verify(withRow(3, 'entry,1,"opens here'), small.key.publicKey), null, /^line 3: text after a closing quote/, 3);
-    expectFailure(await verify(withRow(3, 'entry,"1"x'), small.key.publicKey), null, /^line 3: text after a closing quote/, 3);
-    expectFailure(await verify(withRow(3, 'entry,1,2'), small.key.publicKey), null, /^line 3 has 3 cells; an export record has 25$/, 3);
-    expectFailure(await verify(withRow(3, ''), small.key.publicKey), null, /^line 3 is empty$/, 3);
-    const cells = rows[2]!.split(',');
+    expectFailure(await verify(withRow(4, 'entry,1,"opens here'), small.key.publicKey), null, /^line 4: text after a closing quote/, 4);
+    expectFailure(await verify(withRow(4, 'entry,"1"x'), small.key.publicKey), null, /^line 4: text after a closing quote/, 4);
+    expectFailure(await verify(withRow(4, 'entry,1,2'), small.key.publicKey), null, /^line 4 has 3 cells; an export record has 26$/, 4);
+    expectFailure(await verify(withRow(4, ''), small.key.publicKey), null, /^line 4 is empty$/, 4);
+    const cells = rows[3]!.split(',');
     cells[1] = 'one';
-    expectFailure(await verify(withRow(3, cells.join(',')), small.key.publicKey), null, /^line 3: seq expected number$/, 3);
-    const camel = rows[2]!.split(',');
+    expectFailure(await verify(withRow(4, cells.join(',')), small.key.publicKey), null, /^line 4: seq expected number$/, 4);
+    const camel = rows[3]!.split(',');
     camel[13] = 'x'.repeat(300);
-    expectFailure(await verify(withRow(3, camel.join(',')), small.key.publicKey), null, /^line 3: request_id must be at most 256 characters$/, 3);
+    expectFailure(await verify(withRow(4, camel.join(',')), small.key.publicKey), null, /^line 4: request_id must be at most 256 characters$/, 4);
+  });
+
+  it('reports a bad checkpoint_every cell in the header record by its column', async () => {
+    const rows = text.split('\r\n');
+    const header = rows[1]!.split(',');
+    expect(header.at(-1)).toBe('10');
+    for (const [cell, message] of [
+      ['ten', /^line 2: checkpoint_every expected number$/],
+      ['1e3', /^line 2: checkpoint_every expected number$/],
+      ['', /^line 2: checkpoint_every expected number$/],
+      ['0', /^line 2: checkpoint_every must be at least 1$/],
+    ] as const) {
+      const edited = [...rows.slice(0, 1), [...header.slice(0, -1), cell].join(','), ...rows.slice(2)].join('\r\n');
+      expectFailure(await verify(edited, small.key.publicKey), null, message, 2);
+    }
   });
 });
 
@@ -410,15 +564,26 @@ describe('filtered exports', () => {
       expect(report.ok).toBe(true);
       expect(report.entries + report.elided).toBe(2500);
       expect(report.elided).toBeGreaterThan(0);
-      expect(report.checkpoints).toBe(3);
+      expect(report.checkpoints).toBe(4);
     }
   });
 
-  it('catch an edited filter that included entries no longer match', async () => {
+  it('catch an edited filter: the seal covers it, and included entries no longer match it', async () => {
     const text = await exportText(chain.source(), 'jsonl', { actor: 'svc:map' });
-    const report = await verify(text.replace('"actor":"svc:map","action":null}', '"actor":"svc:mbp","action":null}'));
-    expect(report.ok).toBe(false);
-    expect(report.problem?.message).toMatch(/does not match the export's actor filter/);
+    const edited = text.replace('"actor":"svc:map","action":null}', '"actor":"svc:mbp","action":null}');
+    expect(edited).not.toBe(text);
+    expectFailure(await verify(edited), null, HEADER_SEAL, 1);
+    // Behind the seal: a header sealed by the vault's key with the wrong filter is caught at its first included entry.
+    const d = Doc.parse('jsonl', edited);
+    reseal(d.records[0]!);
+    const first = d.records.find((r) => r.type === 'entry')!;
+    expectFailure(await verify(d.text()), first['seq'] as number, /does not match the export's actor filter: the header or the entry was edited/, d.lineOf(d.records.indexOf(first)));
+  });
+
+  it('catch a filter removed from the header (the seal covers it)', async () => {
+    const d = Doc.parse('jsonl', await exportText(chain.source(), 'jsonl', { actor: 'svc:map' }));
+    d.records[0]!['filter'] = { since: null, until: null, subject: null, actor: null, action: null };
+    expectFailure(await verify(d.text()), null, HEADER_SEAL, 1);
   });
 
   it('catch an edited digest (the chain no longer reaches its checkpoint)', async () => {

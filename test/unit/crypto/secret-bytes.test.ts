@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { SecretBytes, wipeAll } from '../../../src/crypto/secret-bytes.js';
+import { SecretBytes } from '../../../src/crypto/secret-bytes.js';
 import { hex } from '../../helpers/unit-bytes.js';
 
 function keyBytes(): Uint8Array {
@@ -65,15 +65,5 @@ describe('SecretBytes', () => {
     const values = Object.values(secret) as unknown[];
     expect(values.some((v) => v instanceof Uint8Array)).toBe(false);
     expect(Object.keys(secret)).toEqual(['length']);
-  });
-});
-
-describe('wipeAll', () => {
-  it('zeroes every array given and skips undefined', () => {
-    const a = Uint8Array.of(1, 2, 3);
-    const b = Uint8Array.of(4);
-    wipeAll(a, undefined, b);
-    expect(Array.from(a)).toEqual([0, 0, 0]);
-    expect(Array.from(b)).toEqual([0]);
   });
 });

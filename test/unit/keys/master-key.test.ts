@@ -9,7 +9,6 @@ import {
   RAW_KEY_PROVIDER_ID,
   envKey,
   generateKeyFile,
-  isUnwrapFailure,
   keyFile,
   passphraseKey,
   type MasterKeyProvider,
@@ -303,13 +302,5 @@ describe('in-memory providers before attach and after close', () => {
     const provider = keyFile(writeKey('master.key', KEY, 0o600));
     await attach(provider);
     expect((provider as unknown as { toString(): string }).toString()).toBe('[MasterKeyProvider raw-key]');
-  });
-});
-
-describe('isUnwrapFailure', () => {
-  it('is true for INTEGRITY and foreign errors, false for other VaultErrors', () => {
-    expect(isUnwrapFailure(new VaultError('INTEGRITY', 'x'))).toBe(true);
-    expect(isUnwrapFailure(new Error('kms'))).toBe(true);
-    expect(isUnwrapFailure(new VaultError('MASTER_KEY_UNAVAILABLE', 'x'))).toBe(false);
   });
 });

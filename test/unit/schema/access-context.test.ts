@@ -42,8 +42,15 @@ describe('accessContextSchema', () => {
   });
 
   it('says which characters a name may hold', () => {
-    expect(refuse({ ...base, actor: 'svc profile' }).message).toBe('ctx.actor may hold letters, digits and . _ : @ / + - only');
-    expect(refuse({ ...base, requestId: 'req 1' }).message).toBe('ctx.requestId must be printable ASCII without spaces');
+    expect(refuse({ ...base, actor: 'svc profile' }).message).toBe('ctx.actor must start with a letter or digit and hold letters, digits and . _ : @ / + - only');
+    expect(refuse({ ...base, requestId: 'req 1' }).message).toBe('ctx.requestId must be printable ASCII without spaces, starting with a letter or digit');
+  });
+
+  it('refuses names that would start a spreadsheet formula in a CSV export', () => {
+    for (const bad of ['=cmd', '+1', '-x', '@sum']) {
+      expect(refuse({ ...base, actor: bad }).field).toBe('ctx.actor');
+      expect(refuse({ ...base, requestId: bad }).field).toBe('ctx.requestId');
+    }
   });
 
   it('refuses unknown fields (a typo must not be ignored)', () => {

@@ -1,0 +1,95 @@
+/**
+ * Fills an existing vault's audit log with `count` genuine entries, fast: the vault's own
+ * `AuditLog.append` (head lookup, canonical digest, BLAKE2b chain, a signed Ed25519 checkpoint
+ * every 1000 entries, per-subject pseudonyms under the vault's pseudonym key) inside large
+ * transactions on the vault's own file, with the keys unwrapped exactly as `openVault` does.
+ * Only the per-operation transaction and the operation itself are skipped, so the result is the
+ * chain a long-running service would have produced, and `vault.audit.verify` accepts it.
+ */
+import { AUDIT_PSEUDONYM_KEY, AUDIT_SIGNING_KEY, AuditLog, DEFAULT_CHECKPOINT_EVERY } from '../src/audit/audit-log.js';
+import { chainHash, checkpointMessage, entryDigest, toEntry, type AuditRecord } from '../src/audit/entry.js';
+import { sign, signingKeyFromSeed } from '../src/crypto/signing.js';
+import { loadSodium } from '../src/crypto/sodium.js';
+import type { MasterKeyProvider } from '../src/keys/master-key.js';
+import { SUBJECT_INDEX_KEY, subjectTag } from '../src/keys/subject-index.js';
+import { loadVaultKeys, unlockVault } from '../src/keys/unlock.js';
+import { AuditRepository } from '../src/store/audit-repository.js';
+import { openDatabase, writeTransaction } from '../src/store/database.js';
+import { KekRepository } from '../src/store/kek-repository.js';
+import { MetaRepository } from '../src/store/meta-repository.js';
+
+const BATCH = 50_000;
+const SUBJECTS = 1000;
+
+/**
+ * Appends `count` entries to the audit log of the vault at `path` (created beforehand by
+ * `openVault`, and not open elsewhere while this runs). The mix is what the bench's services
+ * write: reads and writes of a location for 1000 subjects by `svc:bench`, every fourth with a
+ * request id. Returns the log's head seq afterwards.
+ */
+export async function appendAuditEntries(path: string, masterKey: MasterKeyProvider, count: number): Promise<number> {
+  await loadSodium();
+  const db = openDatabase({ path, durability: 'normal' });
+  try {
+    const repos = { meta: new MetaRepository(db), keks: new KekRepository(db) };
+    const unlocked = await unlockVault(db, repos, masterKey, Date.now());
+    unlocked.keyring.wipe();
+    const keys = await loadVaultKeys(db, repos, masterKey, unlocked.meta, [SUBJECT_INDEX_KEY, AUDIT_PSEUDONYM_KEY, AUDIT_SIGNING_KEY], Date.now());
+    const indexKey = keys.get(SUBJECT_INDEX_KEY)!;
+    const seed = keys.get(AUDIT_SIGNING_KEY)!;
+    const signingKey = signingKeyFromSeed(seed);
+    seed.wipe();
+    const repo = new AuditRepository(db);
+    const vaultId = unlocked.meta.vaultId;
+    const log = new AuditLog({ repo, vaultId, pseudonymKey: keys.get(AUDIT_PSEUDONYM_KEY)!, signingKey, checkpointEvery: DEFAULT_CHECKPOINT_EVERY });
+    try {
+      const tags = Array.from({ length: SUBJECTS }, (_, i) => subjectTag(indexKey, `g:${i + 1}`));
+      indexKey.wipe();
+      // What AuditLog.append does per entry, with the head and the pseudonyms kept in memory
+      // instead of read back from the table each time (nothing else writes meanwhile).
+      const pseudonyms = writeTransaction(db, 'bench: audit pseudonyms', () => tags.map((tag) => log.pseudonym(tag, true)!));
+      let head = repo.head() ?? { seq: 0, hash: log.genesis };
+      const start = Date.now() - count; // one entry per millisecond, ending now
+      for (let done = 0; done < count; ) {
+        const n = Math.min(BATCH, count - done);
+        head = writeTransaction(db, 'bench: filling the audit log', () => {
+          let { seq, hash: prevHash } = head;
+          for (let i = done; i < done + n; i++) {
+            const put = i % 10 === 0;
+            const record: AuditRecord = {
+              ts: start + i,
+              actor: 'svc:bench',
+              role: 'service',
+              purpose: 'bench',
+              action: put ? 'put' : 'get',
+              subject: pseudonyms[i % SUBJECTS]!,
+              categories: ['location'],
+              outcome: 'allowed',
+              reason: null,
+              approval: null,
+              consent: null,
+              requestId: i % 4 === 0 ? `req-${String(i).padStart(8, '0')}` : null,
+              detail: put ? { views: 'location:full' } : { returned: 1, views: 'location:full' },
+            };
+            const unhashed = toEntry(++seq, record);
+            const hash = chainHash(prevHash, entryDigest(unhashed));
+            repo.insert({ ...unhashed, prevHash, hash });
+            if (seq % DEFAULT_CHECKPOINT_EVERY === 0) {
+              repo.insertCheckpoint({ seq, ts: record.ts, hash, signature: sign(signingKey, checkpointMessage(vaultId, seq, hash, record.ts)) });
+            }
+            prevHash = hash;
+          }
+          return { seq, hash: prevHash };
+        });
+        done += n;
+      }
+      return head.seq;
+    } finally {
+      log.wipe();
+      for (const key of keys.values()) key.wipe();
+    }
+  } finally {
+    masterKey.close?.();
+    db.close();
+  }
+}
