@@ -7,16 +7,13 @@
  * cheaper done directly. Each function returns exactly what the general path would.
  */
 
-const HEX_DIGITS = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+import { toHex } from '../format/ids.js';
+
 const HEX_VALUES = new Int8Array(128).fill(-1);
 for (let i = 0; i < 16; i++) HEX_VALUES['0123456789abcdef'.charCodeAt(i)] = i;
 
-/** Lower-case hex of `bytes` (any Uint8Array; no Buffer view needed). */
-export function hexOf(bytes: Uint8Array): string {
-  let out = '';
-  for (let i = 0; i < bytes.length; i++) out += HEX_DIGITS[bytes[i] ?? 0] ?? '';
-  return out;
-}
+/** Lower-case hex of `bytes` (the one implementation: format/ids.ts). */
+export const hexOf = toHex;
 
 /** The bytes of `text` if it is exactly `length` bytes of lower-case hex, else null. */
 export function hexBytes(text: unknown, length: number): Uint8Array | null {

@@ -50,7 +50,7 @@ export function masterKeyFrom(options: GlobalOptions, env: NodeJS.ProcessEnv = p
   return only.make();
 }
 
-/** The policy file: --policy or CHILDVAULT_POLICY (none: data commands are refused, default deny). */
+/** The policy file: --policy or CHILDVAULT_POLICY (none: every decided command is refused, default deny). */
 export function policyPath(options: GlobalOptions): string | undefined {
   const path = options.policy ?? process.env['CHILDVAULT_POLICY'];
   return path === undefined || path === '' ? undefined : path;
