@@ -8,7 +8,7 @@ import type { AuditDetail, AuditRecord } from './audit/entry.js';
 import { DAY_MS } from './schema/categories.js';
 import { parseOrThrow } from './schema/zod-errors.js';
 import type { AccessContext } from './schema/access-context.js';
-import { truncateWal, writeTransaction, type SqliteDatabase } from './store/database.js';
+import { pauseBetweenBatches, truncateWal, writeTransaction, type SqliteDatabase } from './store/database.js';
 import type { RecordRepository } from './store/record-repository.js';
 import type { RotationRepository } from './store/rotation-repository.js';
 
@@ -92,7 +92,7 @@ export class VaultRetention {
           }
         }
         options.onProgress?.(scanned);
-        await new Promise((resolve) => setImmediate(resolve));
+        await pauseBetweenBatches();
       }
       if (total > 0 && !dryRun) truncateWal(d.db);
       if (total === 0) {

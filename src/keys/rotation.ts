@@ -15,9 +15,9 @@ import { STREAM_BODY_VERSION, RECORD_FORMAT_SINGLE } from '../crypto/record-ciph
 import { SecretBytes } from '../crypto/secret-bytes.js';
 import { integrityError, VaultError } from '../errors.js';
 import { newId } from '../format/ids.js';
-import { writeTransaction, type SqliteDatabase } from '../store/database.js';
+import { pauseBetweenBatches, writeTransaction, type SqliteDatabase } from '../store/database.js';
 import type { KekRepository } from '../store/kek-repository.js';
-import type { RotatableRow, RotationRepository } from '../store/rotation-repository.js';
+import type { ResealableRow, RotatableRow, RotationRepository } from '../store/rotation-repository.js';
 import { generateDek, recordAad, unwrapDek, wrapDek, type DekBinding } from './data-keys.js';
 import { kekAad, KekNotLoaded, type Keyring } from './keyring.js';
 import type { MasterKeyProvider } from './master-key.js';
@@ -115,16 +115,25 @@ export async function rotateKeks(deps: RotationDeps, options: RotationOptions = 
     let outcome: { cursor: number; count: number } | null;
     try {
       outcome = writeTransaction(deps.db, 'rewrapping data keys', () => {
-        const page = deps.rotations.page(cursor, rotation.toVersion, batchSize);
-        if (page.length === 0) return null;
         let count = 0;
-        let bytes = 0;
         let last = cursor;
-        for (const row of page) {
-          if (rotation.reencrypt && count > 0 && bytes + row.plaintextBytes > REENCRYPT_BATCH_BYTES) break;
-          if (rotation.reencrypt ? reencryptRow(deps, row, rotation.toVersion) : rewrapRow(deps, row, rotation.toVersion)) count++;
-          bytes += row.plaintextBytes;
-          last = row.id;
+        if (rotation.reencrypt) {
+          const page = deps.rotations.pageValues(cursor, rotation.toVersion, batchSize);
+          if (page.length === 0) return null;
+          let bytes = 0;
+          for (const row of page) {
+            if (count > 0 && bytes + row.plaintextBytes > REENCRYPT_BATCH_BYTES) break;
+            if (reencryptRow(deps, row, rotation.toVersion)) count++;
+            bytes += row.plaintextBytes;
+            last = row.id;
+          }
+        } else {
+          const page = deps.rotations.pageKeys(cursor, rotation.toVersion, batchSize);
+          if (page.length === 0) return null;
+          for (const row of page) {
+            if (rewrapRow(deps, row, rotation.toVersion)) count++;
+            last = row.id;
+          }
         }
         deps.rotations.advance(rotation.id, last, count);
         return { cursor: last, count };
@@ -138,25 +147,28 @@ export async function rotateKeks(deps: RotationDeps, options: RotationOptions = 
     }
     if (outcome === null) {
       // Everything after the cursor is done; finish unless something older slipped back (it cannot
-      // through the vault: writers use the active KEK; this is a belt against tampering).
-      const finished = writeTransaction(deps.db, 'finishing a rotation', () => {
-        if (deps.rotations.remaining(rotation.toVersion) > 0) {
+      // through the vault: writers use the active KEK; this is a belt against tampering). The count
+      // scans every record, so it runs outside the write lock, where it stalls no writer: writers
+      // read the active KEK inside their own transaction, so no row on an old KEK can appear after it.
+      if (deps.rotations.remaining(rotation.toVersion) > 0) {
+        writeTransaction(deps.db, 'restarting a rotation pass', () => {
           deps.rotations.advance(rotation.id, 0, 0);
-          return false;
-        }
+        });
+        cursor = 0;
+        continue;
+      }
+      writeTransaction(deps.db, 'finishing a rotation', () => {
+        if (deps.rotations.running()?.id !== rotation.id) return; // another process finished it
         deps.rotations.finish(rotation.id, deps.now());
         deps.onFinish(rotation.toVersion, rotation.rewrapped + done, rotation.reencrypt);
-        return true;
       });
-      if (finished) break;
-      cursor = 0;
-      continue;
+      break;
     }
     cursor = outcome.cursor;
     done += outcome.count;
     batches++;
     options.onProgress?.(done, total);
-    await new Promise((resolve) => setImmediate(resolve)); // let this process's other work run too
+    await pauseBetweenBatches();
   }
   return { toVersion: rotation.toVersion, resumed, reencrypt: rotation.reencrypt, rewrapped: done, batches, durationMs: performance.now() - started };
 }
@@ -207,7 +219,7 @@ function rewrapRow(deps: RotationDeps, row: RotatableRow, toVersion: number): bo
  * Inside a batch: a fresh data key under the new KEK, and the value re-sealed under it. Streams
  * are re-sealed chunk by chunk (each old chunk read alone), so memory stays at one chunk.
  */
-function reencryptRow(deps: RotationDeps, row: RotatableRow, toVersion: number): boolean {
+function reencryptRow(deps: RotationDeps, row: ResealableRow, toVersion: number): boolean {
   const oldBinding = binding(deps, row);
   const oldDek = unwrapDek(deps.keyring.get(row.kekVersion), row.wrappedDek, oldBinding, row.kekVersion);
   const newDekId = newId(deps.now());

@@ -13,6 +13,7 @@ export interface RotationRow {
 }
 
 /** A record as rotation sees it: enough to rewrap (and re-encrypt) without the subject id. */
+/** What a rewrap reads: the data key and what its AAD binds. */
 export interface RotatableRow {
   readonly id: number;
   readonly subjectTag: Uint8Array;
@@ -20,6 +21,10 @@ export interface RotatableRow {
   readonly dekId: Uint8Array;
   readonly kekVersion: number;
   readonly wrappedDek: Uint8Array;
+}
+
+/** What a re-encryption reads besides: the sealed value. */
+export interface ResealableRow extends RotatableRow {
   readonly format: number;
   readonly body: Uint8Array;
   readonly chunkCount: number;
@@ -46,7 +51,8 @@ export class RotationRepository {
   readonly #start: Statement<[number, number, number]>;
   readonly #advance: Statement<[number, number, number]>;
   readonly #finish: Statement<[number, number]>;
-  readonly #page: Statement<[number, number, number], RotatableRow>;
+  readonly #pageKeys: Statement<[number, number, number], RotatableRow>;
+  readonly #pageValues: Statement<[number, number, number], ResealableRow>;
   readonly #remaining: Statement<[number], { n: number }>;
   readonly #rewrap: Statement<[number, Uint8Array, number, Uint8Array]>;
   readonly #reseal: Statement<[Uint8Array, number, Uint8Array, Uint8Array, number, number, Uint8Array]>;
@@ -65,9 +71,11 @@ export class RotationRepository {
     this.#advance = db.prepare('UPDATE key_rotations SET cursor = ?, rewrapped = rewrapped + ? WHERE id = ?');
     this.#finish = db.prepare('UPDATE key_rotations SET finished_at = ? WHERE id = ?');
     // Rowid order from the cursor: no index on kek_version, the scan passes each row once.
-    this.#page = db.prepare(`SELECT id, subject_tag AS subjectTag, category, dek_id AS dekId, kek_version AS kekVersion, wrapped_dek AS wrappedDek,
-        format, body, chunk_count AS chunkCount, plaintext_bytes AS plaintextBytes, written_at AS writtenAt
-      FROM records WHERE id > ? AND kek_version != ? ORDER BY id LIMIT ?`);
+    const keyColumns = 'id, subject_tag AS subjectTag, category, dek_id AS dekId, kek_version AS kekVersion, wrapped_dek AS wrappedDek';
+    const pageOf = 'FROM records WHERE id > ? AND kek_version != ? ORDER BY id LIMIT ?';
+    // A rewrap never reads the bodies: they are most of each row.
+    this.#pageKeys = db.prepare(`SELECT ${keyColumns} ${pageOf}`);
+    this.#pageValues = db.prepare(`SELECT ${keyColumns}, format, body, chunk_count AS chunkCount, plaintext_bytes AS plaintextBytes, written_at AS writtenAt ${pageOf}`);
     this.#remaining = db.prepare('SELECT count(*) AS n FROM records WHERE kek_version != ?');
     // Guarded by dek_id: a value replaced since the page was read is left alone (it has a new key already).
     this.#rewrap = db.prepare('UPDATE records SET kek_version = ?, wrapped_dek = ? WHERE id = ? AND dek_id = ?');
@@ -100,8 +108,14 @@ export class RotationRepository {
   }
 
   /** Records after `cursor` not yet under `toVersion`, in id order. */
-  page(cursor: number, toVersion: number, limit: number): RotatableRow[] {
-    return this.#page.all(cursor, toVersion, limit);
+  /** The next records after `cursor` (by id) not yet on `toVersion`: their keys only. */
+  pageKeys(cursor: number, toVersion: number, limit: number): RotatableRow[] {
+    return this.#pageKeys.all(cursor, toVersion, limit);
+  }
+
+  /** As pageKeys, with the sealed values. */
+  pageValues(cursor: number, toVersion: number, limit: number): ResealableRow[] {
+    return this.#pageValues.all(cursor, toVersion, limit);
   }
 
   remaining(toVersion: number): number {
@@ -114,7 +128,7 @@ export class RotationRepository {
   }
 
   /** Replaces a record's data key and sealed body (and, for streams, its chunks already inserted under the new id). */
-  reseal(row: RotatableRow, dekId: Uint8Array, toVersion: number, wrapped: Uint8Array, body: Uint8Array): boolean {
+  reseal(row: ResealableRow, dekId: Uint8Array, toVersion: number, wrapped: Uint8Array, body: Uint8Array): boolean {
     const changed = this.#reseal.run(dekId, toVersion, wrapped, body, row.id, row.format, row.dekId).changes === 1;
     if (changed) this.#deleteChunks.run(row.dekId);
     return changed;
