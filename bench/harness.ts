@@ -21,6 +21,8 @@ export interface Baseline {
   readonly rateTarget?: number;
   /** The target is shown and judged, but a miss is not counted as a failure of the run. */
   readonly informational?: boolean;
+  /** How the target column shows the ratio target, when `≥ 0.67` alone would not say what it means. */
+  readonly targetLabel?: string;
 }
 
 export interface BenchCase {
@@ -57,6 +59,8 @@ export interface ResultRow {
   readonly rateTarget: number | null;
   /** A target shown for information: a miss does not count as a failed target. */
   readonly informational: boolean;
+  /** The ratio target as the table shows it, or null for `≥ target`. */
+  readonly targetLabel: string | null;
   readonly pass: boolean | null;
   /** Per-round throughputs, for judging the spread. */
   readonly vaultSamples: readonly number[];
@@ -135,6 +139,7 @@ export function rowsFromSamples(
       target: b.target ?? null,
       rateTarget: b.rateTarget ?? null,
       informational: b.informational === true,
+      targetLabel: b.targetLabel ?? null,
       pass: checks.length === 0 ? null : checks.every(Boolean),
       vaultSamples,
       rawSamples,
@@ -182,7 +187,7 @@ export function markdownTable(rows: readonly ResultRow[]): string {
   ];
   for (const r of rows) {
     const verdict = (r.pass === null ? 'n/a' : r.pass ? 'pass' : 'FAIL') + (r.informational && r.pass !== null ? ' (info)' : '');
-    const targets = [...(r.target === null ? [] : [`≥ ${r.target.toFixed(2)}`]), ...(r.rateTarget === null ? [] : [`≥ ${formatRate(r.rateTarget)}/s`])];
+    const targets = [...(r.target === null ? [] : [r.targetLabel ?? `≥ ${r.target.toFixed(2)}`]), ...(r.rateTarget === null ? [] : [`≥ ${formatRate(r.rateTarget)}/s`])];
     const target = targets.length === 0 ? '—' : targets.join(', ');
     lines.push(`| ${r.operation} vs ${r.baseline} | ${formatRate(r.vaultOpsPerSec)} | ${formatRate(r.rawOpsPerSec)} | ${r.ratio.toFixed(2)} | ${target} | ${verdict} |`);
   }

@@ -1,8 +1,9 @@
 /**
  * Policies for the benchmark. `benchPolicy` is test/helpers/policy.ts `testPolicy` (copied: the
- * bench does not import from test/) for the bench's context: role `service` may do everything on
- * every category for the consent-exempt purpose `bench`, with no approval and no read limit, so
- * the access decision is the role grant and the purpose check only.
+ * bench does not import from test/) for the bench's context: role `service` may do every action
+ * the policy schema knows (data, audit, status …) on every category for the consent-exempt
+ * purpose `bench`, with no approval and no read limit, so the access decision is the role grant
+ * and the purpose check only.
  *
  * `examplePolicy` is docs/policy.example.json with the `service` role's read limit raised to the
  * schema's maximum: the limit is still checked and counted on every read (the cost is the same),
@@ -10,6 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { AccessContext, PolicyInput } from '../src/index.js';
+import { POLICY_ACTIONS } from '../src/schema/policy.js';
 
 export const benchCtx: AccessContext = { actor: 'svc:bench', role: 'service', purpose: 'bench' };
 
@@ -24,7 +26,7 @@ export const benchPolicy: PolicyInput = {
     },
   },
   roles: {
-    service: { grants: [{ purpose: 'bench', actions: ['put', 'get', 'erase', 'export', 'import', 'consent'] }] },
+    service: { grants: [{ purpose: 'bench', actions: [...POLICY_ACTIONS] }] },
   },
   officers: ['staff:officer'],
   notices: [{ version: 'v1', changedPurposes: [] }],
