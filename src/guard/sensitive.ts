@@ -1,8 +1,9 @@
 /**
  * `Sensitive<T>`: how values leave the vault. The plaintext is reachable only through
  * `reveal()`; string conversion and `util.inspect` (so `console.log`, template literals, error
- * messages) show a redaction, and `JSON.stringify` throws PLAINTEXT_LEAK, so a value read for one
- * purpose cannot slip into a log line or an API response by accident.
+ * messages) show a redaction, and `JSON.stringify`, `structuredClone` (and so `postMessage`,
+ * `v8.serialize`), `Buffer.from` and object spread throw PLAINTEXT_LEAK, so a value read for one
+ * purpose cannot slip into a log line, a queue or an API response by accident (docs/guards.md).
  */
 import { inspect } from 'node:util';
 import { VaultError } from '../errors.js';
@@ -27,6 +28,13 @@ export class Sensitive<T> {
     this.#value = view === 'presence' ? undefined : value;
     this.category = category;
     this.view = view;
+    // structuredClone, v8.serialize and worker postMessage copy own enumerable properties (the
+    // private field is silently dropped): this one makes them throw instead of passing on a husk.
+    Object.defineProperty(this, 'value', { enumerable: true, get: () => this.#refuse('copy') });
+  }
+
+  #refuse(what: string): never {
+    throw new VaultError('PLAINTEXT_LEAK', `refusing to ${what} a Sensitive ${this.category} value; call reveal() where the value is used, not on its way to storage or logs`);
   }
 
   /**
@@ -51,7 +59,12 @@ export class Sensitive<T> {
 
   /** Serialising minor data is refused, not redacted: a silent "[redacted]" in a payload hides a bug. */
   toJSON(): never {
-    throw new VaultError('PLAINTEXT_LEAK', `refusing to serialise a Sensitive ${this.category} value; call reveal() where the value is used, not on its way to storage or logs`);
+    return this.#refuse('serialise');
+  }
+
+  /** `Buffer.from(value)` calls this first: refused like serialisation (string conversion redacts). */
+  valueOf(): never {
+    return this.#refuse('convert to bytes');
   }
 
   [inspect.custom](): string {

@@ -1,6 +1,8 @@
 import { Console } from 'node:console';
 import { Writable } from 'node:stream';
 import { format, inspect } from 'node:util';
+import { serialize } from 'node:v8';
+import { MessageChannel } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { VaultError } from '../../../src/errors.js';
 import { Sensitive, isSensitive } from '../../../src/guard/sensitive.js';
@@ -26,7 +28,6 @@ function consoleOutput(...args: unknown[]): string {
   captured.log(...args);
   captured.error(...args);
   captured.dir(args, { depth: 10 });
-  captured.table(args);
   return out;
 }
 
@@ -62,11 +63,18 @@ describe('Sensitive', () => {
     }
   });
 
-  it('keeps the value out of everything console.log, console.error, console.dir and console.table print', () => {
+  it('keeps the value out of everything console.log, console.error and console.dir print', () => {
     const s = contact();
     const out = consoleOutput(s, { nested: [s] });
     expect(out).toContain(REDACTED);
     expect(out).not.toContain('13800138000');
+  });
+
+  it('makes console.table refuse a row that is a Sensitive (it reads every own property)', () => {
+    const captured = new Console({ stdout: new Writable({ write: (_c, _e, done) => { done(); } }), colorMode: false });
+    expectVaultError(() => {
+      captured.table([contact()]);
+    }, 'PLAINTEXT_LEAK');
   });
 
   it('keeps the value out of an error message and an error cause', () => {
@@ -90,12 +98,44 @@ describe('Sensitive', () => {
     expect(() => format('%j', { s: contact() })).toThrow(VaultError);
   });
 
-  it('does not expose the value through enumerable properties or spreading', () => {
+  it('makes spreading and Object.assign throw PLAINTEXT_LEAK instead of copying a husk', () => {
     const s = contact();
     // eslint-disable-next-line @typescript-eslint/no-misused-spread -- what a careless caller writes
-    const copy = { ...s } as Record<string, unknown>;
-    expect(JSON.stringify(Object.values(copy))).not.toContain('13800138000');
-    expect(Object.keys(s)).toEqual(['category', 'view']);
+    expectVaultError(() => ({ ...s }), 'PLAINTEXT_LEAK');
+    expectVaultError(() => Object.assign({}, s), 'PLAINTEXT_LEAK');
+    expect(Object.keys(s)).toEqual(['category', 'view', 'value']);
+  });
+
+  it('makes structuredClone, v8.serialize and postMessage throw PLAINTEXT_LEAK, nested too', () => {
+    expectVaultError(() => structuredClone(contact()), 'PLAINTEXT_LEAK');
+    expectVaultError(() => structuredClone({ user: { contacts: [contact()] } }), 'PLAINTEXT_LEAK');
+    expectVaultError(() => serialize(new Map([['k', contact()]])), 'PLAINTEXT_LEAK');
+    const { port1, port2 } = new MessageChannel();
+    try {
+      expectVaultError(() => {
+        port1.postMessage({ s: contact() });
+      }, 'PLAINTEXT_LEAK');
+    } finally {
+      port1.close();
+      port2.close();
+    }
+  });
+
+  it('makes Buffer.from and valueOf throw PLAINTEXT_LEAK rather than encode the redaction', () => {
+    expectVaultError(() => Buffer.from(contact() as unknown as string), 'PLAINTEXT_LEAK');
+    expectVaultError(() => contact().valueOf(), 'PLAINTEXT_LEAK');
+  });
+
+  it('names the category, never the value, in every refusal', () => {
+    for (const f of [() => JSON.stringify(contact()), () => structuredClone(contact()), () => Buffer.from(contact() as unknown as string)]) {
+      try {
+        f();
+        expect.unreachable('the channel must refuse');
+      } catch (error) {
+        expect((error as Error).message).toContain('Sensitive contact');
+        expect((error as Error).message).not.toContain('13800138000');
+      }
+    }
   });
 });
 
