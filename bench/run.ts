@@ -16,7 +16,9 @@ import { availableParallelism, cpus, platform, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AUDIT_CASES, runAuditCases } from './audit-ops.js';
+import { GUARD_CASE_PREFIX, runGuardCases } from './guard-ops.js';
 import { markdownTable, runCase, writeJson, type ResultRow, type Settings } from './harness.js';
+import { runScanCases, SCAN_CASES } from './scan-ops.js';
 import { ROTATION_CASE, runRotationCase } from './rotation-ops.js';
 import { createSuite } from './vault-ops.js';
 
@@ -75,6 +77,16 @@ async function main(): Promise<void> {
       rows.push(...results.rows);
       notes.push(...results.notes);
       auditDetails = results.details;
+    }
+    if (only === undefined || GUARD_CASE_PREFIX.includes(only)) {
+      const results = await runGuardCases(dir, settings, log);
+      rows.push(...results.rows);
+      notes.push(...results.notes);
+    }
+    if (only === undefined || SCAN_CASES.some((name) => name.includes(only))) {
+      const results = await runScanCases(dir, log);
+      rows.push(...results.rows);
+      notes.push(...results.notes);
     }
     if (only === undefined || ROTATION_CASE.includes(only)) {
       const results = await runRotationCase(dir, rotation, log);

@@ -48,6 +48,8 @@ export const ERROR_CODES = [
   'RATE_LIMITED',
   /** A key is still in use (a KEK that wraps data keys, the active KEK). */
   'KEY_IN_USE',
+  /** A leak scan found nothing but could not read every file (compressed, encrypted): not clean. */
+  'SCAN_INCOMPLETE',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -29,7 +29,13 @@ export type { CategoryDefinition, CategoryMap, BuiltInCategories, Face, Voice, L
 export type { AccessContext } from './schema/access-context.js';
 export { PROTECTIONS, VIEWS } from './schema/policy.js';
 export type { PolicyInput, Protection, View } from './schema/policy.js';
-export type { SubjectExport } from './vault.js';
+export type { SubjectExport, CanaryReceipt, CanaryOptions } from './vault.js';
+export type { VaultGuard } from './guard/vault-guard.js';
+export type { GuardDatabaseOptions } from './guard/guarded-database.js';
+export type { ScanResult, ScanSkip } from './scan/scan.js';
+export type { GuardOptions, GuardWarning, GuardFinding, GuardMatch } from './guard/assert-no-minor-data.js';
+export type { LeakMatch, LeakMatcher, IndexedField, PatternName } from './guard/leak-types.js';
+export type { ScanFinding, ScanFileSummary, ScanLocation, ScanOptions, ScanFormat } from './scan/types.js';
 export type { VaultConsents, ConsentGrant, ConsentRecord, WithdrawalReceipt } from './access/vault-consents.js';
 export type { VaultApprovals, ApprovalRequest, ApprovalRecord } from './access/vault-approvals.js';
 export type { VaultKeys, KekInfo, KeysStatus } from './keys/vault-keys.js';

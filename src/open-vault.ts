@@ -6,9 +6,11 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { AUDIT_PSEUDONYM_KEY, AUDIT_SIGNING_KEY, AuditLog, DEFAULT_CHECKPOINT_EVERY } from './audit/audit-log.js';
+import type { SecretBytes } from './crypto/secret-bytes.js';
 import { signingKeyFromSeed } from './crypto/signing.js';
 import { loadSodium } from './crypto/sodium.js';
 import { isVaultError, VaultError } from './errors.js';
+import { BLIND_INDEX_KEY } from './guard/blind-index.js';
 import type { MasterKeyProvider } from './keys/master-key.js';
 import { SUBJECT_INDEX_KEY } from './keys/subject-index.js';
 import { loadVaultKeys, unlockVault } from './keys/unlock.js';
@@ -21,8 +23,9 @@ import { parseOrThrow, safe } from './schema/zod-errors.js';
 import { AuditRepository } from './store/audit-repository.js';
 import { openDatabase, writeTransaction, type Durability, type SqliteDatabase } from './store/database.js';
 import { KekRepository } from './store/kek-repository.js';
-import { MetaRepository } from './store/meta-repository.js';
+import { MetaRepository, type VaultMetaRow } from './store/meta-repository.js';
 import { DEFAULT_MIGRATIONS_DIR, hasTable, loadMigrations, migrate, vaultExists } from './store/migrator.js';
+import { GuardRepository } from './store/guard-repository.js';
 import { RecordRepository } from './store/record-repository.js';
 import { RotationRepository } from './store/rotation-repository.js';
 import { Vault, type OpenerContext } from './vault.js';
@@ -120,6 +123,8 @@ export async function openVault<Extra extends CategoryMap = {}>(options: VaultOp
     if (existed) migrate(db, migrations, clock().getTime());
     const keys = await loadVaultKeys(db, { meta, keks }, options.masterKey, unlocked.meta, VAULT_KEYS, clock().getTime(), hasEntries(db));
     unwrapped.push(...keys.values());
+    const blindIndexKey = await loadBlindIndexKey(db, { meta, keks }, options.masterKey, unlocked.meta, clock().getTime());
+    unwrapped.push(blindIndexKey);
     const signingSeed = keys.get(AUDIT_SIGNING_KEY);
     const pseudonymKey = keys.get(AUDIT_PSEUDONYM_KEY);
     const subjectIndexKey = keys.get(SUBJECT_INDEX_KEY);
@@ -136,12 +141,13 @@ export async function openVault<Extra extends CategoryMap = {}>(options: VaultOp
     const accessRepo = new AccessRepository(db);
     return await Vault.open({
       db,
-      repos: { meta, keks, records: new RecordRepository(db), audit: auditRepo, access: accessRepo, rotations: new RotationRepository(db) },
+      repos: { meta, keks, records: new RecordRepository(db), audit: auditRepo, access: accessRepo, rotations: new RotationRepository(db), guard: new GuardRepository(db) },
       access: policy === null ? null : new AccessController(policy, accessRepo),
       categories,
       meta: unlocked.meta,
       keyring: unlocked.keyring,
       subjectIndexKey,
+      blindIndexKey,
       audit,
       provider: options.masterKey,
       dekCacheSize: options.dataKeyCacheSize ?? 1024,
@@ -156,6 +162,18 @@ export async function openVault<Extra extends CategoryMap = {}>(options: VaultOp
     db.close();
     throw error;
   }
+}
+
+/**
+ * The blind-index key came with schema 0005: a vault made before it gets one at its first open
+ * after the upgrade (its older values are not indexed until rewritten; docs/guards.md). A vault
+ * with index rows but no key has lost it: refused, since a new key would match nothing silently.
+ */
+async function loadBlindIndexKey(db: SqliteDatabase, repos: { meta: MetaRepository; keks: KekRepository }, provider: MasterKeyProvider, meta: VaultMetaRow, now: number): Promise<SecretBytes> {
+  const keys = await loadVaultKeys(db, repos, provider, meta, [BLIND_INDEX_KEY], now, new GuardRepository(db).hasDigests());
+  const key = keys.get(BLIND_INDEX_KEY);
+  if (key === undefined) throw new Error('blind-index key missing');
+  return key;
 }
 
 /** True once the audit log has an entry: the vault has been opened successfully before. */

@@ -15,7 +15,11 @@ import type { SecretBytes } from './crypto/secret-bytes.js';
 import { isVaultError, VaultError } from './errors.js';
 import { idToUuid, newId, toHex } from './format/ids.js';
 import { encodeFrame, type EncodedFrame } from './format/value-codec.js';
+import { BlindIndexMatcher, blindEntries, type BlindEntry } from './guard/blind-index.js';
+import { canaryValues, type CanaryValues } from './guard/canary-values.js';
+import { DigestFilter } from './guard/digest-filter.js';
 import { Sensitive } from './guard/sensitive.js';
+import { VaultGuard } from './guard/vault-guard.js';
 import { DekCache, generateDek, recordAad, unwrapDek, wrapDek, type DekBinding } from './keys/data-keys.js';
 import { KekNotLoaded, type Keyring } from './keys/keyring.js';
 import type { MasterKeyProvider } from './keys/master-key.js';
@@ -27,6 +31,7 @@ import { parseOrThrow, safeKey } from './schema/zod-errors.js';
 import { policyDigest, type DataAction, type ManagementAction, type Protection } from './schema/policy.js';
 import type { AccessRepository } from './store/access-repository.js';
 import type { AuditRepository } from './store/audit-repository.js';
+import type { GuardRepository } from './store/guard-repository.js';
 import { onRollback, readTransaction, truncateWal, writeTransaction, type Durability, type SqliteDatabase } from './store/database.js';
 import type { KekRepository, KekState } from './store/kek-repository.js';
 import type { MetaRepository, VaultMetaRow } from './store/meta-repository.js';
@@ -104,6 +109,27 @@ export interface OpenerContext {
 
 const putManyOptionsSchema = z.strictObject({ action: z.enum(['put', 'import']).optional() });
 const eraseOptionsSchema = z.strictObject({ categories: z.array(z.string()).optional() });
+const canaryCountSchema = z.number().int().min(1).max(1000);
+const canaryOptionsSchema = z.strictObject({ emailDomain: z.string().regex(/^(?=.{4,100}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}$/, 'must be a lower-case domain name such as canary.example.com').optional() });
+
+export interface CanaryOptions {
+  /**
+   * Canary e-mail addresses at this domain (one you control) instead of common webmail domains:
+   * a random webmail address could be a real adult's and raise a false alarm.
+   */
+  readonly emailDomain?: string;
+}
+export interface CanaryReceipt {
+  readonly planted: number;
+  /**
+   * The canaries' subject ids: register them as accounts where real children's accounts live, so
+   * that any flow that copies children's data out (a bulk export, a debug dump) carries them too.
+   */
+  readonly subjects: readonly string[];
+  readonly plantedAt: Date;
+  /** Canaries in the vault now (planted ones whose values have not expired). */
+  readonly total: number;
+}
 
 /** A validated access context. */
 type Context = z.output<typeof accessContextSchema>;
@@ -115,6 +141,7 @@ interface Repositories {
   readonly audit: AuditRepository;
   readonly access: AccessRepository;
   readonly rotations: RotationRepository;
+  readonly guard: GuardRepository;
 }
 
 /** What `exportSubject` returns: everything held about the child, for a guardian's request. */
@@ -129,6 +156,8 @@ export interface SubjectExport {
 interface PreparedValue {
   readonly category: string;
   readonly frame: EncodedFrame;
+  /** Its blind-index digests (contact fields, face/voice blobs). */
+  readonly index: readonly BlindEntry[];
 }
 
 /** What a failing operation had learnt when it failed, for its `error` audit entry. */
@@ -150,6 +179,7 @@ interface VaultInit<C extends CategoryMap> {
   readonly meta: VaultMetaRow;
   readonly keyring: Keyring;
   readonly subjectIndexKey: SecretBytes;
+  readonly blindIndexKey: SecretBytes;
   readonly audit: AuditLog;
   /** Null when opened without a policy: data operations are then refused. */
   readonly access: AccessController | null;
@@ -183,6 +213,9 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
   #meta: VaultMetaRow;
   readonly #keyring: Keyring;
   readonly #subjectIndexKey: SecretBytes;
+  readonly #blindIndexKey: SecretBytes;
+  #matcher: BlindIndexMatcher | null = null;
+  #digestFilter: DigestFilter | null = null;
   readonly #log: AuditLog;
   readonly #access: AccessController | null;
   #provider: MasterKeyProvider;
@@ -203,6 +236,10 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
   readonly keys: VaultKeys;
   /** Retention sweeps. */
   readonly retention: VaultRetention;
+  /** Leak guards for the service's other channels: deep checks and a guarded SQLite wrapper. */
+  readonly guard: VaultGuard;
+  /** Canaries: fake children whose values, found anywhere else, prove a leak. */
+  readonly canaries: { plant(count: number, ctx: AccessContext, options?: CanaryOptions): Promise<CanaryReceipt>; count(): number };
 
   private constructor(init: VaultInit<C>) {
     this.#db = init.db;
@@ -211,6 +248,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
     this.#meta = init.meta;
     this.#keyring = init.keyring;
     this.#subjectIndexKey = init.subjectIndexKey;
+    this.#blindIndexKey = init.blindIndexKey;
     this.#log = init.audit;
     this.#access = init.access;
     this.#provider = init.provider;
@@ -276,6 +314,19 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
       },
       loadKek: (version) => this.#loadKek(version),
     });
+    this.guard = new VaultGuard({
+      ...admin,
+      run: (ctx, action, fn) => this.#runManaged(ctx, action, 'guard', (c) => fn(c)),
+      matcher: () => this.#leakMatcher(),
+      opener: init.opener,
+    });
+    this.canaries = {
+      plant: (count, ctx, options) => this.#plantCanaries(count, ctx, options ?? {}),
+      count: () => {
+        this.#ensureOpen();
+        return this.#repos.guard.canaries();
+      },
+    };
     this.retention = new VaultRetention({
       ...admin,
       run: (ctx, action, fn) => this.#runManaged(ctx, action, 'retention', (c) => fn(c)),
@@ -532,6 +583,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
     this.#tags.clear();
     this.#keyring.wipe();
     this.#subjectIndexKey.wipe();
+    this.#blindIndexKey.wipe();
     this.#log.wipe();
     this.#provider.close?.();
     this.#db.close();
@@ -571,8 +623,58 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
       result[category] =
         view === 'presence' ? new Sensitive(undefined, category, view) : new Sensitive(applyView(category, view, this.#openValue(tag, row), precision), category, view);
     }
-    this.#log.append(this.#record(c, action, { tag, categories: wanted, decision, detail: { returned: Object.keys(result).length } }, now));
+    // No legitimate flow reads a canary: the entry says so, for `audit report` and alerting.
+    const canary = this.#repos.guard.isCanary(tag);
+    this.#log.append(this.#record(c, action, { tag, categories: wanted, decision, detail: { returned: Object.keys(result).length, ...(canary ? { canary: true } : {}) } }, now));
     return result;
+  }
+
+  /** The blind-index matcher behind `guard` and `childvault scan`; refuses once closed. */
+  #leakMatcher(): BlindIndexMatcher {
+    this.#ensureOpen();
+    if (this.#matcher === null) {
+      const filter = new DigestFilter(this.#repos.guard);
+      this.#digestFilter = filter;
+      this.#matcher = new BlindIndexMatcher(this.#blindIndexKey, (field, digest) => (filter.mayContain(digest) ? this.#repos.guard.lookup(field, digest) : undefined));
+    }
+    return this.#matcher;
+  }
+
+  /** Fake values under a subject id no child (or canary) has. */
+  #freshCanary(now: number, emailDomain: string | undefined): CanaryValues {
+    for (;;) {
+      const fake = canaryValues(new Date(now), emailDomain);
+      if (!this.#repos.guard.subjectInUse(this.#tagOf(fake.subject))) return fake;
+    }
+  }
+
+  /** Stores `count` canaries (fake children with a contact and a face photo) in one transaction. */
+  async #plantCanaries(count: number, ctx: AccessContext, options: CanaryOptions): Promise<CanaryReceipt> {
+    return this.#runManaged(ctx, 'canary.plant', 'guard', async (c) => {
+      const n = parseOrThrow(canaryCountSchema, count, 'count');
+      const { emailDomain } = parseOrThrow(canaryOptionsSchema, options, 'options');
+      const now = this.#now();
+      const fakes = Array.from({ length: n }, () => this.#freshCanary(now, emailDomain));
+      const prepared = fakes.map((fake, i) =>
+        this.#prepareItem(fake.subject, { contact: fake.contact, face: fake.face }, `canaries[${i}].subject`, `canaries[${i}].values`, { tag: null, categories: [] }),
+      );
+      try {
+        await this.#inTransaction('write', 'planting canaries', () => {
+          const kekVersion = this.#activeKekVersion();
+          for (const item of prepared) {
+            // Another process may have taken the id since it was drawn: never overwrite a child.
+            if (this.#repos.guard.subjectInUse(item.tag)) throw new VaultError('CONFLICT', 'a canary id was taken meanwhile; plant again');
+            this.#repos.guard.plantCanary(item.tag, now);
+            for (const value of item.values) this.#storeValue(item.tag, value, kekVersion, now, false, true);
+          }
+          // Counts only: an entry per canary would point at them.
+          this.#log.append(this.#record(c, 'canary.plant', { detail: { planted: n } }, now));
+        });
+      } finally {
+        wipeFrames(prepared);
+      }
+      return { planted: n, subjects: fakes.map((f) => f.subject), plantedAt: new Date(now), total: this.#repos.guard.canaries() };
+    });
   }
 
   #recordFailure(c: Context, action: string, attempt: Attempt, code: string): void {
@@ -711,13 +813,13 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
     const prepared = entries.map(([category, raw]) => {
       const field = `${valuesField}.${safeKey(category)}`; // an unknown key may be data: never echoed
       const parsed: unknown = parseOrThrow(this.#definition(category, field).schema, raw, field);
-      return { category, frame: encodeFrame(parsed) };
+      return { category, frame: encodeFrame(parsed), index: blindEntries(this.#blindIndexKey, category, parsed) };
     });
     return { tag, values: prepared };
   }
 
   /** Inside a write transaction: seals one value under a fresh data key and replaces the stored one. */
-  #storeValue(tag: Uint8Array, value: PreparedValue, kekVersion: number, now: number, cacheKey: boolean): void {
+  #storeValue(tag: Uint8Array, value: PreparedValue, kekVersion: number, now: number, cacheKey: boolean, canary = false): void {
     const binding: DekBinding = { vaultId: this.#meta.vaultId, subjectTag: tag, category: value.category, dekId: newId(now) };
     const dek = generateDek();
     let owned = true;
@@ -725,7 +827,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
       const wrapped = wrapDek(this.#keyring.get(kekVersion), dek, binding, kekVersion);
       const format = recordFormatFor(value.frame.byteLength);
       const sealed = sealRecord(dek, format, recordAad(binding, format, now), value.frame);
-      const replaced = this.#repos.records.replace(
+      const stored = this.#repos.records.replace(
         {
           subjectTag: tag,
           category: value.category,
@@ -740,7 +842,11 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
         },
         sealed.chunks,
       );
-      if (replaced !== undefined) this.#dekCache.delete(toHex(replaced));
+      if (stored.replacedDekId !== undefined) this.#dekCache.delete(toHex(stored.replacedDekId));
+      for (const entry of value.index) {
+        this.#repos.guard.insert(stored.id, entry.field, entry.digest, canary);
+        this.#digestFilter?.add(entry.digest);
+      }
       // Keys just written are likely read soon. If the transaction rolls back, the id is never
       // stored, so the cached key is unreachable and ages out.
       if (cacheKey) owned = !this.#dekCache.offer(toHex(binding.dekId), dek);

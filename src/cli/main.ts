@@ -6,11 +6,13 @@ import { Command, CommanderError } from 'commander';
 import { isVaultError } from '../errors.js';
 import { registerApproval } from './commands/approval.js';
 import { registerAudit } from './commands/audit.js';
+import { registerCanary } from './commands/canary.js';
 import { registerConsent } from './commands/consent.js';
 import { registerDemo } from './commands/demo.js';
 import { registerKeys, registerRetention } from './commands/keys.js';
 import { registerImport } from './commands/import.js';
 import { registerInit } from './commands/init.js';
+import { registerScan } from './commands/scan.js';
 import { registerStatus } from './commands/status.js';
 import { registerSubject } from './commands/subject.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
@@ -49,6 +51,8 @@ Example:
   registerSubject(program);
   registerKeys(program);
   registerRetention(program);
+  registerScan(program);
+  registerCanary(program);
   for (const command of program.commands) command.exitOverride().showHelpAfterError('(run with --help for usage)');
   return program;
 }

@@ -28,9 +28,10 @@ export type DataAction = (typeof DATA_ACTIONS)[number];
 /**
  * Actions that need only a role grant: `erase` (nothing may stand in its way), `consent` (record or
  * withdraw consents for the grant's purpose), and the operator's `status`, `audit` (export, verify,
- * report, checkpoints), `keys` (rotation, destruction) and `retention` (sweeps).
+ * report, checkpoints), `keys` (rotation, destruction), `retention` (sweeps) and `guard` (planting
+ * canaries, scanning other stores).
  */
-export const MANAGEMENT_ACTIONS = ['erase', 'consent', 'status', 'audit', 'keys', 'retention'] as const;
+export const MANAGEMENT_ACTIONS = ['erase', 'consent', 'status', 'audit', 'keys', 'retention', 'guard'] as const;
 export type ManagementAction = (typeof MANAGEMENT_ACTIONS)[number];
 export const POLICY_ACTIONS = [...DATA_ACTIONS, ...MANAGEMENT_ACTIONS] as const;
 export type PolicyAction = (typeof POLICY_ACTIONS)[number];

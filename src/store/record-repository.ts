@@ -91,16 +91,17 @@ export class RecordRepository {
   /**
    * Replaces the value of (subject, category): the old row and its chunks are deleted (their pages
    * zeroed by secure_delete), then the new row inserted. Chunks are consumed one at a time, so a
-   * large value is never held whole. Returns the id of the data key replaced, if any.
+   * large value is never held whole. Returns the new row's id and the id of the data key replaced,
+   * if any.
    */
-  replace(row: RecordRow, chunks: Iterable<Uint8Array>): Uint8Array | undefined {
+  replace(row: RecordRow, chunks: Iterable<Uint8Array>): { readonly id: number; readonly replacedDekId: Uint8Array | undefined } {
     const old = this.#deleteOne.get(row.subjectTag, row.category);
     if (old !== undefined) this.#dropChunks(old);
-    this.#insert.run(row.subjectTag, row.category, row.dekId, row.kekVersion, row.wrappedDek, row.format, row.body, row.chunkCount, row.plaintextBytes, row.writtenAt);
+    const { lastInsertRowid } = this.#insert.run(row.subjectTag, row.category, row.dekId, row.kekVersion, row.wrappedDek, row.format, row.body, row.chunkCount, row.plaintextBytes, row.writtenAt);
     let idx = 0;
     for (const chunk of chunks) this.#insertChunk.run(row.dekId, idx++, chunk);
     if (idx !== row.chunkCount) throw new Error(`internal: wrote ${idx} chunks, expected ${row.chunkCount}`);
-    return old?.dekId;
+    return { id: Number(lastInsertRowid), replacedDekId: old?.dekId };
   }
 
   /** Deletes the given categories of a subject (all when `categories` is undefined); returns what was deleted. */

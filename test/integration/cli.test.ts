@@ -193,5 +193,11 @@ describe('childvault demo', () => {
     expect(result.stdout).toMatch(/plaintext fragments .*: 0 found/);
     expect(result.stdout).toContain('refused with PLAINTEXT_LEAK');
     expect(result.stdout).toContain('now returns 0 values');
+    // The guard steps: a refused log line and photo, canaries, and the scan's two findings.
+    expect(result.stdout).toContain('assertNoMinorData(logLine) → refused: PLAINTEXT_LEAK');
+    expect(result.stdout).toContain("guarded INSERT of the child's face photo → refused: PLAINTEXT_LEAK");
+    expect(result.stdout).toContain('found: service.db tickets.note rowid 2 — child\'s data contact.phone');
+    expect(result.stdout).toContain('found: service.db tickets.photo rowid 2 — child\'s data face.image');
+    expect(result.stdout).not.toContain('+86138000');
   });
 });

@@ -2,20 +2,24 @@
  * `childvault demo`: a guided end-to-end run on an embedded SQLite file in a temporary folder,
  * under the example policy of a short-video platform (docs/policy.example.json): create a vault
  * and key, import fake children, show consent, approvals and views deciding every read, prove the
- * raw file holds no plaintext, erase a child, and verify the audit log. It uses the library
- * exactly as a service would.
+ * raw file holds no plaintext, erase a child, verify the audit log, then guard a service's log and
+ * database, plant canaries and scan a leaky service database. It uses the library exactly as a
+ * service would.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import type { Command } from 'commander';
 import { isVaultError, VaultError } from '../../errors.js';
 import { importJsonl } from '../../import/jsonl-import.js';
 import { generateKeyFile, keyFile } from '../../keys/master-key.js';
 import { openVault } from '../../open-vault.js';
 import type { AccessContext } from '../../schema/access-context.js';
-import { demoChildren, demoJsonl, demoPlaintexts } from '../demo-data.js';
+import type { Vault } from '../../vault.js';
+import { demoChildren, demoJsonl, demoPlaintexts, type DemoChild } from '../demo-data.js';
+import { describeKind, describeLocation } from './scan.js';
 import { formatBytes } from '../format.js';
 import { outputFor } from '../global-options.js';
 import type { Output } from '../output.js';
@@ -32,6 +36,7 @@ const guardianPortal: AccessContext = { actor: 'svc:guardian-portal', role: 'gua
 const accountService: AccessContext = { actor: 'svc:account', role: 'service', purpose: 'account' };
 const officer: AccessContext = { actor: 'staff:cpo-li', role: 'officer', purpose: 'oversight' };
 const operations: AccessContext = { actor: 'cli:demo-operator', role: 'operator', purpose: 'operations' };
+const leakDetection: AccessContext = { actor: 'cli:demo-operator', role: 'operator', purpose: 'leak-detection' };
 
 export function registerDemo(program: Command): void {
   program
@@ -147,7 +152,55 @@ async function runDemo(dir: string, out: Output): Promise<void> {
     step(9, 'Status', 'childvault status --db pool.db --key-file master.key');
     const s = await reopened.status(operations);
     out.line(`   ${s.categories.map((c) => `${c.name} ${c.values}`).join(' · ')} · KEK v${s.keks.find((k) => k.state === 'active')?.version ?? '?'} active`);
+
+    await guardSteps(reopened, dir, children, out, step);
   } finally {
     await reopened.close();
+  }
+}
+
+/**
+ * Steps 10–12: the guards a service puts on its other channels, canaries, and a scan of a
+ * "service database" that leaked one child's phone number (in a free-text note) and face photo.
+ */
+async function guardSteps(vault: Vault, dir: string, children: readonly DemoChild[], out: Output, step: (n: number, title: string, cli?: string) => void): Promise<void> {
+  const kid = children[0];
+  if (kid === undefined) return;
+  step(10, 'Guards refuse minor data on its way to a log or another database');
+  const logLine = { event: 'support-ticket', note: `guardian called back from ${kid.contact.phone.slice(3, 6)} ${kid.contact.phone.slice(6)}` };
+  out.line(`   vault.guard.assertNoMinorData(logLine) → ${refusalOf(() => {
+    vault.guard.assertNoMinorData(logLine, { where: 'support log' });
+  })}`);
+  const serviceDb = new Database(join(dir, 'service.db'));
+  try {
+    serviceDb.exec('CREATE TABLE tickets (id INTEGER PRIMARY KEY, note TEXT, photo BLOB)');
+    const guarded = vault.guard.database(serviceDb);
+    const insert = guarded.prepare('INSERT INTO tickets (note, photo) VALUES (?, ?)');
+    insert.run('account locked; reset sent', null);
+    out.line('   guarded INSERT of a clean ticket → stored');
+    out.line(`   guarded INSERT of the child's face photo → ${refusalOf(() => insert.run('profile photo', kid.face.image))}`);
+
+    step(11, 'Plant canaries: fake children no legitimate flow reads', 'childvault canary plant 3 --db pool.db --key-file master.key --policy policy.json');
+    const planted = await vault.canaries.plant(3, leakDetection);
+    out.line(`   ${planted.planted} canaries planted (${planted.total} in the vault); a canary found anywhere else proves a leak`);
+
+    step(12, 'Scan a service database that an unguarded code path wrote to', 'childvault scan service.db --db pool.db --key-file master.key --policy policy.json');
+    // The leak: a code path that skipped the guard wrote the phone into a note and kept the photo.
+    serviceDb.prepare('INSERT INTO tickets (note, photo) VALUES (?, ?)').run(`callback requested: ${kid.contact.phone}`, kid.face.image);
+  } finally {
+    serviceDb.close();
+  }
+  const result = await vault.guard.scan([join(dir, 'service.db')], leakDetection);
+  for (const f of result.findings) out.line(`   found: ${f.file.slice(dir.length + 1)} ${describeLocation(f.location)} — ${describeKind(f.match).join(' ')}`);
+  out.line(`   ${result.findings.length} finding(s), reported by place and kind, never by value; the CLI exits 5`);
+}
+
+function refusalOf(fn: () => unknown): string {
+  try {
+    fn();
+    return 'allowed (unexpected)';
+  } catch (error) {
+    if (isVaultError(error)) return `refused: ${error.code}`;
+    throw error;
   }
 }
