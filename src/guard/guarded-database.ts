@@ -59,22 +59,42 @@ class WriteChecker {
     this.#onWarning = options.onWarning;
   }
 
-  /** The arguments of run/get/all/iterate/bind: values, arrays of values, named-parameter objects. */
-  params(args: readonly unknown[]): void {
+  /**
+   * Checks the arguments of run/get/all/iterate/bind — values, arrays of values, named-parameter
+   * objects — and returns what to bind: arrays and objects as copies read once, so a getter
+   * cannot hand SQLite another value than the one checked, and a property the check did not see
+   * (non-enumerable) is not bound at all (SQLite then reports the parameter missing).
+   */
+  params(args: readonly unknown[]): readonly unknown[] {
     let position = 0;
+    let bound: unknown[] | null = null;
     for (let i = 0; i < args.length; i++) {
       const arg = args[i];
       if (typeof arg !== 'object' || arg === null || ArrayBuffer.isView(arg)) {
         this.value(arg, ++position);
-      } else if (Array.isArray(arg)) {
-        for (let j = 0; j < arg.length; j++) this.value(arg[j], ++position);
+        continue;
+      }
+      let copy: unknown;
+      if (Array.isArray(arg)) {
+        const items = Array.from(arg as unknown[]);
+        for (const item of items) this.value(item, ++position);
+        copy = items;
       } else if (isPlainObject(arg)) {
-        const named = arg as Record<string, unknown>;
-        for (const key in named) if (Object.hasOwn(named, key)) this.value(named[key], key);
+        const named: Record<string, unknown> = {};
+        for (const key of Object.keys(arg)) {
+          const v = (arg as Record<string, unknown>)[key];
+          named[key] = v;
+          this.value(v, key);
+        }
+        copy = named;
       } else {
         this.value(arg, ++position);
+        continue;
       }
+      bound ??= [...args];
+      bound[i] = copy;
     }
+    return bound ?? args;
   }
 
   value(value: unknown, place: Place): void {
@@ -208,25 +228,12 @@ function indexOrEnd(sql: string, what: string, from: number): number {
  * statement itself (pluck, raw, bind…) return the guarded one, so chaining cannot unwrap it.
  */
 function guardStatement(stmt: Statement, checker: WriteChecker, database: Database.Database): Statement {
-  const run = (...params: unknown[]): Database.RunResult => {
-    checker.params(params);
-    return stmt.run(...params);
-  };
-  const get = (...params: unknown[]): unknown => {
-    checker.params(params);
-    return stmt.get(...params);
-  };
-  const all = (...params: unknown[]): unknown[] => {
-    checker.params(params);
-    return stmt.all(...params);
-  };
-  const iterate = (...params: unknown[]): IterableIterator<unknown> => {
-    checker.params(params);
-    return stmt.iterate(...params);
-  };
+  const run = (...params: unknown[]): Database.RunResult => stmt.run(...checker.params(params));
+  const get = (...params: unknown[]): unknown => stmt.get(...checker.params(params));
+  const all = (...params: unknown[]): unknown[] => stmt.all(...checker.params(params));
+  const iterate = (...params: unknown[]): IterableIterator<unknown> => stmt.iterate(...checker.params(params));
   const bind = (...params: unknown[]): Statement => {
-    checker.params(params);
-    stmt.bind(...params);
+    stmt.bind(...checker.params(params));
     return proxy;
   };
   const others = new Map<PropertyKey, unknown>();

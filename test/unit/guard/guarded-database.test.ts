@@ -108,6 +108,20 @@ describe('guardDatabase: bound parameters', () => {
     expectRefused(() => db.prepare(INSERT_NAMED).run({ name: 'Ming', phone: null, note: null, photo: null, n: 13800138000 }), /in parameter n$/);
   });
 
+  it('binds exactly what it checked: a getter read once, a non-enumerable property not bound at all', () => {
+    let reads = 0;
+    const flipping = { name: 'Ming', phone: null, photo: null, n: 1 } as Record<string, unknown>;
+    Object.defineProperty(flipping, 'note', { enumerable: true, get: () => (reads++ === 0 ? 'clean' : `call ${CHILD_PHONE}`) });
+    db.prepare(INSERT_NAMED).run(flipping);
+    expect(reads).toBe(1);
+    expect(rows()).toEqual([{ name: 'Ming', phone: null, note: 'clean', n: 1 }]);
+
+    const hidden = { name: 'Ming', phone: null, note: null, n: 1 } as Record<string, unknown>;
+    Object.defineProperty(hidden, 'photo', { enumerable: false, value: FACE });
+    expect(() => db.prepare(INSERT_NAMED).run(hidden)).toThrow(/missing named parameter/i);
+    expect(rows()).toHaveLength(1);
+  });
+
   it('refuses face bytes as a Buffer and as a Uint8Array', () => {
     const stmt = db.prepare(INSERT);
     expectRefused(() => stmt.run('Ming', null, null, Buffer.from(FACE), 1), /face\.image\) in parameter 4/);
