@@ -39,6 +39,11 @@ export interface AuditReport {
   readonly keyRotations: number;
   readonly consents: { readonly granted: number; readonly withdrawn: number };
   readonly approvals: { readonly created: number; readonly revoked: number };
+  /**
+   * Leak guards: writes and log lines a guard refused for carrying a stored child's value or a
+   * canary (`guard.refused`), scans run, canary plantings, and reads of a canary through the vault.
+   */
+  readonly leaks: { readonly guardRefusals: number; readonly scans: number; readonly canaryPlantings: number; readonly canaryReads: number };
   /** The chain now (not limited to the period): match these with an export's. */
   readonly chain: {
     readonly head: { readonly seq: number; readonly hash: string } | null;
@@ -101,6 +106,12 @@ export function buildAuditReport(repo: AuditRepository, input: AuditReportInput)
     keyRotations: total(allowedByAction.filter((r) => r.name.startsWith('key.'))),
     consents: { granted: countOf(allowedByAction, 'consent.grant'), withdrawn: countOf(allowedByAction, 'consent.withdraw') },
     approvals: { created: countOf(allowedByAction, 'approval.create'), revoked: countOf(allowedByAction, 'approval.revoke') },
+    leaks: {
+      guardRefusals: countOf(byAction, 'guard.refused'),
+      scans: countOf(allowedByAction, 'scan'),
+      canaryPlantings: countOf(allowedByAction, 'canary.plant'),
+      canaryReads: repo.canaryReads(since, until),
+    },
     chain: {
       head: head === undefined ? null : { seq: head.seq, hash: toHex(head.hash) },
       lastCheckpoint: last === undefined ? null : { seq: last.seq, ts: new Date(last.ts).toISOString(), hash: toHex(last.hash), signature: toHex(last.signature) },
@@ -126,6 +137,7 @@ export function formatAuditReport(r: AuditReport): string[] {
     `key rotations     ${r.keyRotations}`,
     `consents          granted ${r.consents.granted}, withdrawn ${r.consents.withdrawn}`,
     `approvals         created ${r.approvals.created}, revoked ${r.approvals.revoked}`,
+    `leak guards       ${r.leaks.guardRefusals} refusal(s), ${r.leaks.scans} scan(s), ${r.leaks.canaryPlantings} canary planting(s), ${r.leaks.canaryReads} canary read(s)`,
     '',
     ...section('by action', r.byAction),
     ...section('by purpose', r.byPurpose),

@@ -152,6 +152,14 @@ export class AuditRepository {
   }
 
   /** Entries per value of `column` with since <= ts <= until, optionally only one outcome. */
+  /** Reads in the period whose entry marks the subject a canary (`detail.canary`): proof of a leak path. */
+  canaryReads(since: number, until: number): number {
+    const row = this.#db
+      .prepare("SELECT count(*) AS n FROM audit_log WHERE ts >= ? AND ts <= ? AND action IN ('get', 'export') AND json_extract(detail, '$.canary') = 1")
+      .get(since, until) as { n: number };
+    return row.n;
+  }
+
   countBy(column: GroupColumn, since: number, until: number, outcome?: AuditOutcome): CountRow[] {
     const where = outcome === undefined ? '' : ' AND outcome = ?';
     const params: (number | string)[] = outcome === undefined ? [since, until] : [since, until, outcome];

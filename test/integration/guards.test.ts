@@ -144,6 +144,7 @@ describe('blind indexes on a real vault', () => {
       expect(refused).toHaveLength(1);
       expect(refused[0]).toMatchObject({ outcome: 'denied', reason: 'PLAINTEXT_LEAK', detail: { where: 'test log', subjectData: 1, canaries: 0, fields: 'contact.phone' } });
       expect(JSON.stringify(entries)).not.toContain('13800138000');
+      expect((await vault.audit.report({ since: new Date(0), until: new Date(now + 1000) }, ctx)).leaks.guardRefusals).toBe(1);
 
       for (let i = 0; i < MAX_CONFIRMED_PER_HOUR; i++) refusal(vault, sampleContact.phone);
       expect(refusal(vault, 'anything +8613900000000')?.code).toBe('RATE_LIMITED');
@@ -230,6 +231,8 @@ describe('canaries', () => {
       expect(entries.find((e) => e.action === 'get')?.detail).toMatchObject({ canary: true });
       expect(entries.find((e) => e.action === 'scan')?.detail).toEqual({ files: 1, findings: 3, reportedSubjectData: 1, reportedCanaries: 2, reportedPatterns: 0, incomplete: 0 });
       expect(entries.find((e) => e.action === 'canary.plant')?.detail).toEqual({ planted: 3 });
+      const report = await vault.audit.report({ since: new Date(0), until: new Date(Date.now() + 60_000) }, ctx);
+      expect(report.leaks).toEqual({ guardRefusals: 0, scans: 1, canaryPlantings: 1, canaryReads: 1 });
     } finally {
       await vault.close();
     }
