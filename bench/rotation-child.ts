@@ -56,6 +56,11 @@ export interface RotationChildReport {
 
 export const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
+/** The report's times from the rotation's start, end and the end of each batch (monotonic ms). */
+function timing(startMs: number, endMs: number, ends: readonly number[]): Pick<RotationChildReport, 'seconds' | 'startMs' | 'endMs' | 'firstBatchMs' | 'batchMs'> {
+  return { seconds: (endMs - startMs) / 1000, startMs, endMs, firstBatchMs: (ends[0] ?? endMs) - startMs, batchMs: ends.slice(1).map((t, i) => t - ends[i]!) };
+}
+
 async function vaultSide(request: RotationChildRequest): Promise<Omit<RotationChildReport, 'unwrap'>> {
   const vault = await openVault({ path: request.vaultPath, masterKey: keyFile(request.keyPath), durability: 'full', policy: benchPolicy });
   try {
@@ -99,11 +104,7 @@ async function vaultSide(request: RotationChildRequest): Promise<Omit<RotationCh
       side: 'vault',
       rewrapped: summary.rewrapped,
       batches: summary.batches,
-      seconds: (endMs - startMs) / 1000,
-      startMs,
-      endMs,
-      firstBatchMs: (ends[0] ?? endMs) - startMs,
-      batchMs: ends.slice(1).map((t, i) => t - ends[i]!),
+      ...timing(startMs, endMs, ends),
       rss: rss[0]!,
       fromVersion: from.version,
       toVersion: summary.toVersion,
@@ -140,11 +141,7 @@ async function rawSide(request: RotationChildRequest): Promise<Omit<RotationChil
     side: 'raw',
     rewrapped: result.rewrapped,
     batches: result.batches,
-    seconds: (endMs - startMs) / 1000,
-    startMs,
-    endMs,
-    firstBatchMs: (ends[0] ?? endMs) - startMs,
-    batchMs: ends.slice(1).map((t, i) => t - ends[i]!),
+    ...timing(startMs, endMs, ends),
     rss: rss[0]!,
     fromVersion: result.fromVersion,
     toVersion: result.toVersion,

@@ -33,12 +33,12 @@ import type { AccessRepository } from './store/access-repository.js';
 import type { AuditRepository } from './store/audit-repository.js';
 import type { GuardRepository } from './store/guard-repository.js';
 import { onRollback, readTransaction, truncateWal, writeTransaction, type Durability, type SqliteDatabase } from './store/database.js';
-import type { KekRepository, KekState } from './store/kek-repository.js';
+import type { KekRepository } from './store/kek-repository.js';
 import type { MetaRepository, VaultMetaRow } from './store/meta-repository.js';
 import { schemaVersion } from './store/migrator.js';
 import type { RecordRepository, StoredValueRow } from './store/record-repository.js';
 import type { ErasureSummary, RotationRepository } from './store/rotation-repository.js';
-import { VaultKeys } from './keys/vault-keys.js';
+import { kekInfo, VaultKeys, type KekInfo } from './keys/vault-keys.js';
 import { VaultRetention } from './retention.js';
 
 
@@ -92,7 +92,7 @@ export interface VaultStatus {
   readonly masterKeyProvider: string;
   readonly durability: Durability;
   readonly categories: readonly { name: string; retentionDays: number; values: number; plaintextBytes: number }[];
-  readonly keks: readonly { version: number; state: KekState; createdAt: Date; retiredAt: Date | null; destroyedAt: Date | null; dataKeys: number }[];
+  readonly keks: readonly KekInfo[];
   readonly audit: { readonly entries: number; readonly lastCheckpoint: number | null };
   /** A KEK rotation a crash interrupted (`keys rotate` finishes it), or null. */
   readonly rotationInProgress: { readonly toVersion: number; readonly rewrapped: number } | null;
@@ -559,14 +559,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
             values: counts.get(name)?.count ?? 0,
             plaintextBytes: counts.get(name)?.bytes ?? 0,
           })),
-          keks: this.#repos.keks.usage().map((k) => ({
-            version: k.version,
-            state: k.state,
-            createdAt: new Date(k.createdAt),
-            retiredAt: k.retiredAt === null ? null : new Date(k.retiredAt),
-            destroyedAt: k.destroyedAt === null ? null : new Date(k.destroyedAt),
-            dataKeys: k.dekCount,
-          })),
+          keks: this.#repos.keks.usage().map(kekInfo),
           audit: { entries: this.#repos.audit.head()?.seq ?? 0, lastCheckpoint: this.#repos.audit.lastCheckpoint()?.seq ?? null },
           rotationInProgress: ((r) => (r === undefined ? null : { toVersion: r.toVersion, rewrapped: r.rewrapped }))(this.#repos.rotations.running()),
           erasures: this.#repos.rotations.erasureSummary(),

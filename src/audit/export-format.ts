@@ -301,24 +301,13 @@ export function headerCsvCells(h: HeaderLine): (string | null)[] {
  * {@link entryJsonLine}: it keeps the stored detail text verbatim.
  */
 export function entryToJson(e: AuditEntry): EntryLine {
+  const text = entryText(e);
   return {
     type: 'entry',
-    seq: e.seq,
-    ts: isoOf(e.ts),
-    actor: e.actor,
-    role: e.role,
-    purpose: e.purpose,
-    action: e.action,
-    subject: e.subject === null ? null : hexOf(e.subject),
-    categories: e.categories === '' ? [] : e.categories.split(','),
+    ...text,
     outcome: e.outcome,
-    reason: e.reason,
-    approval: e.approval,
-    consent: e.consent,
-    requestId: e.requestId,
-    detail: e.detail === null ? null : (JSON.parse(e.detail) as Record<string, string | number | boolean>),
-    prevHash: hexOf(e.prevHash),
-    hash: hexOf(e.hash),
+    categories: text.categories === '' ? [] : text.categories.split(','),
+    detail: text.detail === null ? null : (JSON.parse(text.detail) as Record<string, string | number | boolean>),
   };
 }
 

@@ -9,7 +9,7 @@ import { parseOrThrow } from '../schema/zod-errors.js';
 import { VaultError } from '../errors.js';
 import type { AccessContext } from '../schema/access-context.js';
 import { readTransaction, truncateWal, writeTransaction, type SqliteDatabase } from '../store/database.js';
-import type { KekRepository, KekState } from '../store/kek-repository.js';
+import type { KekRepository, KekState, KekUsage } from '../store/kek-repository.js';
 import type { MetaRepository, VaultMetaRow } from '../store/meta-repository.js';
 import type { ErasureSummary, RotationRepository } from '../store/rotation-repository.js';
 import type { Keyring } from './keyring.js';
@@ -31,6 +31,18 @@ export interface KekInfo {
   readonly destroyedAt: Date | null;
   /** Data keys this KEK wraps now. */
   readonly dataKeys: number;
+}
+
+/** A KEK as `keys.status()` and `vault.status()` show it. */
+export function kekInfo(k: KekUsage): KekInfo {
+  return {
+    version: k.version,
+    state: k.state,
+    createdAt: new Date(k.createdAt),
+    retiredAt: k.retiredAt === null ? null : new Date(k.retiredAt),
+    destroyedAt: k.destroyedAt === null ? null : new Date(k.destroyedAt),
+    dataKeys: k.dekCount,
+  };
 }
 
 export interface KeysStatus {
@@ -80,14 +92,7 @@ export class VaultKeys {
   #status(): KeysStatus {
     const running = this.#deps.rotations.running();
     return {
-      keks: this.#deps.keks.usage().map((k) => ({
-        version: k.version,
-        state: k.state,
-        createdAt: new Date(k.createdAt),
-        retiredAt: k.retiredAt === null ? null : new Date(k.retiredAt),
-        destroyedAt: k.destroyedAt === null ? null : new Date(k.destroyedAt),
-        dataKeys: k.dekCount,
-      })),
+      keks: this.#deps.keks.usage().map(kekInfo),
       rotationInProgress:
         running === undefined ? null : { toVersion: running.toVersion, reencrypt: running.reencrypt, rewrapped: running.rewrapped, startedAt: new Date(running.startedAt) },
       erasures: this.#deps.rotations.erasureSummary(),

@@ -4,7 +4,7 @@
  * when nothing is thrown or when something other than a VaultError is.
  */
 import { expect } from 'vitest';
-import { VaultError, type ErrorCode } from '../../src/errors.js';
+import { isVaultError, VaultError, type ErrorCode } from '../../src/errors.js';
 
 /** Runs `fn`, which must throw synchronously a VaultError with `code`; returns the error. */
 export function expectVaultError(fn: () => unknown, code: ErrorCode): VaultError {
@@ -45,4 +45,15 @@ export function thrownBy(fn: () => unknown): unknown {
     return error;
   }
   expect.fail('expected the call to throw, but it returned');
+}
+
+/** Awaits `promise`, which must reject with a VaultError (of any code); returns it. */
+export async function errorOf(promise: Promise<unknown>): Promise<VaultError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (isVaultError(error)) return error;
+    throw error;
+  }
+  throw new Error('expected the operation to fail');
 }

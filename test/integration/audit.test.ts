@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { generateKeyFile, isVaultError, keyFile, openVault, verifyAuditExportFile, type VaultError } from '../../src/index.js';
+import { generateKeyFile, keyFile, openVault, verifyAuditExportFile } from '../../src/index.js';
 import { ctx, freshVault, sampleContact, sampleLocation, tempDir } from '../helpers/fixtures.js';
 import { testPolicy } from '../helpers/policy.js';
 import { completion, startScript } from '../helpers/processes.js';
+import { errorOf } from '../helpers/unit-errors.js';
 
 interface Row {
   seq: number;
@@ -28,16 +29,6 @@ function entries(path: string): Row[] {
   } finally {
     db.close();
   }
-}
-
-async function errorOf(promise: Promise<unknown>): Promise<VaultError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isVaultError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected the operation to fail');
 }
 
 async function exportText(run: (out: PassThrough) => Promise<unknown>): Promise<string> {

@@ -3,20 +3,11 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { generateKeyFile, isVaultError, keyFile, openVault, passphraseKey, type VaultError } from '../../src/index.js';
+import { generateKeyFile, keyFile, openVault, passphraseKey } from '../../src/index.js';
 import { ctx, freshVault, sampleContact, sampleLocation } from '../helpers/fixtures.js';
 import { testPolicy } from '../helpers/policy.js';
 import { completion, startScript } from '../helpers/processes.js';
-
-async function errorOf(promise: Promise<unknown>): Promise<VaultError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isVaultError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected the operation to fail');
-}
+import { errorOf } from '../helpers/unit-errors.js';
 
 function rows(path: string): { dek_id: Buffer; kek_version: number; wrapped_dek: Buffer; body: Buffer }[] {
   const db = new Database(path, { readonly: true });

@@ -4,20 +4,11 @@ import { copyFileSync, readFileSync, truncateSync, writeFileSync } from 'node:fs
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { generateKeyFile, isVaultError, keyFile, openVault, passphraseKey, type VaultError } from '../../src/index.js';
+import { generateKeyFile, keyFile, openVault, passphraseKey } from '../../src/index.js';
 import { testPolicy } from '../helpers/policy.js';
 import { ctx, freshVault, sampleContact, sampleLocation, tempDir } from '../helpers/fixtures.js';
 import { completion, runScript, startScript } from '../helpers/processes.js';
-
-async function errorOf(promise: Promise<unknown>): Promise<VaultError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isVaultError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected the operation to fail');
-}
+import { errorOf } from '../helpers/unit-errors.js';
 
 const digest = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 const fastPassphrase = (p: string) => passphraseKey(p, { opsLimit: 1, memLimit: 8 * 1024 * 1024 });

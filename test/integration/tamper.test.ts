@@ -5,18 +5,8 @@
  */
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { isVaultError, type VaultError } from '../../src/index.js';
 import { ctx, freshVault, sampleContact, sampleLocation } from '../helpers/fixtures.js';
-
-async function errorOf(promise: Promise<unknown>): Promise<VaultError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isVaultError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected the operation to fail');
-}
+import { errorOf } from '../helpers/unit-errors.js';
 
 /** A vault with two subjects and a chunked record; the data-key cache is off so every read unwraps. */
 async function setup() {
