@@ -424,7 +424,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
   /** Checks a subject id and values exactly as `put` would, without writing (or auditing). */
   validate(subject: string, values: PutValues<C>): void {
     this.#ensureOpen();
-    wipeFrames([this.#prepareItem(subject, values, 'subject', 'values', { tag: null, categories: [] })]);
+    wipeFrames([this.#prepareItem(subject, values, 'subject', 'values', { tag: null, categories: [] }, false)]);
   }
 
   /**
@@ -792,8 +792,11 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
     return this.#categories[category] as C[string];
   }
 
-  /** Validates a subject and its values, and frames each value (no crypto yet). */
-  #prepareItem(subject: unknown, values: unknown, subjectField: string, valuesField: string, attempt: Attempt): { tag: Uint8Array; values: PreparedValue[] } {
+  /**
+   * Validates a subject and its values, and frames each value (no crypto yet). `index`: also
+   * compute the blind-index digests (not for `validate`: hashing a 64 MiB clip for nothing).
+   */
+  #prepareItem(subject: unknown, values: unknown, subjectField: string, valuesField: string, attempt: Attempt, index = true): { tag: Uint8Array; values: PreparedValue[] } {
     const id = parseOrThrow(subjectIdSchema, subject, subjectField);
     const tag = this.#tagOf(id);
     attempt.tag = tag;
@@ -806,7 +809,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
     const prepared = entries.map(([category, raw]) => {
       const field = `${valuesField}.${safeKey(category)}`; // an unknown key may be data: never echoed
       const parsed: unknown = parseOrThrow(this.#definition(category, field).schema, raw, field);
-      return { category, frame: encodeFrame(parsed), index: blindEntries(this.#blindIndexKey, category, parsed) };
+      return { category, frame: encodeFrame(parsed), index: index ? blindEntries(this.#blindIndexKey, category, parsed) : [] };
     });
     return { tag, values: prepared };
   }

@@ -8,7 +8,7 @@
 import { hashCanonical } from '../crypto/hash.js';
 import type { SecretBytes } from '../crypto/secret-bytes.js';
 import type { IndexedField, LeakMatch, LeakMatcher } from './leak-types.js';
-import { emailsIn, mayHoldPhone, normalizeAddress, normalizeEmail, normalizePhone, phonesIn } from './text-candidates.js';
+import { emailsIn, normalizeAddress, normalizeEmail, normalizePhone, phonesIn } from './text-candidates.js';
 
 export const BLIND_INDEX_KEY = 'blind-index';
 
@@ -101,12 +101,8 @@ export class BlindIndexMatcher implements LeakMatcher {
     // Full-width digits and ＠ (how Chinese input methods type them) become ASCII.
     const text = NON_ASCII.test(raw) && raw.length <= MAX_NORMALIZE ? raw.normalize('NFKC') : raw;
     // The cheap exits first: most strings a service writes hold no phone, no @, no address.
-    if (mayHoldPhone(text) && !ISO_TIME.test(text)) {
-      const phones = new Set(phonesIn(text));
-      const whole = normalizePhone(text);
-      if (whole !== undefined) phones.add(whole);
-      for (const phone of phones) this.#check('contact.phone', phone, out);
-    }
+    // phonesIn finds a whole-string number too, each number once, and exits early on < 7 digits.
+    if (!ISO_TIME.test(text)) for (const phone of phonesIn(text)) this.#check('contact.phone', phone, out);
     if (text.includes('@')) {
       const emails = new Set(emailsIn(text));
       const email = normalizeEmail(text);

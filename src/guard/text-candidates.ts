@@ -53,7 +53,7 @@ export function normalizeAddress(text: string): string | undefined {
 const MIN_PHONE_DIGITS = 7;
 
 /** Whether `text` has enough digits to hold a phone number (a cheap exit before the regex). */
-export function mayHoldPhone(text: string): boolean {
+function mayHoldPhone(text: string): boolean {
   let digits = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
