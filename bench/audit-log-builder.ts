@@ -13,11 +13,10 @@ import { signingKeyFromSeed } from '../src/crypto/signing.js';
 import { loadSodium } from '../src/crypto/sodium.js';
 import type { MasterKeyProvider } from '../src/keys/master-key.js';
 import { SUBJECT_INDEX_KEY, subjectTag } from '../src/keys/subject-index.js';
-import { loadVaultKeys, unlockVault } from '../src/keys/unlock.js';
-import { AuditRepository } from '../src/store/audit-repository.js';
+import { loadVaultKeys } from '../src/keys/unlock.js';
+import { AUDIT_ENTRY_ROW, AuditRepository } from '../src/store/audit-repository.js';
 import { openDatabase, writeTransaction } from '../src/store/database.js';
-import { KekRepository } from '../src/store/kek-repository.js';
-import { MetaRepository } from '../src/store/meta-repository.js';
+import { unlockForBench } from './unlock.js';
 
 const BATCH = 50_000;
 const SUBJECTS = 1000;
@@ -32,21 +31,19 @@ export async function appendAuditEntries(path: string, masterKey: MasterKeyProvi
   await loadSodium();
   const db = openDatabase({ path, durability: 'normal' });
   try {
-    const repos = { meta: new MetaRepository(db), keks: new KekRepository(db) };
-    const unlocked = await unlockVault(db, repos, masterKey, Date.now());
-    unlocked.keyring.wipe();
-    const keys = await loadVaultKeys(db, repos, masterKey, unlocked.meta, [SUBJECT_INDEX_KEY, AUDIT_PSEUDONYM_KEY, AUDIT_SIGNING_KEY], Date.now());
+    const unlocked = await unlockForBench(db, masterKey);
+    const keys = await loadVaultKeys(db, { meta: unlocked.metaRepo }, masterKey, unlocked.meta, [SUBJECT_INDEX_KEY, AUDIT_PSEUDONYM_KEY, AUDIT_SIGNING_KEY], Date.now());
     const indexKey = keys.get(SUBJECT_INDEX_KEY)!;
     const seed = keys.get(AUDIT_SIGNING_KEY)!;
     const signingKey = signingKeyFromSeed(seed);
     seed.wipe();
     const repo = new AuditRepository(db);
     const vaultId = unlocked.meta.vaultId;
-    const log = new AuditLog({ repo, vaultId, pseudonymKey: keys.get(AUDIT_PSEUDONYM_KEY)!, signingKey, checkpointEvery: DEFAULT_CHECKPOINT_EVERY });
+    const log = new AuditLog({ repo, rows: unlocked.rows, vaultId, pseudonymKey: keys.get(AUDIT_PSEUDONYM_KEY)!, signingKey, checkpointEvery: DEFAULT_CHECKPOINT_EVERY });
     try {
       const tags = Array.from({ length: SUBJECTS }, (_, i) => subjectTag(indexKey, `g:${i + 1}`));
       indexKey.wipe();
-      // What AuditLog.append does per entry (appendEntry: toEntry, entryDigest, chainHash, insert;
+      // What AuditLog.append does per entry (appendEntry: toEntry, entryDigest, chainHash, MAC, insert;
       // then a signed checkpoint every 1000 entries), with the head, the pseudonyms and the canonical text of
       // the constant fields kept in memory instead of recomputed each time (nothing else writes
       // meanwhile).
@@ -80,7 +77,7 @@ export async function appendAuditEntries(path: string, masterKey: MasterKeyProvi
               detail: put ? putDetail : getDetail,
             };
             const hash = chainHash(prevHash, entryDigest(unhashed));
-            repo.insert({ ...unhashed, prevHash, hash });
+            repo.insert({ ...unhashed, prevHash, hash }, unlocked.rows.mac(AUDIT_ENTRY_ROW, { seq, hash }));
             prevHash = hash;
             // The vault's own checkpoint code (format, cadence, checks before signing).
             if (seq % DEFAULT_CHECKPOINT_EVERY === 0) log.checkpoint(unhashed.ts);
@@ -92,6 +89,7 @@ export async function appendAuditEntries(path: string, masterKey: MasterKeyProvi
       return head.seq;
     } finally {
       log.wipe();
+      unlocked.wipe();
       for (const key of keys.values()) key.wipe();
     }
   } finally {

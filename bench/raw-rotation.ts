@@ -20,9 +20,7 @@ import { loadSodium } from '../src/crypto/sodium.js';
 import { dekAad } from '../src/keys/data-keys.js';
 import { kekAad } from '../src/keys/keyring.js';
 import type { MasterKeyProvider } from '../src/keys/master-key.js';
-import { unlockVault } from '../src/keys/unlock.js';
-import { KekRepository } from '../src/store/kek-repository.js';
-import { MetaRepository } from '../src/store/meta-repository.js';
+import { unlockForBench } from './unlock.js';
 
 /** The sealed-box layout of a wrapped key (src/crypto/aead.ts): version(1) ‖ nonce(24) ‖ ciphertext ‖ tag(16). */
 const BOX_VERSION = 1;
@@ -81,8 +79,8 @@ export async function rawRotation(path: string, provider: MasterKeyProvider, bat
     db.pragma('foreign_keys = ON');
 
     // ---- setup (not timed): the old KEK, and a new one stored wrapped as the active KEK -------
-    const repos = { meta: new MetaRepository(db), keks: new KekRepository(db) };
-    const unlocked = await unlockVault(db, repos, provider, Date.now());
+    const unlocked = await unlockForBench(db, provider);
+    const repos = { keks: unlocked.keks };
     const fromVersion = repos.keks.activeVersion()!;
     const keys = new Map<number, Uint8Array>([[fromVersion, unlocked.keyring.get(fromVersion).use((k) => Uint8Array.from(k))]]);
     unlocked.keyring.wipe();

@@ -15,10 +15,8 @@ import { loadSodium } from '../src/crypto/sodium.js';
 import { newId } from '../src/format/ids.js';
 import { keyFile, openVault } from '../src/index.js';
 import { generateDek, unwrapDek, wrapDek } from '../src/keys/data-keys.js';
-import { unlockVault } from '../src/keys/unlock.js';
+import { unlockForBench } from './unlock.js';
 import { openDatabase, writeTransaction } from '../src/store/database.js';
-import { KekRepository } from '../src/store/kek-repository.js';
-import { MetaRepository } from '../src/store/meta-repository.js';
 import { benchCtx, benchPolicy } from './policy.js';
 
 /** Rows per bulk transaction. */
@@ -75,9 +73,8 @@ export async function buildRotationVault(path: string, keyPath: string, count: n
     const sizes = db.prepare('SELECT length(body) AS body, plaintext_bytes AS plaintext FROM records LIMIT 1').get() as { body: number; plaintext: number };
     const body = randomBytes(sizes.body);
     bodyBytes = sizes.body;
-    const repos = { meta: new MetaRepository(db), keks: new KekRepository(db) };
-    const unlocked = await unlockVault(db, repos, provider, Date.now());
-    const version = repos.keks.activeVersion();
+    const unlocked = await unlockForBench(db, provider);
+    const version = unlocked.keks.activeVersion();
     if (version !== 1) throw new Error(`bench: a fresh vault should be on KEK v1, not v${version}`);
     const kek = unlocked.keyring.get(version);
     const vaultId = unlocked.meta.vaultId;
@@ -113,7 +110,7 @@ export async function buildRotationVault(path: string, keyPath: string, count: n
         if (segments >= 10 && (s + 1) % Math.ceil(segments / 4) === 0) log(`  ${(filled + genuineSubjects.length).toLocaleString('en-US')} records …`);
       }
     } finally {
-      unlocked.keyring.wipe();
+      unlocked.wipe();
     }
     const total = (db.prepare('SELECT count(*) AS n FROM records').get() as { n: number }).n;
     if (total !== count) throw new Error(`bench: built ${total} records, expected ${count}`);
@@ -143,8 +140,7 @@ export async function checkDataKeys(path: string, keyPath: string, sample: numbe
   const db = openDatabase({ path, durability: 'normal', mustExist: true });
   const provider = keyFile(keyPath);
   try {
-    const repos = { meta: new MetaRepository(db), keks: new KekRepository(db) };
-    const unlocked = await unlockVault(db, repos, provider, Date.now());
+    const unlocked = await unlockForBench(db, provider);
     try {
       const maxId = (db.prepare('SELECT max(id) AS n FROM records').get() as { n: number | null }).n ?? 0;
       if (maxId === 0) throw new Error(`bench: no records in ${path}`);
@@ -157,7 +153,7 @@ export async function checkDataKeys(path: string, keyPath: string, sample: numbe
         const row = select.get(1 + Math.floor(Math.random() * maxId));
         if (row === undefined) continue;
         if (!unlocked.keyring.has(row.kekVersion)) {
-          const wrapped = repos.keks.get(row.kekVersion)?.wrapped;
+          const wrapped = unlocked.keks.get(row.kekVersion)?.wrapped;
           if (wrapped == null) throw new Error(`bench: record ${row.id} names KEK v${row.kekVersion}, which has no wrapped key`);
           await unlocked.keyring.load(row.kekVersion, wrapped);
         }
@@ -170,7 +166,7 @@ export async function checkDataKeys(path: string, keyPath: string, sample: numbe
       }
       return { checked, versions };
     } finally {
-      unlocked.keyring.wipe();
+      unlocked.wipe();
     }
   } finally {
     provider.close?.();

@@ -13,7 +13,10 @@ import { isVaultError, VaultError } from './errors.js';
 import { BLIND_INDEX_KEY } from './guard/blind-index.js';
 import type { MasterKeyProvider } from './keys/master-key.js';
 import { SUBJECT_INDEX_KEY } from './keys/subject-index.js';
-import { loadVaultKeys, unlockVault } from './keys/unlock.js';
+import { loadKeyring, loadVaultKeys, unlockVault, type UnlockedVault } from './keys/unlock.js';
+import { RowMacs } from './integrity/row-macs.js';
+import { UPGRADE_ACTION, upgradeToAuthenticatedRows } from './integrity/upgrade.js';
+import type { RowAuthenticator } from './store/rows.js';
 import { AccessController } from './access/access-controller.js';
 import { accessContextSchema } from './schema/access-context.js';
 import { loadPolicyFile, resolvePolicy, type PolicyInput } from './schema/policy.js';
@@ -28,7 +31,7 @@ import { DEFAULT_MIGRATIONS_DIR, hasTable, loadMigrations, migrate, vaultExists 
 import { GuardRepository } from './store/guard-repository.js';
 import { RecordRepository } from './store/record-repository.js';
 import { RotationRepository } from './store/rotation-repository.js';
-import { Vault, type OpenerContext } from './vault.js';
+import { Vault, VAULT_TOKEN, type OpenerContext } from './vault.js';
 
 /** Options of `openVault`. */
 export interface VaultOptions<Extra extends CategoryMap = CategoryMap> {
@@ -60,6 +63,12 @@ export interface VaultOptions<Extra extends CategoryMap = CategoryMap> {
   readonly policy?: PolicyInput | string;
   /** Folder of migrations (tests only). */
   readonly migrationsDir?: string;
+  /**
+   * Ids of `audit_pending` rows to discard instead of chaining: the recovery when opening fails
+   * with INTEGRITY naming such a row (someone wrote it into the file). Each discard is recorded.
+   * See docs/audit.md.
+   */
+  readonly discardPendingAudit?: readonly number[];
 }
 
 /** Every option, strictly: a misspelled one (`mustexist`) is refused, not silently ignored. */
@@ -75,6 +84,7 @@ const optionsSchema = z.strictObject({
   auditCheckpointEvery: z.number().int().min(1).max(1_000_000).optional(),
   policy: z.union([z.string().min(1), z.looseObject({})]).optional(),
   migrationsDir: z.string().min(1).optional(),
+  discardPendingAudit: z.array(z.number().int().min(1)).max(1000).optional(),
 });
 
 const VAULT_KEYS = [SUBJECT_INDEX_KEY, AUDIT_PSEUDONYM_KEY, AUDIT_SIGNING_KEY] as const;
@@ -111,20 +121,10 @@ export async function openVault<Extra extends CategoryMap = {}>(options: VaultOp
     // first, so a wrong key changes nothing but the audit entry that records it.
     if (!existed) migrate(db, migrations, clock().getTime());
     const meta = new MetaRepository(db);
-    const keks = new KekRepository(db);
-    let unlocked;
-    try {
-      unlocked = await unlockVault(db, { meta, keks }, options.masterKey, clock().getTime());
-    } catch (error) {
-      if (isVaultError(error, 'WRONG_MASTER_KEY')) recordWrongKey(db, opener, clock().getTime());
-      throw error;
-    }
-    unwrapped.push(unlocked.keyring);
+    let unlocked = await unlock(db, meta, options.masterKey, opener, clock().getTime());
     if (existed) migrate(db, migrations, clock().getTime());
-    const keys = await loadVaultKeys(db, { meta, keks }, options.masterKey, unlocked.meta, VAULT_KEYS, clock().getTime(), hasEntries(db));
+    const keys = await loadVaultKeys(db, { meta }, options.masterKey, unlocked.meta, VAULT_KEYS, clock().getTime(), hasEntries(db));
     unwrapped.push(...keys.values());
-    const blindIndexKey = await loadBlindIndexKey(db, { meta, keks }, options.masterKey, unlocked.meta, clock().getTime());
-    unwrapped.push(blindIndexKey);
     const signingSeed = keys.get(AUDIT_SIGNING_KEY);
     const pseudonymKey = keys.get(AUDIT_PSEUDONYM_KEY);
     const subjectIndexKey = keys.get(SUBJECT_INDEX_KEY);
@@ -137,24 +137,51 @@ export async function openVault<Extra extends CategoryMap = {}>(options: VaultOp
     if (options.auditCheckpointEvery !== undefined && options.auditCheckpointEvery !== checkpointEvery) {
       throw new VaultError('VALIDATION', `options.auditCheckpointEvery: this vault signs a checkpoint every ${checkpointEvery} entries, fixed when it was created`, { field: 'options.auditCheckpointEvery' });
     }
-    const audit = new AuditLog({ repo: auditRepo, vaultId: unlocked.meta.vaultId, pseudonymKey, signingKey, checkpointEvery });
-    const accessRepo = new AccessRepository(db);
-    return await Vault.open({
+    const auditLog = (rows: RowAuthenticator): AuditLog => new AuditLog({ repo: auditRepo, rows, vaultId: unlocked.meta.vaultId, pseudonymKey, signingKey, checkpointEvery });
+    // A format-1 vault's rows carry no MACs yet: authenticate them before anything reads them.
+    while (unlocked.integrityKey === null) {
+      const key = await upgradeToAuthenticatedRows({
+        db,
+        meta,
+        vaultMeta: unlocked.meta,
+        provider: options.masterKey,
+        audit: auditRepo,
+        log: auditLog,
+        rotations: (rows) => new RotationRepository(db, rows),
+        record: (detail) => ({ ts: clock().getTime(), ...opener, action: UPGRADE_ACTION, subject: null, categories: [], outcome: 'allowed', reason: null, approval: null, consent: null, requestId: null, detail }),
+        now: clock().getTime(),
+      });
+      unlocked = key === null ? await unlock(db, meta, options.masterKey, opener, clock().getTime()) : { ...unlocked, integrityKey: key };
+    }
+    const integrityKey = unlocked.integrityKey;
+    unwrapped.push(integrityKey);
+    const rows = new RowMacs(integrityKey);
+    const keks = new KekRepository(db, rows);
+    const keyring = await loadKeyring(options.masterKey, unlocked.meta.vaultId, keks);
+    unwrapped.push(keyring);
+    const guard = new GuardRepository(db, rows);
+    const blindIndexKey = await loadBlindIndexKey(db, meta, options.masterKey, unlocked.meta, clock().getTime(), guard.hasDigests());
+    unwrapped.push(blindIndexKey);
+    const accessRepo = new AccessRepository(db, rows);
+    return await Vault.open(VAULT_TOKEN, {
       db,
-      repos: { meta, keks, records: new RecordRepository(db), audit: auditRepo, access: accessRepo, rotations: new RotationRepository(db), guard: new GuardRepository(db) },
+      repos: { meta, keks, records: new RecordRepository(db), audit: auditRepo, access: accessRepo, rotations: new RotationRepository(db, rows), guard },
       access: policy === null ? null : new AccessController(policy, accessRepo),
       categories,
       meta: unlocked.meta,
-      keyring: unlocked.keyring,
+      keyring,
+      integrityKey,
+      rows,
       subjectIndexKey,
       blindIndexKey,
-      audit,
+      audit: auditLog(rows),
       provider: options.masterKey,
       dekCacheSize: options.dataKeyCacheSize ?? 1024,
       clock,
       durability,
       opener,
       created: unlocked.created,
+      discardPendingAudit: options.discardPendingAudit ?? [],
     });
   } catch (error) {
     for (const key of unwrapped) key.wipe();
@@ -164,13 +191,23 @@ export async function openVault<Extra extends CategoryMap = {}>(options: VaultOp
   }
 }
 
+/** Unlocks the vault; a wrong master key is recorded (as a pending entry) before it is reported. */
+async function unlock(db: SqliteDatabase, meta: MetaRepository, provider: MasterKeyProvider, opener: Required<OpenerContext>, now: number): Promise<UnlockedVault> {
+  try {
+    return await unlockVault(db, { meta }, provider, now);
+  } catch (error) {
+    if (isVaultError(error, 'WRONG_MASTER_KEY')) recordWrongKey(db, opener, now);
+    throw error;
+  }
+}
+
 /**
  * The blind-index key came with schema 0005: a vault made before it gets one at its first open
  * after the upgrade (its older values are not indexed until rewritten; docs/guards.md). A vault
  * with index rows but no key has lost it: refused, since a new key would match nothing silently.
  */
-async function loadBlindIndexKey(db: SqliteDatabase, repos: { meta: MetaRepository; keks: KekRepository }, provider: MasterKeyProvider, meta: VaultMetaRow, now: number): Promise<SecretBytes> {
-  const keys = await loadVaultKeys(db, repos, provider, meta, [BLIND_INDEX_KEY], now, new GuardRepository(db).hasDigests());
+async function loadBlindIndexKey(db: SqliteDatabase, meta: MetaRepository, provider: MasterKeyProvider, vaultMeta: VaultMetaRow, now: number, used: boolean): Promise<SecretBytes> {
+  const keys = await loadVaultKeys(db, { meta }, provider, vaultMeta, [BLIND_INDEX_KEY], now, used);
   const key = keys.get(BLIND_INDEX_KEY);
   if (key === undefined) throw new Error('blind-index key missing');
   return key;

@@ -27,16 +27,22 @@ export interface SweepOptions {
 export interface SweepSummary {
   readonly dryRun: boolean;
   readonly scanned: number;
-  /** Values erased (or, in a dry run, that would be) per category. */
+  /** Values erased (or, in a dry run, that would be) per category (an object without prototype). */
   readonly erased: Readonly<Record<string, number>>;
   readonly total: number;
+  /**
+   * Values kept because their category is not declared by this vault (a category removed from
+   * the configuration, or rows someone else wrote): declare it again, or erase those subjects.
+   */
+  readonly skipped: number;
 }
 
 export interface RetentionDeps {
   readonly db: SqliteDatabase;
   readonly records: RecordRepository;
   readonly rotations: RotationRepository;
-  retentionDays(category: string): number;
+  /** Days a category is kept; undefined for a category this vault does not declare. */
+  retentionDays(category: string): number | undefined;
   run<T>(ctx: AccessContext, action: string, fn: (c: { actor: string; role: string; purpose: string }) => Promise<T>): Promise<T>;
   record(c: { actor: string; role: string; purpose: string }, action: string, detail: AuditDetail | null): AuditRecord;
   append(record: AuditRecord): void;
@@ -63,31 +69,41 @@ export class VaultRetention {
       parseOrThrow(sweepOptionsSchema, options, 'options');
       const now = d.now();
       const dryRun = options.dryRun === true;
-      const erased: Record<string, number> = {};
+      // Maps, not objects: category names are chosen by users (`constructor` is a valid one).
+      const erased = new Map<string, number>();
       let scanned = 0;
       let total = 0;
+      let skipped = 0;
       for (let after = 0; ; ) {
         const page = d.records.ages(after, PAGE);
         if (page.length === 0) break;
         after = page[page.length - 1]?.id ?? after;
         scanned += page.length;
-        const expired = page.filter((r) => now >= r.writtenAt + d.retentionDays(r.category) * DAY_MS);
+        const expired: { id: number; category: string; cutoff: number }[] = [];
+        for (const r of page) {
+          const days = d.retentionDays(r.category);
+          // A value of a category this vault does not declare has no retention to go by: kept,
+          // and reported, rather than failing every sweep.
+          if (days === undefined) skipped++;
+          else if (now >= r.writtenAt + days * DAY_MS) expired.push({ id: r.id, category: r.category, cutoff: now - days * DAY_MS });
+        }
         if (expired.length > 0) {
-          const counts: Record<string, number> = {};
+          const counts = new Map<string, number>();
           writeTransaction(d.db, 'sweeping expired values', () => {
             for (const r of expired) {
               // Re-checked in the delete: a value rewritten since the page was read is kept.
-              const row = dryRun ? { category: r.category, dekId: undefined } : d.records.deleteExpired(r.id, now - d.retentionDays(r.category) * DAY_MS);
+              const row = dryRun ? { category: r.category, dekId: undefined } : d.records.deleteExpired(r.id, r.cutoff);
               if (row === undefined) continue;
-              counts[row.category] = (counts[row.category] ?? 0) + 1;
+              counts.set(row.category, (counts.get(row.category) ?? 0) + 1);
               if (row.dekId !== undefined) d.forgetDek(row.dekId);
             }
-            const n = Object.values(counts).reduce((a, b) => a + b, 0);
+            let n = 0;
+            for (const k of counts.values()) n += k;
             if (!dryRun && n > 0) d.rotations.recordErasure(now, 'retention', n);
-            d.append(d.record(c, 'retention.sweep', { dryRun, erased: n, ...counts }));
+            d.append(d.record(c, 'retention.sweep', { dryRun, erased: n, ...Object.fromEntries([...counts].map(([category, k]) => [`erased.${category}`, k])) }));
           });
-          for (const [category, n] of Object.entries(counts)) {
-            erased[category] = (erased[category] ?? 0) + n;
+          for (const [category, n] of counts) {
+            erased.set(category, (erased.get(category) ?? 0) + n);
             total += n;
           }
         }
@@ -95,12 +111,14 @@ export class VaultRetention {
         await pauseBetweenBatches();
       }
       if (total > 0 && !dryRun) truncateWal(d.db);
-      if (total === 0) {
+      if (total === 0 || skipped > 0) {
         writeTransaction(d.db, 'recording a sweep', () => {
-          d.append(d.record(c, 'retention.sweep', { dryRun, erased: 0 }));
+          d.append(d.record(c, 'retention.sweep', { dryRun, erased: 0, ...(skipped > 0 ? { skipped } : {}) }));
         });
       }
-      return { dryRun, scanned, erased, total };
+      const summary: Record<string, number> = Object.create(null) as Record<string, number>;
+      for (const [category, n] of erased) summary[category] = n;
+      return { dryRun, scanned, erased: summary, total, skipped };
     });
   }
 }

@@ -9,6 +9,8 @@ import { consentRecord, VaultConsents, type ConsentRecord } from './access/vault
 import { applyView } from './access/views.js';
 import type { AuditLog } from './audit/audit-log.js';
 import { idList, MAX_LISTED_IDS, type AuditDetail, type AuditRecord } from './audit/entry.js';
+import { admitPending, foreignPendingRow, PENDING_PER_OPEN } from './audit/pending.js';
+import { assertNoContactIn, type FreeTextField } from './guard/free-text.js';
 import { VaultAudit } from './audit/vault-audit.js';
 import { openRecord, recordFormatFor, sealRecord, CHUNK_BYTES, RECORD_FORMAT_STREAM } from './crypto/record-cipher.js';
 import type { SecretBytes } from './crypto/secret-bytes.js';
@@ -37,6 +39,7 @@ import type { KekRepository } from './store/kek-repository.js';
 import type { MetaRepository, VaultMetaRow } from './store/meta-repository.js';
 import { schemaVersion } from './store/migrator.js';
 import type { RecordRepository, StoredValueRow } from './store/record-repository.js';
+import type { RowAuthenticator } from './store/rows.js';
 import type { ErasureSummary, RotationRepository } from './store/rotation-repository.js';
 import { kekInfo, VaultKeys, type KekInfo } from './keys/vault-keys.js';
 import { VaultRetention } from './retention.js';
@@ -164,6 +167,8 @@ interface PreparedValue {
 interface Attempt {
   tag: Uint8Array | null;
   categories: readonly string[];
+  /** Where in a batch the operation failed. */
+  detail?: AuditDetail;
 }
 
 
@@ -172,12 +177,23 @@ function wipeFrames(items: readonly { values: readonly PreparedValue[] }[]): voi
   for (const item of items) for (const value of item.values) value.frame.head.fill(0);
 }
 
+/**
+ * Proof that a caller is `openVault`: `Vault.open` refuses anyone else, since it skips the checks
+ * of the options, the master key and the file that `openVault` makes. Not exported from the package.
+ */
+export const VAULT_TOKEN: unique symbol = Symbol('childvault/openVault');
+
 interface VaultInit<C extends CategoryMap> {
   readonly db: SqliteDatabase;
   readonly repos: Repositories;
   readonly categories: C;
   readonly meta: VaultMetaRow;
   readonly keyring: Keyring;
+  /** The key of every row MAC (wiped on close), and the authenticator made with it. */
+  readonly integrityKey: SecretBytes;
+  readonly rows: RowAuthenticator;
+  /** `audit_pending` rows the opener chose to discard (openVault's `discardPendingAudit`). */
+  readonly discardPendingAudit: readonly number[];
   readonly subjectIndexKey: SecretBytes;
   readonly blindIndexKey: SecretBytes;
   readonly audit: AuditLog;
@@ -214,6 +230,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
   readonly #keyring: Keyring;
   readonly #subjectIndexKey: SecretBytes;
   readonly #blindIndexKey: SecretBytes;
+  readonly #integrityKey: SecretBytes;
   #matcher: BlindIndexMatcher | null = null;
   #digestFilter: DigestFilter | null = null;
   readonly #log: AuditLog;
@@ -249,6 +266,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
     this.#keyring = init.keyring;
     this.#subjectIndexKey = init.subjectIndexKey;
     this.#blindIndexKey = init.blindIndexKey;
+    this.#integrityKey = init.integrityKey;
     this.#log = init.audit;
     this.#access = init.access;
     this.#provider = init.provider;
@@ -264,6 +282,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
       db: init.db,
       repo: init.repos.audit,
       log: init.audit,
+      rows: init.rows,
       vaultId: init.meta.vaultId,
       run: (ctx, action, fn) => this.#runManaged(ctx, action, 'audit', (c) => fn(c, (detail) => this.#record(c, action, { detail }))),
       now: () => this.#now(),
@@ -285,7 +304,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
       record: (c, action, what) => this.#record(c, action, what),
       eraseCategories: (tag, categories) => this.#eraseInTransaction(tag, categories, 'consent-withdrawal'),
     });
-    this.approvals = new VaultApprovals({ ...shared, record: (c, action, what) => this.#record(c, action, what) });
+    this.approvals = new VaultApprovals({ ...shared, record: (c, action, what) => this.#record(c, action, what), checkFreeText: (fields) => { this.#checkFreeText(fields); } });
     const admin = {
       db: init.db,
       record: (c: Context, action: string, detail: AuditDetail | null) => this.#record(c, action, { detail }),
@@ -332,23 +351,49 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
       run: (ctx, action, fn) => this.#runManaged(ctx, action, 'retention', (c) => fn(c)),
       records: init.repos.records,
       rotations: init.repos.rotations,
-      retentionDays: (c) => this.#retentionDays(c),
+      retentionDays: (c) => (Object.hasOwn(this.#categories, c) ? this.#retentionDays(c) : undefined),
     });
   }
 
-  /** @internal Used by `openVault`: builds the vault and records the opening. */
-  static async open<C extends CategoryMap>(init: VaultInit<C>): Promise<Vault<C>> {
+  /** @internal Used by `openVault` only (it passes VAULT_TOKEN): builds the vault and records the opening. */
+  static async open<C extends CategoryMap>(token: typeof VAULT_TOKEN, init: VaultInit<C>): Promise<Vault<C>> {
+    if (token !== VAULT_TOKEN) throw new VaultError('USAGE', 'open a vault with openVault()');
     const vault = new Vault(init);
     const now = vault.#now();
     const policy = init.access === null ? 'none' : policyDigest(init.access.policy);
+    vault.#checkContext(init.opener);
     writeTransaction(init.db, 'recording the opening', () => {
-      // Wrong-key attempts since the last open could not be signed then: they enter the chain now.
-      for (const p of init.repos.audit.takePending()) {
-        vault.#log.append(vault.#record(p, p.action, { outcome: 'error', reason: p.reason }, p.ts));
-      }
+      vault.#admitPending(init.opener, init.discardPendingAudit, now);
       vault.#log.append(vault.#record(init.opener, 'open', { detail: { policy, ...(init.created ? { created: true } : {}) } }, now));
     });
     return vault;
+  }
+
+  /**
+   * Inside the opening's transaction: wrong-key attempts since the last open could not be signed
+   * then; they enter the chain now, as unverified claims (audit/pending.ts). Rows the opener chose
+   * to discard are deleted, each discard recorded.
+   */
+  #admitPending(opener: Required<OpenerContext>, discard: readonly number[], now: number): void {
+    const repo = this.#repos.audit;
+    const waiting = repo.pending(PENDING_PER_OPEN);
+    const unknown = discard.find((id) => !waiting.some((p) => p.id === id));
+    if (unknown !== undefined) throw new VaultError('NOT_FOUND', `options.discardPendingAudit: audit_pending row ${unknown} is not waiting`, { field: 'options.discardPendingAudit' });
+    for (const row of waiting) {
+      repo.deletePending(row.id);
+      if (discard.includes(row.id)) {
+        this.#log.append(this.#record(opener, 'audit.discard-pending', { detail: { row: row.id } }, now));
+        continue;
+      }
+      const claim = admitPending(row, now);
+      try {
+        this.#checkContext(claim);
+      } catch (error) {
+        throw isVaultError(error) ? foreignPendingRow(row.id, `field ${error.field ?? '?'}`) : error;
+      }
+      const detail = { unverified: true, claimedAt: new Date(claim.claimedAt).toISOString() };
+      this.#log.append(this.#record(claim, 'open', { outcome: 'error', reason: 'WRONG_MASTER_KEY', detail }, now));
+    }
   }
 
   /** The vault's id (a UUID), as shown by `childvault status`. */
@@ -451,7 +496,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
    * Results are in request order.
    */
   async getMany<K extends CategoryName<C>>(requests: readonly { subject: string; categories: readonly K[] }[], ctx: AccessContext): Promise<GetResult<C, K>[]> {
-    return this.#run(ctx, 'get', async (c) => {
+    return this.#run(ctx, 'get', async (c, attempt) => {
       const list: unknown = requests;
       if (!Array.isArray(list) || list.length === 0) throw new VaultError('VALIDATION', 'requests: give a non-empty array', { field: 'requests' });
       const parsed = list.map((r: unknown, i) => {
@@ -460,7 +505,15 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
         return { tag: this.#tagOf(id), wanted: this.#parseCategoryList(categories, `requests[${i}].categories`) };
       });
       const now = this.#now();
-      return this.#inTransaction('write', 'reading values', () => parsed.map((r) => this.#readSubject(c, r.tag, r.wanted, now) as GetResult<C, K>));
+      return this.#inTransaction('write', 'reading values', () =>
+        parsed.map((r, i) => {
+          // A refusal is recorded against the request refused (the batch's entries rolled back).
+          attempt.tag = r.tag;
+          attempt.categories = r.wanted;
+          attempt.detail = { item: i, items: parsed.length };
+          return this.#readSubject(c, r.tag, r.wanted, now) as GetResult<C, K>;
+        }),
+      );
     });
   }
 
@@ -528,9 +581,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
       const tag = this.#tagOf(id);
       attempt.tag = tag;
       const access = this.#requireAccess();
-      if (access.policy.roles.get(c.role)?.grants.some((g) => g.purpose === c.purpose) !== true) {
-        throw new VaultError('ACCESS_DENIED', `role ${c.role} has no grant for purpose ${c.purpose}`);
-      }
+      access.decideProtections(c.role, c.purpose);
       const now = this.#now();
       return writeTransaction(this.#db, 'reading protections', () => {
         this.#log.append(this.#record(c, 'protections', { tag }, now));
@@ -553,9 +604,9 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
           createdAt: new Date(this.#meta.createdAt),
           masterKeyProvider: this.#meta.masterProvider,
           durability: this.#durability,
-          categories: Object.entries(this.#categories).map(([name, def]) => ({
+          categories: Object.keys(this.#categories).map((name) => ({
             name,
-            retentionDays: this.#access?.policy.retention[name] ?? def.retentionDays,
+            retentionDays: this.#retentionDays(name),
             values: counts.get(name)?.count ?? 0,
             plaintextBytes: counts.get(name)?.bytes ?? 0,
           })),
@@ -568,15 +619,26 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
     });
   }
 
-  /** Wipes every key held in memory and closes the file. Idempotent. */
+  /**
+   * Signs a checkpoint over the entries this process left unsigned (shortening the window in which
+   * the log's tail could be cut without a trace), then wipes every key held in memory and closes
+   * the file. Idempotent.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    try {
+      writeTransaction(this.#db, 'signing a checkpoint at close', () => this.#log.checkpoint(this.#now()));
+    } catch {
+      // Closing must not fail: a log that refuses to be signed (tampered, read-only, busy) reports
+      // that to the next operation and to `audit verify`.
+    }
     this.#dekCache.clear();
     this.#tags.clear();
     this.#keyring.wipe();
     this.#subjectIndexKey.wipe();
     this.#blindIndexKey.wipe();
+    this.#integrityKey.wipe();
     this.#log.wipe();
     this.#provider.close?.();
     this.#db.close();
@@ -592,6 +654,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
   async #run<T>(ctx: AccessContext, action: string, fn: (c: Context, attempt: Attempt) => Promise<T>): Promise<T> {
     this.#ensureOpen();
     const c = parseOrThrow(accessContextSchema, ctx, 'ctx');
+    this.#checkContext(c);
     const attempt: Attempt = { tag: null, categories: [] };
     try {
       return await fn(c, attempt);
@@ -670,11 +733,28 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
     });
   }
 
+  /**
+   * The context's names go into the audit log for good: refused (not recorded — the entry would
+   * carry what it refuses) when one holds a phone number, e-mail address or stored child's value.
+   */
+  #checkContext(c: Pick<Context, 'actor' | 'role' | 'purpose'> & { readonly requestId?: string | undefined }): void {
+    this.#checkFreeText([
+      { field: 'ctx.actor', value: c.actor, kind: 'name' },
+      { field: 'ctx.role', value: c.role, kind: 'name' },
+      { field: 'ctx.purpose', value: c.purpose, kind: 'name' },
+      { field: 'ctx.requestId', value: c.requestId, kind: 'id' },
+    ]);
+  }
+
+  #checkFreeText(fields: readonly FreeTextField[]): void {
+    assertNoContactIn(fields, this.#leakMatcher());
+  }
+
   #recordFailure(c: Context, action: string, attempt: Attempt, code: string): void {
     try {
       writeTransaction(this.#db, 'recording a failure', () => {
         const outcome = isAccessCode(code) ? 'denied' : 'error';
-        this.#log.append(this.#record(c, action, { tag: attempt.tag, categories: attempt.categories, outcome, reason: code }));
+        this.#log.append(this.#record(c, action, { tag: attempt.tag, categories: attempt.categories, outcome, reason: code, detail: attempt.detail ?? null }));
       });
     } catch {
       // The operation's own error is what the caller needs; a log that cannot take the entry
@@ -751,7 +831,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
 
   /** Days a category is kept: the policy may shorten the category's own retention. */
   #retentionDays(category: string): number {
-    return this.#access?.policy.retention[category] ?? this.#definition(category, category).retentionDays;
+    return this.#access?.policy.retention.get(category) ?? this.#definition(category, category).retentionDays;
   }
 
   #ensureOpen(): void {

@@ -17,6 +17,7 @@
 import { splitCategories } from '../audit/entry.js';
 import { VaultError, type ErrorCode } from '../errors.js';
 import type { AccessRepository, ApprovalRow, ConsentRow } from '../store/access-repository.js';
+import { addReads, readsInWindow, WINDOW_MINUTES } from './read-window.js';
 import { PROTECTIONS, type DataAction, type ManagementAction, type Policy, type Protection, type ResolvedGrant, type View } from '../schema/policy.js';
 
 /** The refusal codes, in decision order. */
@@ -28,7 +29,6 @@ export function isAccessCode(code: string): code is AccessCode {
 }
 
 const MINUTE_MS = 60_000;
-const WINDOW_MINUTES = 60;
 
 export interface AccessRequest {
   readonly action: DataAction;
@@ -84,6 +84,16 @@ export class AccessController {
     this.#grant(action, role, purpose);
   }
 
+  /**
+   * Reading a child's protective defaults: any grant for the purpose. Every service that acts for
+   * a purpose must be able to learn which defaults bind it; a role with no grant for it may not.
+   */
+  decideProtections(roleName: string, purpose: string): void {
+    if (this.#policy.roles.get(roleName)?.grants.some((g) => g.purpose === purpose) !== true) {
+      refuse('ACCESS_DENIED', `role ${roleName} has no grant for purpose ${purpose}`);
+    }
+  }
+
   #grant(action: DataAction | ManagementAction, roleName: string, purpose: string): { role: ReturnType<Policy['roles']['get']> & object; grant: ResolvedGrant } {
     const role = this.#policy.roles.get(roleName);
     const grant: ResolvedGrant | undefined = role?.grants.find((g) => g.purpose === purpose && g.actions.has(action));
@@ -132,14 +142,13 @@ export class AccessController {
     for (const category of req.categories) views.set(category, grant.views.get(category) ?? 'presence');
     if (!reading) return { views, consentIds, approvalId: null };
     // 5. officer approval for staff roles
-    let approvalId: string | null = null;
-    if (role.requiresApproval) {
-      approvalId = this.#checkApproval(req);
-    }
+    const approval = role.requiresApproval ? this.#checkApproval(req) : null;
     // 6. read limit
     if (role.maxReadsPerHour !== null) this.#countRead(req, role.maxReadsPerHour);
-    if (approvalId !== null) this.#repo.useApproval(approvalId);
-    return { views, consentIds, approvalId };
+    if (approval !== null && !this.#repo.updateApproval(approval, { ...approval, readsUsed: approval.readsUsed + 1 })) {
+      throw new VaultError('CONFLICT', `approval ${approval.id} changed while it was being used; retry`);
+    }
+    return { views, consentIds, approvalId: approval?.id ?? null };
   }
 
   /**
@@ -154,7 +163,7 @@ export class AccessController {
     const pending = this.#pending.get(req.actor) ?? new Map<number, number>();
     let mine = 0;
     for (const [m, n] of pending) if (m > since) mine += n;
-    if (this.#repo.readsSince(req.actor, since) + mine >= limit) {
+    if (readsInWindow(this.#repo.readCounter(req.actor), minute) + mine >= limit) {
       refuse('RATE_LIMITED', `actor ${req.actor} reached ${limit} reads in the last hour (role ${req.role}); this guards against bulk copying`);
     }
     pending.set(minute, (pending.get(minute) ?? 0) + 1);
@@ -166,7 +175,11 @@ export class AccessController {
   #flushReads(minute: number, now: number): void {
     // Kept until the transaction commits: a rollback puts them back (see onRollback).
     this.#unflushed = new Map([...this.#pending].map(([actor, m]) => [actor, new Map(m)]));
-    for (const [actor, minutes] of this.#pending) for (const [m, n] of minutes) this.#repo.countRead(actor, m, n);
+    for (const [actor, minutes] of this.#pending) {
+      let row = this.#repo.readCounter(actor);
+      for (const [m, n] of minutes) row = addReads(row, actor, m, n, minute);
+      if (row !== undefined) this.#repo.putReadCounter(row);
+    }
     this.#pending.clear();
     this.#lastFlush = now;
     if (++this.#flushes >= 100) {
@@ -186,7 +199,7 @@ export class AccessController {
     this.#unflushed = null;
   }
 
-  #checkApproval(req: AccessRequest): string {
+  #checkApproval(req: AccessRequest): ApprovalRow {
     if (req.approval === undefined) refuse('APPROVAL_REQUIRED', `role ${req.role} reads only with an officer's approval: pass its id as ctx.approval`);
     const a: ApprovalRow | undefined = this.#repo.approval(req.approval);
     if (a === undefined) refuse('APPROVAL_REQUIRED', `approval ${req.approval} does not exist`);
@@ -199,7 +212,7 @@ export class AccessController {
     if (outside.length > 0) refuse('APPROVAL_REQUIRED', `approval ${a.id} does not cover ${outside.join(', ')}`);
     if (!this.#repo.approvalCovers(a.id, req.subjectTag)) refuse('APPROVAL_REQUIRED', `approval ${a.id} does not cover this subject`);
     if (a.readsUsed >= a.readBudget) refuse('APPROVAL_REQUIRED', `approval ${a.id} has used its budget of ${a.readBudget} reads`);
-    return a.id;
+    return a;
   }
 
   #consents(subjectTag: Uint8Array): ConsentRow[] {

@@ -8,13 +8,14 @@ import { canonicalCategories, splitCategories, type AuditDetail, type AuditRecor
 import { VaultError } from '../errors.js';
 import { idToUuid, newId } from '../format/ids.js';
 import type { AccessContext } from '../schema/access-context.js';
-import { nameSchema } from '../schema/access-context.js';
+import { actorSkeleton, approvalActorSchema } from '../schema/actor-ids.js';
 import { categoryNameSchema } from '../schema/categories.js';
 import { subjectIdSchema } from '../schema/subject.js';
 import { DAY_MS } from '../schema/categories.js';
 import { parseOrThrow, safe } from '../schema/zod-errors.js';
 import type { AccessRepository, ApprovalRow } from '../store/access-repository.js';
 import { readTransaction, writeTransaction, type SqliteDatabase } from '../store/database.js';
+import type { FreeTextField } from '../guard/free-text.js';
 import type { AccessController } from './access-controller.js';
 
 /** Approvals are short-lived by design. */
@@ -49,7 +50,7 @@ export interface ApprovalRecord {
 }
 
 const requestSchema = z.strictObject({
-  actor: nameSchema,
+  actor: approvalActorSchema,
   subjects: z.array(subjectIdSchema).min(1).max(1000),
   categories: z.array(categoryNameSchema).min(1).max(32),
   purpose: z.string().min(1).max(64),
@@ -67,6 +68,8 @@ export interface VaultApprovalsDeps {
   run<T>(ctx: AccessContext, action: string, fn: (c: { actor: string; role: string; purpose: string }, attempt: { tag: Uint8Array | null; categories: readonly string[] }) => Promise<T>): Promise<T>;
   record(c: { actor: string; role: string; purpose: string }, action: string, what: { categories: readonly string[]; approval?: string; detail?: AuditDetail }): AuditRecord;
   append(record: AuditRecord): void;
+  /** Refuses names and text that hold a contact (they are kept for good: audit log, approvals). */
+  checkFreeText(fields: readonly FreeTextField[]): void;
   tagOf(subject: string): Uint8Array;
   now(): number;
 }
@@ -79,11 +82,15 @@ export class VaultApprovals {
     this.#deps = deps;
   }
 
-  /** Only an officer named in the policy may approve, revoke or list. */
-  #officer(actor: string): AccessController {
+  /**
+   * Only an officer named in the policy may approve, revoke or list, acting in a role the policy
+   * grants `approval` for the purpose given.
+   */
+  #officer(c: { actor: string; role: string; purpose: string }): AccessController {
     const controller = this.#deps.controller;
     if (controller === null) throw new VaultError('ACCESS_DENIED', 'no policy was given to openVault: approvals need one (default deny)');
-    if (!controller.policy.officers.has(actor)) throw new VaultError('ACCESS_DENIED', `actor ${actor} is not a children's-PI protection officer of the policy`);
+    controller.decideManagement('approval', c.role, c.purpose);
+    if (!controller.policy.officers.has(c.actor)) throw new VaultError('ACCESS_DENIED', `actor ${c.actor} is not a children's-PI protection officer of the policy`);
     return controller;
   }
 
@@ -92,8 +99,16 @@ export class VaultApprovals {
     return this.#deps.run(ctx, 'approval.create', async (c, attempt) => {
       const r = parseOrThrow(requestSchema, request, 'approval');
       attempt.categories = r.categories;
-      const controller = this.#officer(c.actor);
-      if (r.actor === c.actor) throw new VaultError('ACCESS_DENIED', 'an officer cannot approve their own access');
+      const controller = this.#officer(c);
+      // One actor, however spelt: never the officer, nor an id that looks like any officer's.
+      const approved = actorSkeleton(r.actor);
+      if (approved === actorSkeleton(c.actor) || [...controller.policy.officers].some((o) => actorSkeleton(o) === approved)) {
+        throw new VaultError('ACCESS_DENIED', 'an officer cannot approve their own access, nor an actor id that looks like an officer\'s');
+      }
+      this.#deps.checkFreeText([
+        { field: 'approval.actor', value: r.actor, kind: 'name' },
+        { field: 'approval.reason', value: r.reason, kind: 'text' },
+      ]);
       const purpose = controller.policy.purposes.get(r.purpose);
       if (purpose === undefined) throw new VaultError('VALIDATION', 'approval.purpose: not a purpose of the policy', { field: 'approval.purpose' });
       r.categories.forEach((cat, i) => {
@@ -114,6 +129,8 @@ export class VaultApprovals {
         createdAt: now,
         expiresAt: expires,
         readBudget: r.readBudget,
+        readsUsed: 0,
+        revokedAt: null,
       };
       writeTransaction(this.#deps.db, 'creating an approval', () => {
         this.#deps.repo.insertApproval(row, r.subjects.map((s) => this.#deps.tagOf(s)));
@@ -121,7 +138,7 @@ export class VaultApprovals {
           this.#deps.record(c, 'approval.create', { categories: r.categories, approval: row.id, detail: { actor: r.actor, subjects: r.subjects.length, readBudget: r.readBudget, purpose: r.purpose } }),
         );
       });
-      return this.#toRecord({ ...row, readsUsed: 0, revokedAt: null }, now);
+      return this.#toRecord(row, now);
     });
   }
 
@@ -129,14 +146,16 @@ export class VaultApprovals {
   async revoke(id: string, ctx: AccessContext): Promise<ApprovalRecord> {
     return this.#deps.run(ctx, 'approval.revoke', async (c) => {
       const approvalId = parseOrThrow(z.string().regex(APPROVAL_ID, safe('is not an approval id')), id, 'id');
-      this.#officer(c.actor);
+      this.#officer(c);
       const now = this.#deps.now();
       return writeTransaction(this.#deps.db, 'revoking an approval', () => {
         const row = this.#deps.repo.approval(approvalId);
         if (row === undefined) throw new VaultError('NOT_FOUND', `approval ${approvalId} does not exist`);
-        if (!this.#deps.repo.revokeApproval(approvalId, now)) throw new VaultError('CONFLICT', `approval ${approvalId} was already revoked`);
+        if (row.revokedAt !== null) throw new VaultError('CONFLICT', `approval ${approvalId} was already revoked`);
+        const revoked = { ...row, revokedAt: now };
+        if (!this.#deps.repo.updateApproval(row, revoked)) throw new VaultError('CONFLICT', `approval ${approvalId} changed while it was being revoked; retry`);
         this.#deps.append(this.#deps.record(c, 'approval.revoke', { categories: splitCategories(row.categories), approval: approvalId }));
-        return this.#toRecord({ ...row, revokedAt: now }, now);
+        return this.#toRecord(revoked, now);
       });
     });
   }
@@ -144,7 +163,7 @@ export class VaultApprovals {
   /** Every approval with its state now. Officers only. */
   async list(ctx: AccessContext): Promise<ApprovalRecord[]> {
     return this.#deps.run(ctx, 'approval.list', async (c) => {
-      this.#officer(c.actor);
+      this.#officer(c);
       const now = this.#deps.now();
       writeTransaction(this.#deps.db, 'listing approvals', () => {
         this.#deps.append(this.#deps.record(c, 'approval.list', { categories: [] }));

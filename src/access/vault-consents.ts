@@ -125,6 +125,7 @@ export class VaultConsents {
       if (g.expiresAt !== undefined && g.expiresAt.getTime() <= now) throw new VaultError('VALIDATION', 'consent.expiresAt: must be in the future', { field: 'consent.expiresAt' });
       const row: ConsentRow = {
         id: `cns_${idToUuid(newId(now))}`,
+        subjectTag: tag,
         purpose: g.purpose,
         categories: canonicalCategories(g.categories),
         guardianRef: g.guardianRef,
@@ -136,7 +137,7 @@ export class VaultConsents {
       };
       writeTransaction(this.#deps.db, 'recording a consent', () => {
         controller.decideManagement('consent', c.role, g.purpose);
-        this.#deps.repo.insertConsent({ ...row, subjectTag: tag });
+        this.#deps.repo.insertConsent(row);
         this.#deps.append(
           this.#deps.record(c, 'consent.grant', { tag, categories: g.categories, consent: row.id, detail: { purpose: g.purpose, notice: g.noticeVersion, verification: g.verification } }),
         );
@@ -161,7 +162,9 @@ export class VaultConsents {
         const targets = this.#deps.repo.consents(tag).filter((row) => row.withdrawnAt === null && ('id' in w ? row.id === w.id : row.purpose === w.purpose));
         if (targets.length === 0) throw new VaultError('NOT_FOUND', 'no active consent of this subject matches');
         for (const purpose of new Set(targets.map((t) => t.purpose))) controller.decideManagement('consent', c.role, purpose);
-        for (const t of targets) this.#deps.repo.withdraw(tag, t.id, now);
+        for (const t of targets) {
+          if (!this.#deps.repo.withdraw(t, now)) throw new VaultError('CONFLICT', `consent ${t.id} changed while it was being withdrawn; retry`);
+        }
         const keep = controller.retainedCategories(tag, now);
         const held = new Set(targets.flatMap((t) => splitCategories(t.categories)));
         const erased = this.#deps.eraseCategories(tag, [...held].filter((cat) => !keep.has(cat)));

@@ -11,33 +11,46 @@ import { sign, verifySignature, type SigningKey } from '../crypto/signing.js';
 import { VaultError } from '../errors.js';
 import { encodeCanonical } from '../format/canonical.js';
 import { toHex } from '../format/ids.js';
-import type { AuditRepository, CheckpointRow } from '../store/audit-repository.js';
+import { AUDIT_ENTRY_ROW, type AuditRepository, type CheckpointRow } from '../store/audit-repository.js';
+import type { RowAuthenticator } from '../store/rows.js';
 import { chainHash, checkpointMessage, entryDigest, genesisHash, toEntry, type AuditEntry, type AuditRecord } from './entry.js';
 
 /** Names of the vault keys the audit log uses (wrapped by the master key, in vault_keys). */
 export const AUDIT_PSEUDONYM_KEY = 'audit-pseudonym';
 export const AUDIT_SIGNING_KEY = 'audit-signing';
 export const DEFAULT_CHECKPOINT_EVERY = 1000;
+/**
+ * A checkpoint is also signed when an entry comes this long after the last one (and at close), so
+ * that a quiet vault's tail is not left unsigned for long: entries after the last checkpoint can be
+ * removed without a trace (docs/audit.md).
+ */
+export const CHECKPOINT_AFTER_MS = 60_000;
 
 function subjectKeyAad(vaultId: Uint8Array, subjectTag: Uint8Array): Uint8Array {
   return encodeCanonical('audit-subject-key', [vaultId, subjectTag]);
 }
 
 /**
- * Appends `record` after the current head. Inside a write transaction. Used directly only where
- * no keys are available (recording a wrong-key open); otherwise through `AuditLog.append`.
+ * Appends `record` after the current head, inside a write transaction. The head must be the
+ * vault's own (its MAC checks), so nothing is ever chained onto an entry someone else wrote; and
+ * audit time never goes backwards: an entry is never dated before the one it follows (a clock
+ * stepped back, or another machine's, records the head's time).
  */
-export function appendEntry(repo: AuditRepository, genesis: Uint8Array, record: AuditRecord): AuditEntry {
+export function appendEntry(repo: AuditRepository, genesis: Uint8Array, rows: RowAuthenticator, record: AuditRecord): AuditEntry {
   const head = repo.head();
-  const unhashed = toEntry((head?.seq ?? 0) + 1, record);
+  if (head !== undefined) rows.check(AUDIT_ENTRY_ROW, head, head.mac, `seq ${head.seq}`);
+  const ts = head === undefined || record.ts >= head.ts ? record.ts : head.ts;
+  const unhashed = toEntry((head?.seq ?? 0) + 1, { ...record, ts });
   const prevHash = head?.hash ?? genesis;
   const entry: AuditEntry = { ...unhashed, prevHash, hash: chainHash(prevHash, entryDigest(unhashed)) };
-  repo.insert(entry);
+  repo.insert(entry, rows.mac(AUDIT_ENTRY_ROW, entry));
   return entry;
 }
 
 export interface AuditLogOptions {
   readonly repo: AuditRepository;
+  /** Makes and checks each entry's MAC (the vault's integrity key). */
+  readonly rows: RowAuthenticator;
   readonly vaultId: Uint8Array;
   /** Seals the per-subject pseudonym keys. */
   readonly pseudonymKey: SecretBytes;
@@ -48,6 +61,7 @@ export interface AuditLogOptions {
 
 export class AuditLog {
   readonly #repo: AuditRepository;
+  readonly #rows: RowAuthenticator;
   readonly #vaultId: Uint8Array;
   readonly #pseudonymKey: SecretBytes;
   readonly #signingKey: SigningKey;
@@ -60,6 +74,7 @@ export class AuditLog {
 
   constructor(options: AuditLogOptions) {
     this.#repo = options.repo;
+    this.#rows = options.rows;
     this.#vaultId = options.vaultId;
     this.#pseudonymKey = options.pseudonymKey;
     this.#signingKey = options.signingKey;
@@ -119,16 +134,18 @@ export class AuditLog {
 
   /**
    * Appends one entry after the current head. The log starts with a signed genesis checkpoint
-   * (seq 0), and a checkpoint is signed whenever `checkpointEvery` entries have passed since the last.
+   * (seq 0), and a checkpoint is signed whenever `checkpointEvery` entries, or CHECKPOINT_AFTER_MS,
+   * have passed since the last.
    */
   append(record: AuditRecord): AuditEntry {
     // The last checkpoint is remembered; another process may have signed a later one, so it is
     // re-read (inside this transaction) before deciding that one is due.
     this.#last ??= this.#lastCheckpoint(record.ts);
-    const entry = appendEntry(this.#repo, this.#genesis, record);
-    if (entry.seq - this.#last.seq >= this.#checkpointEvery) {
+    const entry = appendEntry(this.#repo, this.#genesis, this.#rows, record);
+    const due = (last: CheckpointRow): boolean => entry.seq - last.seq >= this.#checkpointEvery || entry.ts - last.ts >= CHECKPOINT_AFTER_MS;
+    if (due(this.#last)) {
       const last = this.#lastCheckpoint(record.ts);
-      this.#last = entry.seq - last.seq >= this.#checkpointEvery ? this.#signCheckpoint(last, entry.seq, entry.hash, record.ts) : last;
+      this.#last = due(last) ? this.#signCheckpoint(last, entry.seq, entry.hash, entry.ts) : last;
     }
     return entry;
   }
@@ -166,7 +183,8 @@ export class AuditLog {
 
   /**
    * Signs the chain at `seq` — after checking that the last checkpoint is genuine and that the
-   * entries since it still link and hash correctly: the vault never signs a chain someone edited.
+   * entries since it still link, hash correctly and carry the vault's MAC: the vault never signs a
+   * chain someone edited, nor an entry someone else wrote.
    */
   #signCheckpoint(last: CheckpointRow, seq: number, hash: Uint8Array, ts: number): CheckpointRow {
     this.#verifySince(last, seq);
@@ -183,6 +201,9 @@ export class AuditLog {
     const broken = (): never => {
       throw new VaultError('INTEGRITY', `the audit log was modified after its checkpoint at seq ${last.seq}; nothing more is signed until it is investigated (run \`childvault audit verify\`)`);
     };
+    const forged = (at: number): never => {
+      throw new VaultError('INTEGRITY', `audit_log row seq ${at} failed authentication: it was written by someone without the vault's master key; nothing more is signed until it is investigated (run \`childvault audit verify\`)`, { field: `audit_log:seq ${at}` });
+    };
     if (!verifySignature(this.#signingKey.publicKey, checkpointMessage(this.#vaultId, last.seq, last.hash, last.ts, this.#checkpointEvery), last.signature)) broken();
     const atLast = last.seq === 0 ? this.#genesis : this.#repo.entry(last.seq)?.hash;
     if (atLast === undefined || !equalBytes(atLast, last.hash)) broken();
@@ -190,7 +211,7 @@ export class AuditLog {
     let prev = atLast as Uint8Array;
     let prevHex = toHex(prev);
     for (let after = last.seq; after < seq; ) {
-      const page = this.#repo.pageRows(after, seq, 500);
+      const page = this.#repo.verifyRows(after, seq, 500);
       if (page.length === 0) broken();
       for (const r of page) {
         const subject = r[6] === null ? null : Buffer.from(r[6], 'hex');
@@ -199,6 +220,7 @@ export class AuditLog {
           outcome: r[8], reason: r[9], approval: r[10], consent: r[11], requestId: r[12], detail: r[13] }));
         const hashHex = toHex(hash);
         if (r[0] !== after + 1 || r[14] !== prevHex || r[15] !== hashHex) broken();
+        if (r[16] !== toHex(this.#rows.mac(AUDIT_ENTRY_ROW, { seq: r[0], hash }))) forged(r[0]);
         prev = hash;
         prevHex = hashHex;
         after = r[0];

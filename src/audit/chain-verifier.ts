@@ -95,9 +95,11 @@ export class ChainVerifier {
 
   /**
    * `entry`, for a row read with its bytes as hex (AuditRepository.pageRows): the fast path of
-   * live verification — hashes are compared as hex, only the pseudonym is decoded.
+   * live verification — hashes are compared as hex, only the pseudonym is decoded. Returns the
+   * entry's hash, or null once the chain has failed (then or before).
    */
-  entryRow(r: ExportEntryRow): void {
+  entryRow(r: readonly [...ExportEntryRow, ...unknown[]]): Uint8Array | null {
+    let hash: Uint8Array | null = null;
     this.#guard(() => {
       const seq = r[0];
       this.#expectNext(seq);
@@ -114,7 +116,9 @@ export class ChainVerifier {
       this.#advance(seq, computed);
       this.#hashHex = computedHex;
       this.#entries++;
+      hash = computed;
     });
+    return hash;
   }
 
   /** Feeds the digest of an entry left out of a filtered export. */

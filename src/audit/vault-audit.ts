@@ -9,20 +9,21 @@ import { toHex } from '../format/ids.js';
 import type { AccessContext } from '../schema/access-context.js';
 import { parseOrThrow } from '../schema/zod-errors.js';
 import type { AuditRepository } from '../store/audit-repository.js';
+import type { RowAuthenticator } from '../store/rows.js';
 import { readTransaction, writeTransaction, type SqliteDatabase } from '../store/database.js';
 import type { AuditLog } from './audit-log.js';
-import { ChainVerifier, type ChainReport } from './chain-verifier.js';
-import { genesisHash, type AuditDetail, type AuditRecord } from './entry.js';
+import type { ChainReport } from './chain-verifier.js';
+import type { AuditDetail, AuditRecord } from './entry.js';
+import { verifyLiveChain } from './live-chain.js';
 import { writeAuditExport, type ExportFilter, type ExportResult } from './export.js';
 import { buildAuditReport, type AuditReport } from './report.js';
-
-/** Rows per page: small pages keep each one in the young generation of the garbage collector. */
-const PAGE = 500;
 
 export interface VaultAuditDeps {
   readonly db: SqliteDatabase;
   readonly repo: AuditRepository;
   readonly log: AuditLog;
+  /** Checks each entry's MAC during live verification. */
+  readonly rows: RowAuthenticator;
   readonly vaultId: Uint8Array;
   /** Runs an audited operation (context validation, failure entries) — the vault's own runner. */
   run<T>(ctx: AccessContext, action: string, fn: (ctx: unknown, record: (detail: AuditDetail | null) => AuditRecord) => Promise<T>): Promise<T>;
@@ -141,39 +142,24 @@ export class VaultAudit {
    */
   async verify(ctx: AccessContext, onProgress?: (done: number, total: number) => void): Promise<ChainReport> {
     return this.#deps.run(ctx, 'audit.verify', async (_c, record) => {
+      const log = this.#deps.log;
       const repo = this.#deps.repo;
-      // One snapshot of where the log ends: later appends by others are not this run's business,
-      // but a checkpoint beyond the last entry means entries were cut off.
-      const { head, last } = readTransaction(this.#deps.db, 'reading the audit head', () => ({ head: repo.head()?.seq ?? 0, last: repo.lastCheckpoint() }));
-      const verifier = new ChainVerifier(this.#deps.vaultId, genesisHash(this.#deps.vaultId), this.#deps.log.publicKey, this.#deps.log.checkpointEvery);
-      let checkpoints = repo.checkpointPage(-1, head, PAGE); // from the genesis checkpoint (seq 0)
-      let nextCheckpoint = 0;
-      /** Feeds the checkpoints up to `seq` (each right after the entry it covers). */
-      const checkpointsUpTo = (seq: number): void => {
-        for (let cp = checkpoints[nextCheckpoint]; cp !== undefined && cp.seq <= seq; cp = checkpoints[nextCheckpoint]) {
-          verifier.checkpoint(cp);
-          nextCheckpoint++;
-          if (nextCheckpoint === checkpoints.length) {
-            checkpoints = repo.checkpointPage(cp.seq, head, PAGE);
-            nextCheckpoint = 0;
-          }
-        }
-      };
-      checkpointsUpTo(0);
-      for (let after = 0; after < head && !verifier.failed; ) {
-        const page = repo.pageRows(after, head, PAGE);
-        if (page.length === 0) break;
-        for (const row of page) {
-          verifier.entryRow(row);
-          checkpointsUpTo(row[0]);
-        }
-        after = page[page.length - 1]?.[0] ?? head;
-        onProgress?.(after, head);
+      const { head, lastCheckpoint } = readTransaction(this.#deps.db, 'reading the audit head', () => ({ head: repo.head()?.seq ?? 0, lastCheckpoint: repo.lastCheckpoint() }));
+      const run = verifyLiveChain(repo, {
+        head,
+        lastCheckpoint,
+        vaultId: this.#deps.vaultId,
+        genesis: log.genesis,
+        publicKey: log.publicKey,
+        checkpointEvery: log.checkpointEvery,
+        rows: this.#deps.rows,
+      });
+      let step = run.next();
+      for (; step.done !== true; step = run.next()) {
+        onProgress?.(step.value.done, step.value.total);
         await new Promise((resolve) => setImmediate(resolve)); // let other work run between pages
       }
-      // A checkpoint past the entries that remain: the tail was cut (the verifier reports it).
-      if (last !== undefined && last.seq > head) verifier.checkpoint(last);
-      const report = verifier.finish();
+      const report = step.value;
       try {
         writeTransaction(this.#deps.db, 'recording a verification', () => {
           this.#deps.log.append(record({ ok: report.ok, entries: report.entries, ...(report.problem?.seq == null ? {} : { problemSeq: report.problem.seq }) }));

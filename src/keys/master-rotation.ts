@@ -1,6 +1,6 @@
 /**
- * Master-key rotation: every KEK and vault key is unwrapped with the current master key and
- * wrapped with the new one, and the vault's master check replaced — all written in one
+ * Master-key rotation: every KEK and vault key, and the master check (the integrity key), is
+ * unwrapped with the current master key and wrapped with the new one — all written in one
  * transaction, so the vault is never half under one key and half under the other. Afterwards the
  * old master key no longer opens the vault.
  */
@@ -11,8 +11,6 @@ import type { MetaRepository, VaultMetaRow } from '../store/meta-repository.js';
 import { kekAad } from './keyring.js';
 import type { MasterKeyProvider } from './master-key.js';
 import { masterCheckAad, vaultKeyAad } from './unlock.js';
-
-const CHECK_PLAINTEXT = new Uint8Array(32);
 
 export interface MasterRotationDeps {
   readonly db: SqliteDatabase;
@@ -53,7 +51,8 @@ export async function rotateMasterKey(deps: MasterRotationDeps, next: MasterKeyP
   const vaultKeys = deps.meta.listKeys();
   const newKeks = await Promise.all(keks.map(async (k) => ({ version: k.version, old: k.wrapped as Uint8Array, wrapped: await rewrap(deps.current, next, k.wrapped as Uint8Array, kekAad(vaultMeta.vaultId, k.version)) })));
   const newVaultKeys = await Promise.all(vaultKeys.map(async (k) => ({ name: k.name, old: k.wrapped, wrapped: await rewrap(deps.current, next, k.wrapped, vaultKeyAad(vaultMeta.vaultId, k.name)) })));
-  const check = await next.wrap(CHECK_PLAINTEXT, masterCheckAad(vaultMeta.vaultId));
+  // The same integrity key under the new master key: every row's MAC stays valid.
+  const check = await rewrap(deps.current, next, vaultMeta.masterCheck, masterCheckAad(vaultMeta.vaultId));
 
   writeTransaction(deps.db, 'rotating the master key', () => {
     // Another process may have rotated KEKs meanwhile: then nothing is written; retry.

@@ -1,8 +1,9 @@
 /**
- * Unlocking a vault: attach the master-key provider, prove it is the right key, and unwrap the
- * active KEK and the vault-wide keys. Creating a vault happens here too: the new keys are
- * wrapped first (the provider may be a remote KMS, so this is async) and inserted in one
- * IMMEDIATE transaction that re-checks that no other process created the vault meanwhile.
+ * Unlocking a vault: attach the master-key provider, prove it is the right key by unwrapping the
+ * master check — which, from format 2 on, is the vault's integrity key — and unwrap the KEKs and
+ * the vault-wide keys. Creating a vault happens here too: the new keys are wrapped first (the
+ * provider may be a remote KMS, so this is async) and inserted in one IMMEDIATE transaction that
+ * re-checks that no other process created the vault meanwhile.
  */
 import { KEY_BYTES } from '../crypto/aead.js';
 import { randomBytes } from '../crypto/random.js';
@@ -11,15 +12,22 @@ import { equalBytes } from '../crypto/hash.js';
 import { integrityError, isVaultError, VaultError } from '../errors.js';
 import { encodeCanonical } from '../format/canonical.js';
 import { idToUuid, newId } from '../format/ids.js';
+import { RowMacs } from '../integrity/row-macs.js';
 import { writeTransaction, type SqliteDatabase } from '../store/database.js';
-import type { KekRepository } from '../store/kek-repository.js';
+import { KekRepository } from '../store/kek-repository.js';
 import type { MetaRepository, VaultMetaRow } from '../store/meta-repository.js';
+import { RotationRepository } from '../store/rotation-repository.js';
 import { Keyring, kekAad } from './keyring.js';
 import type { MasterKeyProvider } from './master-key.js';
 
-/** Version of the vault's stored formats as a whole (docs/format.md). */
-export const VAULT_FORMAT_VERSION = 1;
-const MASTER_CHECK_PLAINTEXT = new Uint8Array(32);
+/**
+ * Version of the vault's stored formats as a whole (docs/format.md). 2: rows authenticated under
+ * the integrity key, which the master check wraps. A format-1 vault's check wraps 32 zero bytes;
+ * opening it upgrades it (src/integrity/upgrade.ts).
+ */
+export const VAULT_FORMAT_VERSION = 2;
+export const LEGACY_FORMAT_VERSION = 1;
+const LEGACY_CHECK_PLAINTEXT = new Uint8Array(32);
 
 export function masterCheckAad(vaultId: Uint8Array): Uint8Array {
   return encodeCanonical('master-check', [vaultId]);
@@ -31,14 +39,17 @@ export function vaultKeyAad(vaultId: Uint8Array, name: string): Uint8Array {
 
 export interface UnlockedVault {
   readonly meta: VaultMetaRow;
-  readonly keyring: Keyring;
+  /**
+   * The key every authenticated row's MAC is made with (the caller owns and wipes it), or null for
+   * a format-1 vault, whose rows carry no MACs yet: it must be upgraded before anything else.
+   */
+  readonly integrityKey: SecretBytes | null;
   /** True when this call created the vault. */
   readonly created: boolean;
 }
 
 interface Repositories {
   readonly meta: MetaRepository;
-  readonly keks: KekRepository;
 }
 
 async function attach(provider: MasterKeyProvider, stored: string | null): Promise<string | null> {
@@ -56,8 +67,13 @@ async function unwrapVaultKey(provider: MasterKeyProvider, meta: VaultMetaRow, n
   return new SecretBytes(bytes);
 }
 
-/** Proves the provider holds this vault's master key; a wrong key is WRONG_MASTER_KEY, not INTEGRITY. */
-async function checkMasterKey(provider: MasterKeyProvider, meta: VaultMetaRow): Promise<void> {
+/**
+ * Proves the provider holds this vault's master key (a wrong key is WRONG_MASTER_KEY, not
+ * INTEGRITY) and returns the integrity key the check wraps (null for a format-1 vault). The check's
+ * content must agree with the vault's format: a format-1 check in a format-2 vault is an older copy
+ * of the row put back to make the vault forget its MACs.
+ */
+async function checkMasterKey(provider: MasterKeyProvider, meta: VaultMetaRow): Promise<SecretBytes | null> {
   const vault = idToUuid(meta.vaultId);
   if (provider.id !== meta.masterProvider) {
     throw new VaultError('WRONG_MASTER_KEY', `vault ${vault} is locked by a "${meta.masterProvider}" master key, but a "${provider.id}" key was given`);
@@ -69,18 +85,24 @@ async function checkMasterKey(provider: MasterKeyProvider, meta: VaultMetaRow): 
     if (isVaultError(error) && error.code !== 'INTEGRITY') throw error; // e.g. MASTER_KEY_UNAVAILABLE from a KMS
     throw new VaultError('WRONG_MASTER_KEY', `the master key given does not open vault ${vault}: check the key file, variable or passphrase`);
   }
-  if (!equalBytes(check, MASTER_CHECK_PLAINTEXT)) throw integrityError('master key check');
+  const legacy = check.length === KEY_BYTES && equalBytes(check, LEGACY_CHECK_PLAINTEXT);
+  if (meta.formatVersion === LEGACY_FORMAT_VERSION && legacy) return null;
+  if (meta.formatVersion === VAULT_FORMAT_VERSION && check.length === KEY_BYTES && !legacy) return new SecretBytes(check);
+  check.fill(0);
+  throw new VaultError('INTEGRITY', `the master check of vault ${vault} does not belong to its format ${meta.formatVersion}: vault_meta was replaced with an older copy or edited`);
 }
 
 interface PreparedVault {
   readonly meta: VaultMetaRow;
   readonly wrappedKek: Uint8Array;
+  readonly integrityKey: SecretBytes;
 }
 
 async function prepareNewVault(provider: MasterKeyProvider, now: number): Promise<PreparedVault> {
   const params = await attach(provider, null);
   const vaultId = newId(now);
   const kek = randomBytes(KEY_BYTES);
+  const integrityKey = new SecretBytes(randomBytes(KEY_BYTES));
   try {
     return {
       meta: {
@@ -89,12 +111,30 @@ async function prepareNewVault(provider: MasterKeyProvider, now: number): Promis
         createdAt: now,
         masterProvider: provider.id,
         masterParams: params,
-        masterCheck: await provider.wrap(MASTER_CHECK_PLAINTEXT, masterCheckAad(vaultId)),
+        masterCheck: await integrityKey.use((k) => provider.wrap(k, masterCheckAad(vaultId))),
       },
       wrappedKek: await provider.wrap(kek, kekAad(vaultId, 1)),
+      integrityKey,
     };
+  } catch (error) {
+    integrityKey.wipe();
+    throw error;
   } finally {
     kek.fill(0);
+  }
+}
+
+/** Unwraps and holds the active KEK (read through `keks`, which authenticates its row). */
+export async function loadKeyring(provider: MasterKeyProvider, vaultId: Uint8Array, keks: KekRepository): Promise<Keyring> {
+  const keyring = new Keyring(provider, vaultId);
+  try {
+    const active = keks.active();
+    if (active?.wrapped == null) throw new VaultError('CORRUPT', 'the vault has no active key-encryption key');
+    await keyring.load(active.version, active.wrapped);
+    return keyring;
+  } catch (error) {
+    keyring.wipe();
+    throw error;
   }
 }
 
@@ -153,12 +193,18 @@ export async function unlockVault(db: SqliteDatabase, repos: Repositories, provi
   let created = false;
   if (meta === undefined) {
     const prepared = await prepareNewVault(provider, now);
-    created = writeTransaction(db, 'creating the vault', () => {
-      if (repos.meta.get() !== undefined) return false; // another process won the race
-      repos.meta.insert(prepared.meta);
-      repos.keks.insertActive(1, prepared.wrappedKek, now);
-      return true;
-    });
+    try {
+      const rows = new RowMacs(prepared.integrityKey);
+      created = writeTransaction(db, 'creating the vault', () => {
+        if (repos.meta.get() !== undefined) return false; // another process won the race
+        repos.meta.insert(prepared.meta);
+        new KekRepository(db, rows).insertActive(1, prepared.wrappedKek, now);
+        new RotationRepository(db, rows).initTotals();
+        return true;
+      });
+    } finally {
+      prepared.integrityKey.wipe(); // unwrapped again from the check below, as on every open
+    }
     meta = repos.meta.get();
     if (meta === undefined) throw new VaultError('CORRUPT', 'the vault identity row vanished while opening');
     if (!created && meta.masterProvider === provider.id) await attach(provider, meta.masterParams);
@@ -168,16 +214,5 @@ export async function unlockVault(db: SqliteDatabase, repos: Repositories, provi
   if (meta.formatVersion > VAULT_FORMAT_VERSION) {
     throw new VaultError('MIGRATION', `vault format ${meta.formatVersion} is newer than this childvault supports (${VAULT_FORMAT_VERSION}); upgrade childvault`);
   }
-  await checkMasterKey(provider, meta);
-
-  const keyring = new Keyring(provider, meta.vaultId);
-  try {
-    const active = repos.keks.active();
-    if (active?.wrapped == null) throw new VaultError('CORRUPT', 'the vault has no active key-encryption key');
-    await keyring.load(active.version, active.wrapped);
-    return { meta, keyring, created };
-  } catch (error) {
-    keyring.wipe();
-    throw error;
-  }
+  return { meta, integrityKey: await checkMasterKey(provider, meta), created };
 }

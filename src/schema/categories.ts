@@ -75,9 +75,13 @@ export const CATEGORY_NAME_PATTERN = /^[a-z][a-z0-9_]{0,31}$/;
 /** A category name (whether the vault has that category is checked where it is used). */
 export const categoryNameSchema = z.string().regex(CATEGORY_NAME_PATTERN, safe('is not a category name (a-z, 0-9, _)'));
 
-/** Merges extra categories into the built-in ones, refusing bad names, overrides and retentions. */
+/**
+ * Merges extra categories into the built-in ones, refusing bad names, overrides and retentions.
+ * The result has no prototype: a category named `constructor` or `toString` is looked up as itself,
+ * never as Object.prototype's function.
+ */
 export function resolveCategories<Extra extends CategoryMap>(extra: Extra | undefined): BuiltInCategories & Extra {
-  const merged: Record<string, CategoryDefinition> = { ...builtInCategories };
+  const merged: Record<string, CategoryDefinition> = Object.assign(Object.create(null) as Record<string, CategoryDefinition>, builtInCategories);
   for (const [name, def] of Object.entries(extra ?? {})) {
     const field = `categories.${name}`;
     if (!CATEGORY_NAME_PATTERN.test(name)) {

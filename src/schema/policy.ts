@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { blake2b } from '../crypto/hash.js';
 import { toHex } from '../format/ids.js';
 import { VaultError } from '../errors.js';
-import { nameSchema } from './access-context.js';
+import { approvalActorSchema } from './actor-ids.js';
 import { categoryNameSchema, MAX_RETENTION_DAYS, type CategoryMap } from './categories.js';
 import { formatIssues, safe } from './zod-errors.js';
 
@@ -27,11 +27,12 @@ export const DATA_ACTIONS = ['put', 'get', 'export', 'import'] as const;
 export type DataAction = (typeof DATA_ACTIONS)[number];
 /**
  * Actions that need only a role grant: `erase` (nothing may stand in its way), `consent` (record or
- * withdraw consents for the grant's purpose), and the operator's `status`, `audit` (export, verify,
+ * withdraw consents for the grant's purpose), `approval` (an officer creating, revoking or listing
+ * approvals — the actor must also be one of `officers`), and the operator's `status`, `audit` (export, verify,
  * report, checkpoints), `keys` (rotation, destruction), `retention` (sweeps) and `guard` (planting
  * canaries, scanning other stores).
  */
-export const MANAGEMENT_ACTIONS = ['erase', 'consent', 'status', 'audit', 'keys', 'retention', 'guard'] as const;
+export const MANAGEMENT_ACTIONS = ['erase', 'consent', 'approval', 'status', 'audit', 'keys', 'retention', 'guard'] as const;
 export type ManagementAction = (typeof MANAGEMENT_ACTIONS)[number];
 export const POLICY_ACTIONS = [...DATA_ACTIONS, ...MANAGEMENT_ACTIONS] as const;
 export type PolicyAction = (typeof POLICY_ACTIONS)[number];
@@ -59,7 +60,6 @@ export type Protection = (typeof PROTECTIONS)[number];
 const NAME = /^[a-z][a-z0-9._-]{0,63}$/;
 const name = z.string().regex(NAME, safe('must be 1-64 characters of a-z 0-9 . _ - starting with a letter'));
 const categoryName = categoryNameSchema;
-const actorName = nameSchema;
 const view = z.enum(VIEWS);
 const text = z.string().min(1).max(500);
 
@@ -105,7 +105,7 @@ export const policySchema = z.strictObject({
   purposes: z.record(name, purposeSchema),
   roles: z.record(name, roleSchema),
   /** The children's-PI protection officers: the only actors who may approve staff access. */
-  officers: z.array(actorName).min(1),
+  officers: z.array(approvalActorSchema).min(1),
   /** Days each category is kept (may only shorten the category's own retention). */
   retention: z.record(categoryName, z.number().int().min(1).max(MAX_RETENTION_DAYS)).optional(),
   /** Degrees a `coarse` location is rounded to (0.1° ≈ 11 km). */
@@ -124,7 +124,8 @@ export interface Policy {
   readonly purposes: ReadonlyMap<string, ResolvedPurpose>;
   readonly roles: ReadonlyMap<string, ResolvedRole>;
   readonly officers: ReadonlySet<string>;
-  readonly retention: Readonly<Record<string, number>>;
+  /** Category → days, where the policy shortens a category's retention (a Map: names are user-chosen). */
+  readonly retention: ReadonlyMap<string, number>;
   readonly coarsePrecisionDegrees: number;
   readonly currentNotice: string;
   /** Notice version → its position (0 = oldest). */
@@ -220,11 +221,11 @@ export function resolvePolicy(input: unknown, categories: CategoryMap, prefix = 
     });
     roles.set(roleName, { name: roleName, grants, requiresApproval: role.requiresApproval === true, maxReadsPerHour: role.maxReadsPerHour ?? null });
   }
-  const retention: Record<string, number> = {};
+  const retention = new Map<string, number>();
   for (const [category, days] of Object.entries(p.retention ?? {})) {
-    const def = categories[category] ?? fail('unknown category', `${prefix}.retention.${category}`);
+    const def = (Object.hasOwn(categories, category) ? categories[category] : undefined) ?? fail('unknown category', `${prefix}.retention.${category}`);
     if (days > def.retentionDays) fail(`may only shorten the category's retention (${def.retentionDays} days)`, `${prefix}.retention.${category}`);
-    retention[category] = days;
+    retention.set(category, days);
   }
   const noticeOrder = new Map<string, number>();
   p.notices.forEach((n, i) => {

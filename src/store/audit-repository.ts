@@ -3,6 +3,18 @@ import type { Statement } from 'better-sqlite3';
 import type { AuditEntry, AuditOutcome } from '../audit/entry.js';
 import type { ExportEntryRow } from '../audit/export.js';
 import type { SqliteDatabase } from './database.js';
+import { rowSpec } from './rows.js';
+
+/** An entry's MAC binds its seq and chain hash (which binds every field and the chain before it). */
+export const AUDIT_ENTRY_ROW = rowSpec('audit_log', { seq: 'int', hash: 'bytes' }, { key: ['seq'] });
+
+/** The last entry: where the next one chains on. */
+export interface HeadRow {
+  readonly seq: number;
+  readonly ts: number;
+  readonly hash: Uint8Array;
+  readonly mac: Uint8Array | null;
+}
 
 export interface CheckpointRow {
   readonly seq: number;
@@ -12,6 +24,7 @@ export interface CheckpointRow {
 }
 
 export interface PendingRow {
+  readonly id: number;
   readonly ts: number;
   readonly actor: string;
   readonly role: string;
@@ -28,18 +41,23 @@ export interface CountRow {
 const ENTRY_COLUMNS = `seq, ts, actor, role, purpose, action, subject, categories, outcome, reason, approval, consent,
   request_id AS requestId, detail, prev_hash AS prevHash, hash`;
 
-type EntryParams = [number, number, string, string, string, string, Uint8Array | null, string, AuditOutcome, string | null, string | null, string | null, string | null, string | null, Uint8Array, Uint8Array];
+type EntryParams = [number, number, string, string, string, string, Uint8Array | null, string, AuditOutcome, string | null, string | null, string | null, string | null, string | null, Uint8Array, Uint8Array, Uint8Array];
+
+/** `ExportEntryRow` followed by the entry's MAC as hex (null before the vault's upgrade). */
+export type VerifyEntryRow = [...ExportEntryRow, string | null];
 
 /** Columns a report may group by (whitelisted: they are interpolated into SQL). */
 export type GroupColumn = 'action' | 'purpose' | 'role' | 'outcome' | 'reason' | 'actor';
 
 export class AuditRepository {
   readonly #db: SqliteDatabase;
-  readonly #head: Statement<[], { seq: number; hash: Uint8Array }>;
+  readonly #head: Statement<[], HeadRow>;
   readonly #insert: Statement<EntryParams>;
   readonly #page: Statement<[number, number, number], AuditEntry>;
   readonly #entry: Statement<[number], AuditEntry>;
   readonly #pageRows: Statement<[number, number, number], ExportEntryRow>;
+  readonly #verifyRows: Statement<[number, number, number], VerifyEntryRow>;
+  readonly #mac: Statement<[number], { mac: Uint8Array | null }>;
   readonly #insertCheckpoint: Statement<[number, number, Uint8Array, Uint8Array]>;
   readonly #checkpoint: Statement<[number], CheckpointRow>;
   readonly #lastCheckpoint: Statement<[], CheckpointRow>;
@@ -50,14 +68,14 @@ export class AuditRepository {
   readonly #config: Statement<[], { every: number }>;
   readonly #setConfig: Statement<[number]>;
   readonly #insertPending: Statement<[number, string, string, string, string, string]>;
-  readonly #pending: Statement<[], PendingRow>;
-  readonly #clearPending: Statement<[]>;
+  readonly #pending: Statement<[number], PendingRow>;
+  readonly #deletePending: Statement<[number]>;
 
   constructor(db: SqliteDatabase) {
     this.#db = db;
-    this.#head = db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
+    this.#head = db.prepare('SELECT seq, ts, hash, mac FROM audit_log ORDER BY seq DESC LIMIT 1');
     this.#insert = db.prepare(`INSERT INTO audit_log (seq, ts, actor, role, purpose, action, subject, categories, outcome, reason,
-      approval, consent, request_id, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+      approval, consent, request_id, detail, prev_hash, hash, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.#page = db.prepare(`SELECT ${ENTRY_COLUMNS} FROM audit_log WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`);
     this.#entry = db.prepare(`SELECT ${ENTRY_COLUMNS} FROM audit_log WHERE seq = ?`);
     // Raw rows with the bytes already as hex: ~2x faster to export than objects holding buffers.
@@ -66,6 +84,12 @@ export class AuditRepository {
         reason, approval, consent, request_id, detail, lower(hex(prev_hash)), lower(hex(hash))
         FROM audit_log WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`)
       .raw(true);
+    this.#verifyRows = db
+      .prepare<[number, number, number], VerifyEntryRow>(`SELECT seq, ts, actor, role, purpose, action, nullif(lower(hex(subject)), ''), categories, outcome,
+        reason, approval, consent, request_id, detail, lower(hex(prev_hash)), lower(hex(hash)), lower(hex(mac))
+        FROM audit_log WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`)
+      .raw(true);
+    this.#mac = db.prepare('SELECT mac FROM audit_log WHERE seq = ?');
     this.#insertCheckpoint = db.prepare('INSERT INTO audit_checkpoints (seq, ts, hash, signature) VALUES (?, ?, ?, ?)');
     this.#checkpoint = db.prepare('SELECT seq, ts, hash, signature FROM audit_checkpoints WHERE seq = ?');
     this.#lastCheckpoint = db.prepare('SELECT seq, ts, hash, signature FROM audit_checkpoints ORDER BY seq DESC LIMIT 1');
@@ -76,17 +100,22 @@ export class AuditRepository {
     this.#config = db.prepare('SELECT checkpoint_every AS every FROM audit_config WHERE singleton = 1');
     this.#setConfig = db.prepare('INSERT INTO audit_config (singleton, checkpoint_every) VALUES (1, ?) ON CONFLICT (singleton) DO NOTHING');
     this.#insertPending = db.prepare('INSERT INTO audit_pending (ts, actor, role, purpose, action, reason) VALUES (?, ?, ?, ?, ?, ?)');
-    this.#pending = db.prepare('SELECT ts, actor, role, purpose, action, reason FROM audit_pending ORDER BY id');
-    this.#clearPending = db.prepare('DELETE FROM audit_pending');
+    this.#pending = db.prepare('SELECT id, ts, actor, role, purpose, action, reason FROM audit_pending ORDER BY id LIMIT ?');
+    this.#deletePending = db.prepare('DELETE FROM audit_pending WHERE id = ?');
   }
 
-  /** The last entry's seq and hash, or undefined for an empty log. */
-  head(): { seq: number; hash: Uint8Array } | undefined {
+  /** The last entry's seq, time, hash and MAC, or undefined for an empty log. */
+  head(): HeadRow | undefined {
     return this.#head.get();
   }
 
-  insert(e: AuditEntry): void {
-    this.#insert.run(e.seq, e.ts, e.actor, e.role, e.purpose, e.action, e.subject, e.categories, e.outcome, e.reason, e.approval, e.consent, e.requestId, e.detail, e.prevHash, e.hash);
+  insert(e: AuditEntry, mac: Uint8Array): void {
+    this.#insert.run(e.seq, e.ts, e.actor, e.role, e.purpose, e.action, e.subject, e.categories, e.outcome, e.reason, e.approval, e.consent, e.requestId, e.detail, e.prevHash, e.hash, mac);
+  }
+
+  /** The MAC stored with entry `seq` (null if it has none; undefined if there is no such entry). */
+  mac(seq: number): Uint8Array | null | undefined {
+    return this.#mac.get(seq)?.mac;
   }
 
   entry(seq: number): AuditEntry | undefined {
@@ -101,6 +130,11 @@ export class AuditRepository {
   /** `page`, as raw rows with hex bytes, in the column order of ExportEntryRow. */
   pageRows(afterSeq: number, untilSeq: number, limit: number): ExportEntryRow[] {
     return this.#pageRows.all(afterSeq, untilSeq, limit);
+  }
+
+  /** `pageRows`, each followed by the entry's MAC as hex. */
+  verifyRows(afterSeq: number, untilSeq: number, limit: number): VerifyEntryRow[] {
+    return this.#verifyRows.all(afterSeq, untilSeq, limit);
   }
 
   insertCheckpoint(c: CheckpointRow): void {
@@ -140,18 +174,24 @@ export class AuditRepository {
   }
 
   /** Records an event that cannot be signed yet (a wrong-key open); it enters the chain later. */
-  insertPending(p: PendingRow): void {
+  insertPending(p: Omit<PendingRow, 'id'>): void {
     this.#insertPending.run(p.ts, p.actor, p.role, p.purpose, p.action, p.reason);
   }
 
-  /** The waiting events, oldest first, removed from the waiting table. Inside a write transaction. */
-  takePending(): PendingRow[] {
-    const rows = this.#pending.all();
-    if (rows.length > 0) this.#clearPending.run();
-    return rows;
+  /** Up to `limit` waiting events, oldest first. */
+  pending(limit: number): PendingRow[] {
+    return this.#pending.all(limit);
   }
 
-  /** Entries per value of `column` with since <= ts <= until, optionally only one outcome. */
+  deletePending(id: number): void {
+    this.#deletePending.run(id);
+  }
+
+  /** True when some entry records `action` (a one-off scan: no index on action). */
+  hasAction(action: string): boolean {
+    return this.#db.prepare('SELECT 1 FROM audit_log WHERE action = ? LIMIT 1').get(action) !== undefined;
+  }
+
   /** Reads in the period whose entry marks the subject a canary (`detail.canary`): proof of a leak path. */
   canaryReads(since: number, until: number): number {
     const row = this.#db
@@ -160,6 +200,7 @@ export class AuditRepository {
     return row.n;
   }
 
+  /** Entries per value of `column` with since <= ts <= until, optionally only one outcome. */
   countBy(column: GroupColumn, since: number, until: number, outcome?: AuditOutcome): CountRow[] {
     const where = outcome === undefined ? '' : ' AND outcome = ?';
     const params: (number | string)[] = outcome === undefined ? [since, until] : [since, until, outcome];

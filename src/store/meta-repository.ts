@@ -25,6 +25,7 @@ export class MetaRepository {
   readonly #listKeys: Statement<[], VaultKeyRow>;
   readonly #updateMaster: Statement<[string, string | null, Uint8Array]>;
   readonly #updateKey: Statement<[Uint8Array, string]>;
+  readonly #upgrade: Statement<[number, Uint8Array, number]>;
 
   constructor(db: SqliteDatabase) {
     this.#get = db.prepare(`SELECT vault_id AS vaultId, format_version AS formatVersion, created_at AS createdAt,
@@ -38,6 +39,12 @@ export class MetaRepository {
     this.#listKeys = db.prepare('SELECT name, wrapped, created_at AS createdAt FROM vault_keys ORDER BY name');
     this.#updateMaster = db.prepare('UPDATE vault_meta SET master_provider = ?, master_params = ?, master_check = ? WHERE singleton = 1');
     this.#updateKey = db.prepare('UPDATE vault_keys SET wrapped = ? WHERE name = ?');
+    this.#upgrade = db.prepare('UPDATE vault_meta SET format_version = ?, master_check = ? WHERE singleton = 1 AND format_version = ?');
+  }
+
+  /** Moves the vault to a new format with its new master check; false if it is not at `from` any more. */
+  upgradeFormat(from: number, to: number, check: Uint8Array): boolean {
+    return this.#upgrade.run(to, check, from).changes === 1;
   }
 
   /** Records a new master key: its provider, parameters and check value. */

@@ -1,16 +1,34 @@
-/** Key rotations (their progress, for resuming) and the erasure record that backup safety reads. */
+/**
+ * Key rotations (their progress, for resuming) and the erasure record that backup safety reads.
+ * A rotation's row and the erasure totals are authenticated (rows.ts): a forged cursor cannot make
+ * a rotation skip data keys, nor forged totals make `status` call old backups harmless.
+ */
 import type { Statement } from 'better-sqlite3';
+import { VaultError } from '../errors.js';
 import type { SqliteDatabase } from './database.js';
+import { rowSpec, rowValues, type RowAuthenticator, type RowOf, type Stored } from './rows.js';
 
-export interface RotationRow {
-  readonly id: number;
-  readonly toVersion: number;
+export const ROTATION_ROW = rowSpec('key_rotations', {
+  id: 'int',
+  toVersion: 'int',
+  reencrypt: 'int',
+  startedAt: 'int',
+  finishedAt: 'int?',
+  cursor: 'int',
+  rewrapped: 'int',
+});
+
+export interface RotationRow extends Omit<RowOf<typeof ROTATION_ROW>, 'reencrypt'> {
   readonly reencrypt: boolean;
-  readonly startedAt: number;
-  readonly finishedAt: number | null;
-  readonly cursor: number;
-  readonly rewrapped: number;
 }
+
+/**
+ * What `status` reports about erasures, kept as one row updated with every erasure and master-key
+ * rotation (the `erasures` and `master_rotations` tables stay as a history for people).
+ */
+export const ERASURE_TOTALS_ROW = rowSpec('erasure_totals', { erasures: 'int', valuesCount: 'int', sinceMasterRotation: 'int', lastMasterRotation: 'int?' }, { extra: ['singleton'] });
+type ErasureTotals = RowOf<typeof ERASURE_TOTALS_ROW>;
+const NO_ERASURES: ErasureTotals = { erasures: 0, valuesCount: 0, sinceMasterRotation: 0, lastMasterRotation: null };
 
 /** A record as rotation sees it: enough to rewrap (and re-encrypt) without the subject id. */
 /** What a rewrap reads: the data key and what its AAD binds. */
@@ -44,13 +62,12 @@ export interface ErasureSummary {
   readonly lastMasterRotation: number | null;
 }
 
-const ROTATION_COLUMNS = `id, to_version AS toVersion, reencrypt, started_at AS startedAt, finished_at AS finishedAt, cursor, rewrapped`;
-
 export class RotationRepository {
-  readonly #running: Statement<[], Omit<RotationRow, 'reencrypt'> & { reencrypt: number }>;
-  readonly #start: Statement<[number, number, number]>;
-  readonly #advance: Statement<[number, number, number]>;
-  readonly #finish: Statement<[number, number]>;
+  readonly #auth: RowAuthenticator;
+  readonly #running: Statement<[], Stored<typeof ROTATION_ROW>>;
+  readonly #nextId: Statement<[], { id: number }>;
+  readonly #start: Statement;
+  readonly #update: Statement<[number | null, number, number, Uint8Array, number, number]>;
   readonly #pageKeys: Statement<[number, number, number], RotatableRow>;
   readonly #pageValues: Statement<[number, number, number], ResealableRow>;
   readonly #remaining: Statement<[number], { n: number }>;
@@ -60,16 +77,20 @@ export class RotationRepository {
   readonly #insertChunk: Statement<[Uint8Array, number, Uint8Array]>;
   readonly #deleteChunks: Statement<[Uint8Array]>;
   readonly #insertErasure: Statement<[number, string, number]>;
+  readonly #recordMasterRotation: Statement<[number]>;
   readonly #erasureCounts: Statement<[], { erasures: number; values: number | null }>;
   readonly #erasuresSince: Statement<[number], { n: number }>;
   readonly #lastMasterRotation: Statement<[], { at: number | null }>;
-  readonly #recordMasterRotation: Statement<[number]>;
+  readonly #totals: Statement<[], Stored<typeof ERASURE_TOTALS_ROW>>;
+  readonly #putTotals: Statement;
 
-  constructor(db: SqliteDatabase) {
-    this.#running = db.prepare(`SELECT ${ROTATION_COLUMNS} FROM key_rotations WHERE finished_at IS NULL`);
-    this.#start = db.prepare('INSERT INTO key_rotations (to_version, reencrypt, started_at) VALUES (?, ?, ?)');
-    this.#advance = db.prepare('UPDATE key_rotations SET cursor = ?, rewrapped = rewrapped + ? WHERE id = ?');
-    this.#finish = db.prepare('UPDATE key_rotations SET finished_at = ? WHERE id = ?');
+  constructor(db: SqliteDatabase, auth: RowAuthenticator) {
+    this.#auth = auth;
+    this.#running = db.prepare(`SELECT ${ROTATION_ROW.select}, mac FROM key_rotations WHERE finished_at IS NULL`);
+    // Ids are chosen inside the write transaction, so the MAC can bind them.
+    this.#nextId = db.prepare('SELECT coalesce(max(id), 0) + 1 AS id FROM key_rotations');
+    this.#start = db.prepare(ROTATION_ROW.insert);
+    this.#update = db.prepare('UPDATE key_rotations SET finished_at = ?, cursor = ?, rewrapped = ?, mac = ? WHERE id = ? AND cursor = ?');
     // Rowid order from the cursor: no index on kek_version, the scan passes each row once.
     const keyColumns = 'id, subject_tag AS subjectTag, category, dek_id AS dekId, kek_version AS kekVersion, wrapped_dek AS wrappedDek';
     const pageOf = 'FROM records WHERE id > ? AND kek_version != ? ORDER BY id LIMIT ?';
@@ -84,27 +105,50 @@ export class RotationRepository {
     this.#insertChunk = db.prepare('INSERT INTO record_chunks (dek_id, idx, data) VALUES (?, ?, ?)');
     this.#deleteChunks = db.prepare('DELETE FROM record_chunks WHERE dek_id = ?');
     this.#insertErasure = db.prepare('INSERT INTO erasures (erased_at, reason, values_count) VALUES (?, ?, ?)');
+    this.#recordMasterRotation = db.prepare('INSERT INTO master_rotations (rotated_at) VALUES (?)');
     this.#erasureCounts = db.prepare('SELECT count(*) AS erasures, sum(values_count) AS "values" FROM erasures');
     this.#erasuresSince = db.prepare('SELECT count(*) AS n FROM erasures WHERE erased_at > ?');
     this.#lastMasterRotation = db.prepare('SELECT max(rotated_at) AS at FROM master_rotations');
-    this.#recordMasterRotation = db.prepare('INSERT INTO master_rotations (rotated_at) VALUES (?)');
+    this.#totals = db.prepare(`SELECT ${ERASURE_TOTALS_ROW.select}, mac FROM erasure_totals WHERE singleton = 1`);
+    this.#putTotals = db.prepare(ERASURE_TOTALS_ROW.insert.replace('INSERT INTO', 'INSERT OR REPLACE INTO'));
   }
 
+  /** The rotation a crash interrupted (authenticated), if any. */
   running(): RotationRow | undefined {
     const row = this.#running.get();
-    return row === undefined ? undefined : { ...row, reencrypt: row.reencrypt === 1 };
+    if (row === undefined) return undefined;
+    this.#auth.check(ROTATION_ROW, row, row.mac, String(row.id));
+    return { ...row, reencrypt: row.reencrypt === 1 };
   }
 
   start(toVersion: number, reencrypt: boolean, now: number): void {
-    this.#start.run(toVersion, reencrypt ? 1 : 0, now);
+    const id = this.#nextId.get()?.id ?? 1;
+    const row = { id, toVersion, reencrypt: reencrypt ? 1 : 0, startedAt: now, finishedAt: null, cursor: 0, rewrapped: 0 };
+    this.#start.run(...rowValues(ROTATION_ROW, row, this.#auth.mac(ROTATION_ROW, row)));
   }
 
+  /** Records progress of the running rotation: its cursor moved, `rewrapped` more keys done. */
   advance(id: number, cursor: number, rewrapped: number): void {
-    this.#advance.run(cursor, rewrapped, id);
+    const row = this.#runningOrThrow(id);
+    this.#write(row, { ...row, cursor, rewrapped: row.rewrapped + rewrapped });
   }
 
   finish(id: number, now: number): void {
-    this.#finish.run(now, id);
+    const row = this.#runningOrThrow(id);
+    this.#write(row, { ...row, finishedAt: now });
+  }
+
+  #runningOrThrow(id: number): RotationRow {
+    const row = this.running();
+    if (row?.id !== id) throw new VaultError('CONFLICT', 'the key rotation finished or vanished meanwhile (another process?); run it again');
+    return row;
+  }
+
+  #write(before: RotationRow, after: RotationRow): void {
+    const row = { ...after, reencrypt: after.reencrypt ? 1 : 0 };
+    if (this.#update.run(row.finishedAt, row.cursor, row.rewrapped, this.#auth.mac(ROTATION_ROW, row), row.id, before.cursor).changes !== 1) {
+      throw new VaultError('CONFLICT', 'the key rotation changed meanwhile (another process?); run it again');
+    }
   }
 
   /** Records after `cursor` not yet under `toVersion`, in id order. */
@@ -150,21 +194,41 @@ export class RotationRepository {
   /** Records that `values` values were erased (no subject): status tells which erasures old backups can undo. */
   recordErasure(now: number, reason: string, values: number): void {
     this.#insertErasure.run(now, reason, values);
+    const t = this.#readTotals();
+    this.#writeTotals({ ...t, erasures: t.erasures + 1, valuesCount: t.valuesCount + values, sinceMasterRotation: t.sinceMasterRotation + 1 });
   }
 
   recordMasterRotation(now: number): void {
     this.#recordMasterRotation.run(now);
+    this.#writeTotals({ ...this.#readTotals(), sinceMasterRotation: 0, lastMasterRotation: now });
+  }
+
+  /** The first totals of a vault (at creation, or computed from the history at its upgrade). */
+  initTotals(totals: ErasureTotals = NO_ERASURES): void {
+    this.#writeTotals(totals);
+  }
+
+  /** The totals recomputed from the history tables (for a vault upgraded from format 1, which had no totals row). */
+  totalsFromHistory(): ErasureTotals {
+    const last = this.#lastMasterRotation.get()?.at ?? null;
+    const all = this.#erasureCounts.get();
+    return { erasures: all?.erasures ?? 0, valuesCount: all?.values ?? 0, sinceMasterRotation: this.#erasuresSince.get(last ?? -1)?.n ?? 0, lastMasterRotation: last };
   }
 
   /** How many erasures a backup taken before them could still undo (see ErasureSummary). */
   erasureSummary(): ErasureSummary {
-    const counts = this.#erasureCounts.get();
-    const last = this.#lastMasterRotation.get()?.at ?? null;
-    return {
-      erasures: counts?.erasures ?? 0,
-      values: counts?.values ?? 0,
-      notBackupSafe: this.#erasuresSince.get(last ?? -1)?.n ?? 0,
-      lastMasterRotation: last,
-    };
+    const t = this.#readTotals();
+    return { erasures: t.erasures, values: t.valuesCount, notBackupSafe: t.sinceMasterRotation, lastMasterRotation: t.lastMasterRotation };
+  }
+
+  #readTotals(): ErasureTotals {
+    const row = this.#totals.get();
+    // The row exists from the vault's creation (or upgrade) on: a missing one was deleted.
+    if (row === undefined) throw new VaultError('INTEGRITY', 'erasure_totals row 1 is missing: it was deleted by someone without the vault\'s master key');
+    return this.#auth.check(ERASURE_TOTALS_ROW, row, row.mac, '1');
+  }
+
+  #writeTotals(t: ErasureTotals): void {
+    this.#putTotals.run(...rowValues(ERASURE_TOTALS_ROW, t, this.#auth.mac(ERASURE_TOTALS_ROW, t), 1));
   }
 }

@@ -19,7 +19,7 @@ export const testPolicy: PolicyInput = {
     },
   },
   roles: {
-    service: { grants: [{ purpose: 'account', actions: ['put', 'get', 'erase', 'export', 'import', 'consent', 'status', 'audit', 'keys', 'retention', 'guard'] }] },
+    service: { grants: [{ purpose: 'account', actions: ['put', 'get', 'erase', 'export', 'import', 'consent', 'approval', 'status', 'audit', 'keys', 'retention', 'guard'] }] },
   },
   officers: ['staff:officer'],
   notices: [{ version: 'v1', changedPurposes: [] }],

@@ -15,7 +15,7 @@ const policy = JSON.parse(readFileSync(EXAMPLE_POLICY_PATH, 'utf8')) as PolicyIn
 
 const operator: AccessContext = { actor: 'cli:op', role: 'operator', purpose: 'legacy-import' };
 const guardian: AccessContext = { actor: 'svc:guardian-portal', role: 'guardian-portal', purpose: 'guardian-access' };
-const officer: AccessContext = { actor: 'staff:cpo-li', role: 'officer', purpose: 'approval' };
+const officer: AccessContext = { actor: 'staff:cpo-li', role: 'officer', purpose: 'oversight' };
 const service = (purpose: string): AccessContext => ({ actor: 'svc:app', role: 'service', purpose });
 const moderator = (approval?: string): AccessContext => ({ actor: 'staff:mod-wang', role: 'moderator', purpose: 'safety-review', ...(approval === undefined ? {} : { approval }) });
 

@@ -3,7 +3,7 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { generateKeyFile, keyFile, openVault, passphraseKey } from '../../src/index.js';
+import { generateKeyFile, keyFile, openVault, passphraseKey, VaultError } from '../../src/index.js';
 import { ctx, freshVault, sampleContact, sampleLocation } from '../helpers/fixtures.js';
 import { testPolicy } from '../helpers/policy.js';
 import { completion, startScript } from '../helpers/processes.js';
@@ -122,12 +122,18 @@ describe('destroying KEKs and backup safety', () => {
     const { vault, path } = await seeded(3);
     expect((await errorOf(vault.keys.destroy(1, ctx))).code).toBe('KEY_IN_USE');
     expect((await errorOf(vault.keys.destroy(9, ctx))).code).toBe('NOT_FOUND');
-    // A retired KEK that still wraps keys (rotation interrupted) is in use.
-    const db = new Database(path);
-    db.prepare("UPDATE keks SET state = 'retired' WHERE version = 1").run();
-    db.prepare("INSERT INTO keks (version, state, wrapped, created_at) SELECT 2, 'active', wrapped, created_at FROM keks WHERE version = 1").run();
-    db.close();
+    // A retired KEK that still wraps keys (a rotation interrupted after its first batch) is in use.
+    const interrupted = await errorOf(
+      vault.keys.rotate({ batchSize: 1, onProgress: () => { throw new VaultError('CONFLICT', 'interrupted'); } }, ctx),
+    );
+    expect(interrupted.message).toBe('interrupted');
+    expect((await vault.keys.status(ctx)).keks.map((k) => [k.version, k.state])).toEqual([[1, 'retired'], [2, 'active']]);
     expect((await errorOf(vault.keys.destroy(1, ctx))).code).toBe('KEY_IN_USE');
+    // The same states written into the file by someone without the key are not believed.
+    const db = new Database(path);
+    db.exec("UPDATE keks SET state = 'retired' WHERE version = 2; UPDATE keks SET state = 'active' WHERE version = 1;");
+    db.close();
+    expect((await errorOf(vault.keys.destroy(2, ctx))).code).toBe('INTEGRITY');
     await vault.close();
 
     const fresh = await seeded(3);

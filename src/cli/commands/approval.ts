@@ -6,7 +6,7 @@ import { table } from '../format.js';
 import { outputFor, withVault } from '../global-options.js';
 import { parseIntegerOption, parseListOption, parseTimeOption } from '../parse.js';
 
-const DEFAULTS = { role: 'officer', purpose: 'approval' };
+const DEFAULTS = { role: 'officer', purpose: 'oversight' };
 
 interface CreateOptions extends ContextOptions {
   readonly for: string;

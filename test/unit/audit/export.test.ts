@@ -1,5 +1,4 @@
 import Database from 'better-sqlite3';
-import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CsvParser } from '../../../src/audit/csv.js';
@@ -9,6 +8,7 @@ import { EXPORT_PAGE_SIZE, writeAuditExport, type ExportEntryRow, type ExportOpt
 import { sign, verifySignature } from '../../../src/crypto/signing.js';
 import { loadSodium } from '../../../src/crypto/sodium.js';
 import { AuditRepository } from '../../../src/store/audit-repository.js';
+import { migrate } from '../../../src/store/migrator.js';
 import { buildChain, collector, pseudonym, T0, type TestChain } from '../../helpers/audit-chain.js';
 import { hex } from '../../helpers/unit-bytes.js';
 import { expectVaultRejection } from '../../helpers/unit-errors.js';
@@ -238,17 +238,16 @@ describe('writeAuditExport preconditions and failures', () => {
 });
 
 describe('writeAuditExport from hex rows (pageEntryRows)', () => {
-  const MIGRATION = readFileSync(new URL('../../../migrations/0002_audit_log.sql', import.meta.url), 'utf8');
   const ROW_SQL = `SELECT seq, ts, actor, role, purpose, action, nullif(lower(hex(subject)), ''), categories, outcome, reason, approval, consent,
     request_id, detail, lower(hex(prev_hash)), lower(hex(hash)) FROM audit_log WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`;
 
   it('writes exactly what the entry path writes, with the documented SQL over a real table', async () => {
     const db = new Database(':memory:');
     try {
-      db.exec(MIGRATION);
+      migrate(db);
       const repo = new AuditRepository(db);
       const small = buildChain(1300, { checkpointEvery: 400 });
-      for (const e of small.entries) repo.insert(e);
+      for (const e of small.entries) repo.insert(e, new Uint8Array(32));
       for (const c of small.checkpoints) repo.insertCheckpoint(c);
       const rows = db.prepare<[number, number, number], ExportEntryRow>(ROW_SQL).raw(true);
       const base: ExportSource = { ...small.source(), pageEntries: (a, u, l) => repo.page(a, u, l), pageCheckpoints: (a, u, l) => repo.checkpointPage(a, u, l) };

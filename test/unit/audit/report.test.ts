@@ -1,17 +1,17 @@
 import Database from 'better-sqlite3';
-import { readFileSync } from 'node:fs';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../../src/audit/audit-log.js';
 import type { AuditRecord } from '../../../src/audit/entry.js';
 import { buildAuditReport, formatAuditReport } from '../../../src/audit/report.js';
 import { SecretBytes } from '../../../src/crypto/secret-bytes.js';
 import { loadSodium } from '../../../src/crypto/sodium.js';
+import { RowMacs } from '../../../src/integrity/row-macs.js';
 import { AuditRepository } from '../../../src/store/audit-repository.js';
+import { migrate } from '../../../src/store/migrator.js';
 import { pseudonym, T0, testSigningKey } from '../../helpers/audit-chain.js';
 import { hex } from '../../helpers/unit-bytes.js';
 import { expectVaultError } from '../../helpers/unit-errors.js';
 
-const MIGRATION = readFileSync(new URL('../../../migrations/0002_audit_log.sql', import.meta.url), 'utf8');
 const vaultId = Uint8Array.from({ length: 16 }, (_v, i) => i + 1);
 
 let db: Database.Database;
@@ -24,9 +24,9 @@ beforeAll(async () => {
 
 beforeEach(() => {
   db = new Database(':memory:');
-  db.exec(MIGRATION);
+  migrate(db);
   repo = new AuditRepository(db);
-  log = new AuditLog({ repo, vaultId, pseudonymKey: new SecretBytes(new Uint8Array(32).fill(3)), signingKey: testSigningKey(), checkpointEvery: 5 });
+  log = new AuditLog({ repo, rows: new RowMacs(new SecretBytes(new Uint8Array(32).fill(4))), vaultId, pseudonymKey: new SecretBytes(new Uint8Array(32).fill(3)), signingKey: testSigningKey(), checkpointEvery: 5 });
 });
 
 afterEach(() => {

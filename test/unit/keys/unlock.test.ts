@@ -7,7 +7,8 @@ import { VaultError } from '../../../src/errors.js';
 import { kekAad } from '../../../src/keys/keyring.js';
 import type { MasterKeyProvider } from '../../../src/keys/master-key.js';
 import { SUBJECT_INDEX_KEY } from '../../../src/keys/subject-index.js';
-import { VAULT_FORMAT_VERSION, loadVaultKeys, masterCheckAad, unlockVault, vaultKeyAad } from '../../../src/keys/unlock.js';
+import { VAULT_FORMAT_VERSION, loadKeyring, loadVaultKeys, masterCheckAad, unlockVault, vaultKeyAad, type UnlockedVault } from '../../../src/keys/unlock.js';
+import { RowMacs } from '../../../src/integrity/row-macs.js';
 import { openDatabase, type SqliteDatabase } from '../../../src/store/database.js';
 import { KekRepository } from '../../../src/store/kek-repository.js';
 import { MetaRepository } from '../../../src/store/meta-repository.js';
@@ -35,7 +36,20 @@ function provider(fill: number, id = 'raw-key'): MasterKeyProvider & { attached:
 
 let dir: string;
 let db: SqliteDatabase;
-let repos: { meta: MetaRepository; keks: KekRepository };
+let repos: { meta: MetaRepository };
+
+/** The KEK table as the vault reads it: through the integrity key the master check holds. */
+function keksOf(unlocked: UnlockedVault): KekRepository {
+  if (unlocked.integrityKey === null) throw new Error('format-1 vault');
+  return new KekRepository(db, new RowMacs(unlocked.integrityKey));
+}
+
+/** Unlocks, then unwraps the active KEK as openVault does. */
+async function unlockAll(p: MasterKeyProvider, now = NOW) {
+  const unlocked = await unlockVault(db, repos, p, now);
+  const keyring = await loadKeyring(p, unlocked.meta.vaultId, keksOf(unlocked));
+  return { ...unlocked, keyring };
+}
 
 beforeAll(async () => {
   await loadSodium();
@@ -45,7 +59,7 @@ beforeEach(() => {
   dir = makeTempDir();
   db = openDatabase({ path: join(dir, 'vault.db'), durability: 'normal' });
   migrate(db);
-  repos = { meta: new MetaRepository(db), keks: new KekRepository(db) };
+  repos = { meta: new MetaRepository(db) };
 });
 
 afterEach(() => {
@@ -56,7 +70,7 @@ afterEach(() => {
 describe('unlockVault', () => {
   it('creates a vault on an empty file: identity row, active KEK v1 and vault keys, all wrapped with their AAD', async () => {
     const p = provider(1);
-    const unlocked = await unlockVault(db, repos, p, NOW);
+    const unlocked = await unlockAll(p);
     expect(unlocked.created).toBe(true);
     expect(unlocked.meta.formatVersion).toBe(VAULT_FORMAT_VERSION);
     expect(unlocked.meta.masterProvider).toBe('raw-key');
@@ -65,20 +79,24 @@ describe('unlockVault', () => {
     const keys = await loadVaultKeys(db, repos, p, unlocked.meta, [SUBJECT_INDEX_KEY], NOW);
     expect(keys.get(SUBJECT_INDEX_KEY)?.length).toBe(32);
     const vaultId = unlocked.meta.vaultId;
-    const kek = repos.keks.active();
+    const kek = keksOf(unlocked).active();
     expect(kek?.version).toBe(1);
     expect((await p.unwrap(kek!.wrapped!, kekAad(vaultId, 1))).length).toBe(32);
-    expect(Array.from(await p.unwrap(unlocked.meta.masterCheck, masterCheckAad(vaultId)))).toEqual(new Array<number>(32).fill(0));
+    // The master check wraps the integrity key (format 2), not the 32 zero bytes of format 1.
+    const check = await p.unwrap(unlocked.meta.masterCheck, masterCheckAad(vaultId));
+    expect(check.length).toBe(32);
+    expect(Array.from(check)).not.toEqual(new Array<number>(32).fill(0));
+    expect(unlocked.integrityKey?.use((k) => Buffer.from(k).toString('hex'))).toBe(Buffer.from(check).toString('hex'));
     const index = repos.meta.getKey(SUBJECT_INDEX_KEY);
     expect((await p.unwrap(index!.wrapped, vaultKeyAad(vaultId, SUBJECT_INDEX_KEY))).length).toBe(32);
     expect(p.attached).toEqual([null]);
   });
 
   it('opens the same vault again with the same key, giving the same keys', async () => {
-    const first = await unlockVault(db, repos, provider(1), NOW);
+    const first = await unlockAll(provider(1));
     const firstKeys = await loadVaultKeys(db, repos, provider(1), first.meta, [SUBJECT_INDEX_KEY], NOW);
     const p = provider(1);
-    const second = await unlockVault(db, repos, p, NOW + 1);
+    const second = await unlockAll(p, NOW + 1);
     const secondKeys = await loadVaultKeys(db, repos, p, second.meta, [SUBJECT_INDEX_KEY], NOW);
     expect(second.created).toBe(false);
     expect(second.meta.vaultId).toEqual(first.meta.vaultId);
@@ -121,11 +139,32 @@ describe('unlockVault', () => {
   });
 
   it('reports a tampered wrapped KEK as INTEGRITY once the master key is proven right', async () => {
-    await unlockVault(db, repos, provider(1), NOW);
-    const kek = repos.keks.active()!;
+    const unlocked = await unlockAll(provider(1));
+    const kek = keksOf(unlocked).active()!;
     db.prepare('UPDATE keks SET wrapped = ? WHERE version = 1').run(flipped(kek.wrapped!, 30));
-    const error = await expectVaultRejection(unlockVault(db, repos, provider(1), NOW), 'INTEGRITY');
+    const error = await expectVaultRejection(unlockAll(provider(1)), 'INTEGRITY');
     expect(error.message).toContain('key-encryption key v1');
+  });
+
+  it('reports a KEK row whose state was changed without the key as INTEGRITY', async () => {
+    await unlockAll(provider(1));
+    db.prepare("UPDATE keks SET retired_at = 5 WHERE version = 1").run();
+    const error = await expectVaultRejection(unlockAll(provider(1)), 'INTEGRITY');
+    expect(error.message).toContain('keks row v1');
+  });
+
+  it('refuses a format-2 vault whose master check was replaced by a format-1 one (32 zero bytes)', async () => {
+    const { meta } = await unlockVault(db, repos, provider(1), NOW);
+    const p = provider(1);
+    db.prepare('UPDATE vault_meta SET master_check = ?').run(await p.wrap(new Uint8Array(32), masterCheckAad(meta.vaultId)));
+    const error = await expectVaultRejection(unlockVault(db, repos, p, NOW), 'INTEGRITY');
+    expect(error.message).toContain('does not belong to its format 2');
+  });
+
+  it('refuses a format-1 vault whose master check holds a key (the format was edited)', async () => {
+    await unlockVault(db, repos, provider(1), NOW);
+    db.prepare('UPDATE vault_meta SET format_version = 1').run();
+    await expectVaultRejection(unlockVault(db, repos, provider(1), NOW), 'INTEGRITY');
   });
 
   it('reports a tampered vault key as INTEGRITY', async () => {
@@ -163,7 +202,7 @@ describe('unlockVault', () => {
     await unlockVault(db, repos, provider(1), NOW);
     db.pragma('foreign_keys = OFF');
     db.prepare('DELETE FROM keks').run();
-    await expectVaultRejection(unlockVault(db, repos, provider(1), NOW), 'CORRUPT');
+    await expectVaultRejection(unlockAll(provider(1)), 'CORRUPT');
   });
 
   it('binds the master check to the vault id: a check copied from another vault does not pass', async () => {

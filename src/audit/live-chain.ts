@@ -1,0 +1,76 @@
+/**
+ * Verification of the live log: every entry and checkpoint up to a head, read page by page from
+ * the database and fed to a ChainVerifier — and, when a MAC check is given, every entry's MAC too,
+ * so an entry someone appended or rewrote without the key (re-hashing the chain after it) is
+ * reported even where no checkpoint covers it yet.
+ *
+ * A generator that yields after each page: `vault.audit.verify` lets other work run between pages;
+ * the upgrade of a format-1 vault runs it to the end inside its transaction.
+ */
+import { toHex } from '../format/ids.js';
+import { AUDIT_ENTRY_ROW, type AuditRepository, type CheckpointRow } from '../store/audit-repository.js';
+import type { RowAuthenticator } from '../store/rows.js';
+import { ChainVerifier, type ChainReport } from './chain-verifier.js';
+
+/** Rows per page: small pages keep each one in the young generation of the garbage collector. */
+const PAGE = 500;
+
+export interface LiveChainOptions {
+  /**
+   * Where the log ends, read in one snapshot: later appends are not this run's business, but a
+   * checkpoint beyond the last entry means entries were cut off.
+   */
+  readonly head: number;
+  readonly lastCheckpoint: CheckpointRow | undefined;
+  readonly vaultId: Uint8Array;
+  readonly genesis: Uint8Array;
+  readonly publicKey: Uint8Array;
+  readonly checkpointEvery: number;
+  /** Checks each entry's MAC (null: entries carry none yet, as in a vault being upgraded). */
+  readonly rows: RowAuthenticator | null;
+}
+
+/** Yields the seq reached after each page; returns the report. Stops at the first problem. */
+export function* verifyLiveChain(repo: AuditRepository, options: LiveChainOptions): Generator<{ done: number; total: number }, ChainReport> {
+  const { head, lastCheckpoint: last } = options;
+  const verifier = new ChainVerifier(options.vaultId, options.genesis, options.publicKey, options.checkpointEvery);
+  let checkpoints = repo.checkpointPage(-1, head, PAGE); // from the genesis checkpoint (seq 0)
+  let nextCheckpoint = 0;
+  /** Feeds the checkpoints up to `seq` (each right after the entry it covers). */
+  const checkpointsUpTo = (seq: number): void => {
+    for (let cp = checkpoints[nextCheckpoint]; cp !== undefined && cp.seq <= seq; cp = checkpoints[nextCheckpoint]) {
+      verifier.checkpoint(cp);
+      nextCheckpoint++;
+      if (nextCheckpoint === checkpoints.length) {
+        checkpoints = repo.checkpointPage(cp.seq, head, PAGE);
+        nextCheckpoint = 0;
+      }
+    }
+  };
+  const rows = options.rows;
+  checkpointsUpTo(0);
+  for (let after = 0; after < head && !verifier.failed; ) {
+    const page = repo.verifyRows(after, head, PAGE);
+    if (page.length === 0) break;
+    for (const row of page) {
+      const hash = verifier.entryRow(row);
+      if (hash === null) break;
+      if (rows !== null && row[16] !== toHex(rows.mac(AUDIT_ENTRY_ROW, { seq: row[0], hash }))) {
+        verifier.fail({ seq: row[0], message: `entry ${row[0]} is not authenticated by this vault (its MAC does not match): it was written or rewritten by someone without the master key` });
+        break;
+      }
+      checkpointsUpTo(row[0]);
+    }
+    after = page[page.length - 1]?.[0] ?? head;
+    yield { done: after, total: head };
+  }
+  // A checkpoint past the entries that remain: the tail was cut (the verifier reports it).
+  if (last !== undefined && last.seq > head) verifier.checkpoint(last);
+  return verifier.finish();
+}
+
+/** Runs `verifyLiveChain` over the whole log without yielding (inside a transaction). */
+export function verifyLiveChainNow(repo: AuditRepository, options: Omit<LiveChainOptions, 'head' | 'lastCheckpoint'>): ChainReport {
+  const run = verifyLiveChain(repo, { ...options, head: repo.head()?.seq ?? 0, lastCheckpoint: repo.lastCheckpoint() });
+  for (let step = run.next(); ; step = run.next()) if (step.done === true) return step.value;
+}
