@@ -659,7 +659,12 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
     try {
       return await fn(c, attempt);
     } catch (error) {
-      if (!isVaultError(error) || error.code !== 'CLOSED') this.#recordFailure(c, action, attempt, isVaultError(error) ? error.code : 'INTERNAL');
+      if (!isVaultError(error)) this.#recordFailure(c, action, attempt, 'INTERNAL');
+      else if (error.code !== 'CLOSED') {
+        // A row that failed authentication is named in the entry (`consents:cns_…`), for the investigation.
+        if (error.code === 'INTEGRITY' && error.field !== undefined) attempt.detail = { ...attempt.detail, tampered: error.field };
+        this.#recordFailure(c, action, attempt, error.code);
+      }
       throw error;
     }
   }
