@@ -12,7 +12,8 @@ import Database from 'better-sqlite3';
 import sodium from 'libsodium-wrappers-sumo';
 import { randomFillSync } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { keyFile, openVault, verifyAuditExportFile } from '../src/index.js';
+// The shipped build (`npm run bench` builds it first): live verification runs its worker threads from dist/.
+import { keyFile, openVault, verifyAuditExportFile } from '../dist/index.js';
 import { measurePasses } from './harness.js';
 import { benchCtx, benchPolicy } from './policy.js';
 import { rawChain, rawIterate, rawReadLines } from './raw-audit.js';

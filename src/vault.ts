@@ -283,6 +283,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
       repo: init.repos.audit,
       log: init.audit,
       rows: init.rows,
+      integrityKey: init.integrityKey,
       vaultId: init.meta.vaultId,
       run: (ctx, action, fn) => this.#runManaged(ctx, action, 'audit', (c) => fn(c, (detail) => this.#record(c, action, { detail }))),
       now: () => this.#now(),
@@ -362,10 +363,17 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
     const now = vault.#now();
     const policy = init.access === null ? 'none' : policyDigest(init.access.policy);
     vault.#checkContext(init.opener);
-    writeTransaction(init.db, 'recording the opening', () => {
-      vault.#admitPending(init.opener, init.discardPendingAudit, now);
-      vault.#log.append(vault.#record(init.opener, 'open', { detail: { policy, ...(init.created ? { created: true } : {}) } }, now));
-    });
+    try {
+      writeTransaction(init.db, 'recording the opening', () => {
+        vault.#admitPending(init.opener, init.discardPendingAudit, now);
+        vault.#log.append(vault.#record(init.opener, 'open', { detail: { policy, ...(init.created ? { created: true } : {}) } }, now));
+      });
+    } catch (error) {
+      // A log someone tampered with refuses new entries, so every operation fails until it is
+      // investigated — but the vault must still open for `audit verify` to say where it broke.
+      const field = isVaultError(error, 'INTEGRITY') ? (error.field ?? '') : '';
+      if (!field.startsWith('audit_log') && !field.startsWith('audit_checkpoints')) throw error;
+    }
     return vault;
   }
 

@@ -176,7 +176,7 @@ export class AuditLog {
   /** Only for an empty log: entries without any checkpoint mean the checkpoints were deleted. */
   #signGenesis(ts: number): CheckpointRow {
     if (this.#repo.head() !== undefined) {
-      throw new VaultError('INTEGRITY', 'the audit log has entries but no checkpoint: its checkpoints were deleted; nothing more is signed until it is investigated (run `childvault audit verify`)');
+      throw new VaultError('INTEGRITY', 'the audit log has entries but no checkpoint: its checkpoints were deleted; nothing more is signed until it is investigated (run `childvault audit verify`)', { field: 'audit_checkpoints' });
     }
     return this.#insertCheckpoint(0, this.#genesis, ts);
   }
@@ -199,7 +199,7 @@ export class AuditLog {
 
   #verifySince(last: CheckpointRow, seq: number): void {
     const broken = (): never => {
-      throw new VaultError('INTEGRITY', `the audit log was modified after its checkpoint at seq ${last.seq}; nothing more is signed until it is investigated (run \`childvault audit verify\`)`);
+      throw new VaultError('INTEGRITY', `the audit log was modified after its checkpoint at seq ${last.seq}; nothing more is signed until it is investigated (run \`childvault audit verify\`)`, { field: 'audit_log' });
     };
     const forged = (at: number): never => {
       throw new VaultError('INTEGRITY', `audit_log row seq ${at} failed authentication: it was written by someone without the vault's master key; nothing more is signed until it is investigated (run \`childvault audit verify\`)`, { field: `audit_log:seq ${at}` });

@@ -44,6 +44,26 @@ export interface CheckpointInput {
   readonly signature: Uint8Array;
 }
 
+/** Where a verification of part of a chain starts (src/audit/parallel-verify.ts). */
+export interface ChainStart {
+  /** The seq of the entry before the first one fed. */
+  readonly seq: number;
+  /** That entry's hash, as the first entry fed claims it (the caller checks it against the entry). */
+  readonly hash: Uint8Array;
+  /** The last checkpoint at or before `seq` (its signature is checked where it is fed). */
+  readonly lastCheckpoint: CheckpointInput | null;
+}
+
+/** Entry `seq` does not link to the one before it. */
+export function linkProblem(seq: number): ChainProblem {
+  return { seq, message: `entry ${seq} does not link to entry ${seq - 1} (prev_hash differs): an entry before it was changed, removed or reordered` };
+}
+
+/** Entry `seq` arrived where `expected` belongs. */
+export function gapProblem(seq: number, expected: number): ChainProblem {
+  return { seq: expected, message: `entry ${seq} arrives where ${expected} belongs: entries ${expected}${seq - 1 > expected ? `-${seq - 1}` : ''} were removed or reordered` };
+}
+
 /** Thrown internally to stop at the first problem. */
 class ChainBroken extends Error {
   constructor(readonly problem: ChainProblem) {
@@ -65,11 +85,16 @@ export class ChainVerifier {
   #hashHex: string | null = null;
   readonly #every: number;
 
-  /** `checkpointEvery`: the vault's checkpoint interval (from its settings, or an export's signed header). */
-  constructor(vaultId: Uint8Array, genesis: Uint8Array, publicKey: Uint8Array, checkpointEvery: number) {
+  /**
+   * `checkpointEvery`: the vault's checkpoint interval (from its settings, or an export's signed
+   * header). `start`: verify from the middle of the chain (a range of a parallel verification).
+   */
+  constructor(vaultId: Uint8Array, genesis: Uint8Array, publicKey: Uint8Array, checkpointEvery: number, start?: ChainStart) {
     this.#vaultId = vaultId;
     this.#publicKey = publicKey;
-    this.#hash = genesis;
+    this.#hash = start?.hash ?? genesis;
+    this.#seq = start?.seq ?? 0;
+    this.#lastCheckpoint = start?.lastCheckpoint ?? null;
     this.#every = checkpointEvery;
   }
 
@@ -82,7 +107,7 @@ export class ChainVerifier {
     this.#guard(() => {
       this.#expectNext(e.seq);
       if (!equalBytes(e.prevHash, this.#hash)) {
-        throw new ChainBroken({ seq: e.seq, message: `entry ${e.seq} does not link to entry ${e.seq - 1} (prev_hash differs): an entry before it was changed, removed or reordered` });
+        throw new ChainBroken(linkProblem(e.seq));
       }
       const computed = chainHash(this.#hash, entryDigest(e));
       if (!equalBytes(computed, e.hash)) {
@@ -104,7 +129,7 @@ export class ChainVerifier {
       const seq = r[0];
       this.#expectNext(seq);
       if (r[14] !== (this.#hashHex ??= hexOf(this.#hash))) {
-        throw new ChainBroken({ seq, message: `entry ${seq} does not link to entry ${seq - 1} (prev_hash differs): an entry before it was changed, removed or reordered` });
+        throw new ChainBroken(linkProblem(seq));
       }
       const subject = r[6] === null ? null : hexBytes(r[6], 32);
       if (r[6] !== null && subject === null) throw new ChainBroken({ seq, message: `entry ${seq} has a malformed subject pseudonym` });
@@ -168,8 +193,10 @@ export class ChainVerifier {
   /**
    * Ends verification. `expectedHead`: the seq the source says it ends at (an export's header).
    * `requireFinalCheckpoint`: the last entry must be covered by a checkpoint (exports end with one).
+   * `partial`: the chain goes on after what was fed (a range of a parallel verification), so a
+   * missing checkpoint after the last one is the next range's to find.
    */
-  finish(options: { expectedHead?: number; requireFinalCheckpoint?: boolean } = {}): ChainReport {
+  finish(options: { expectedHead?: number; requireFinalCheckpoint?: boolean; partial?: boolean } = {}): ChainReport {
     this.#guard(() => {
       if (options.expectedHead !== undefined && this.#seq !== options.expectedHead) {
         throw new ChainBroken({
@@ -182,7 +209,7 @@ export class ChainVerifier {
       if (options.requireFinalCheckpoint === true && last !== this.#seq) {
         throw new ChainBroken({ seq: this.#seq, message: 'the export does not end with a signed checkpoint over its last entry: it was truncated' });
       }
-      if (this.#seq - last >= this.#every) {
+      if (options.partial !== true && this.#seq - last >= this.#every) {
         throw new ChainBroken({ seq: last + this.#every, message: `no checkpoint after seq ${last}, though one is signed every ${this.#every} entries: checkpoints were deleted` });
       }
     });
@@ -200,8 +227,7 @@ export class ChainVerifier {
   #expectNext(seq: number): void {
     if (seq === this.#seq + 1) return;
     if (seq <= this.#seq) throw new ChainBroken({ seq, message: `entry ${seq} appears after entry ${this.#seq}: entries were reordered or duplicated` });
-    const expected = this.#seq + 1;
-    throw new ChainBroken({ seq: expected, message: `entry ${seq} arrives where ${expected} belongs: entries ${expected}${seq - 1 > expected ? `-${seq - 1}` : ''} were removed or reordered` });
+    throw new ChainBroken(gapProblem(seq, this.#seq + 1));
   }
 
   #advance(seq: number, hash: Uint8Array): void {

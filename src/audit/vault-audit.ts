@@ -15,6 +15,8 @@ import type { AuditLog } from './audit-log.js';
 import type { ChainReport } from './chain-verifier.js';
 import type { AuditDetail, AuditRecord } from './entry.js';
 import { verifyLiveChain } from './live-chain.js';
+import { canVerifyInParallel, verifyInParallel } from './parallel-verify.js';
+import type { SecretBytes } from '../crypto/secret-bytes.js';
 import { writeAuditExport, type ExportFilter, type ExportResult } from './export.js';
 import { buildAuditReport, type AuditReport } from './report.js';
 
@@ -24,6 +26,8 @@ export interface VaultAuditDeps {
   readonly log: AuditLog;
   /** Checks each entry's MAC during live verification. */
   readonly rows: RowAuthenticator;
+  /** The key behind `rows`, for the worker threads that verify a large log in parallel. */
+  readonly integrityKey: SecretBytes;
   readonly vaultId: Uint8Array;
   /** Runs an audited operation (context validation, failure entries) — the vault's own runner. */
   run<T>(ctx: AccessContext, action: string, fn: (ctx: unknown, record: (detail: AuditDetail | null) => AuditRecord) => Promise<T>): Promise<T>;
@@ -145,21 +149,20 @@ export class VaultAudit {
       const log = this.#deps.log;
       const repo = this.#deps.repo;
       const { head, lastCheckpoint } = readTransaction(this.#deps.db, 'reading the audit head', () => ({ head: repo.head()?.seq ?? 0, lastCheckpoint: repo.lastCheckpoint() }));
-      const run = verifyLiveChain(repo, {
-        head,
-        lastCheckpoint,
-        vaultId: this.#deps.vaultId,
-        genesis: log.genesis,
-        publicKey: log.publicKey,
-        checkpointEvery: log.checkpointEvery,
-        rows: this.#deps.rows,
-      });
-      let step = run.next();
-      for (; step.done !== true; step = run.next()) {
-        onProgress?.(step.value.done, step.value.total);
-        await new Promise((resolve) => setImmediate(resolve)); // let other work run between pages
+      const chain = { vaultId: this.#deps.vaultId, genesis: log.genesis, publicKey: log.publicKey, checkpointEvery: log.checkpointEvery, head, lastCheckpoint };
+      const path = this.#deps.db.memory ? null : this.#deps.db.name;
+      let report: ChainReport;
+      if (path !== null && canVerifyInParallel(head)) {
+        report = await verifyInParallel({ ...chain, path, integrityKey: this.#deps.integrityKey, onProgress });
+      } else {
+        const run = verifyLiveChain(repo, { ...chain, rows: this.#deps.rows });
+        let step = run.next();
+        for (; step.done !== true; step = run.next()) {
+          onProgress?.(step.value.done, step.value.total);
+          await new Promise((resolve) => setImmediate(resolve)); // let other work run between pages
+        }
+        report = step.value;
       }
-      const report = step.value;
       try {
         writeTransaction(this.#deps.db, 'recording a verification', () => {
           this.#deps.log.append(record({ ok: report.ok, entries: report.entries, ...(report.problem?.seq == null ? {} : { problemSeq: report.problem.seq }) }));

@@ -62,6 +62,7 @@ export class AuditRepository {
   readonly #checkpoint: Statement<[number], CheckpointRow>;
   readonly #lastCheckpoint: Statement<[], CheckpointRow>;
   readonly #checkpointPage: Statement<[number, number, number], CheckpointRow>;
+  readonly #checkpointAtOrBefore: Statement<[number], CheckpointRow>;
   readonly #subjectKey: Statement<[Uint8Array], { sealedKey: Uint8Array }>;
   readonly #insertSubjectKey: Statement<[Uint8Array, Uint8Array]>;
   readonly #deleteSubjectKey: Statement<[Uint8Array]>;
@@ -94,6 +95,7 @@ export class AuditRepository {
     this.#checkpoint = db.prepare('SELECT seq, ts, hash, signature FROM audit_checkpoints WHERE seq = ?');
     this.#lastCheckpoint = db.prepare('SELECT seq, ts, hash, signature FROM audit_checkpoints ORDER BY seq DESC LIMIT 1');
     this.#checkpointPage = db.prepare('SELECT seq, ts, hash, signature FROM audit_checkpoints WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?');
+    this.#checkpointAtOrBefore = db.prepare('SELECT seq, ts, hash, signature FROM audit_checkpoints WHERE seq <= ? ORDER BY seq DESC LIMIT 1');
     this.#subjectKey = db.prepare('SELECT sealed_key AS sealedKey FROM audit_subjects WHERE subject_tag = ?');
     this.#insertSubjectKey = db.prepare('INSERT INTO audit_subjects (subject_tag, sealed_key) VALUES (?, ?)');
     this.#deleteSubjectKey = db.prepare('DELETE FROM audit_subjects WHERE subject_tag = ?');
@@ -147,6 +149,11 @@ export class AuditRepository {
 
   lastCheckpoint(): CheckpointRow | undefined {
     return this.#lastCheckpoint.get();
+  }
+
+  /** The last checkpoint at or before `seq`. */
+  checkpointAtOrBefore(seq: number): CheckpointRow | undefined {
+    return this.#checkpointAtOrBefore.get(seq);
   }
 
   checkpointPage(afterSeq: number, untilSeq: number, limit: number): CheckpointRow[] {

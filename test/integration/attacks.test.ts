@@ -137,7 +137,7 @@ describe('forged audit entries are never signed (attack 1)', () => {
   });
 
   it('(b) an entry appended with a correct chain hash is refused at the next operation, never signed, and found by verify', async () => {
-    const { vault, path } = await exampleVault();
+    const { vault, path, open } = await exampleVault();
     let forged = 0;
     tamper(path, (db) => {
       forged = forgeEntry(db, {});
@@ -153,6 +153,13 @@ describe('forged audit entries are never signed (attack 1)', () => {
     expect(report.problem?.message).toMatch(/not authenticated by this vault/);
     expect(rows(path, 'SELECT 1 FROM audit_checkpoints WHERE seq >= ?', forged)).toEqual([]);
     await vault.close();
+    // Reopened, the vault still opens (so the officer can verify), but refuses every operation.
+    const reopened = await open();
+    expect((await errorOf(reopened.get('u:kid', ['location'], { actor: 'cli:op', role: 'operator', purpose: 'legacy-import' }))).code).not.toBe('allowed');
+    expect((await errorOf(reopened.status({ actor: 'cli:op', role: 'operator', purpose: 'operations' }))).code).toBe('INTEGRITY');
+    expect((await reopened.audit.verify(officer)).problem?.seq).toBe(forged);
+    await reopened.close();
+    expect(lastEntry(path).seq).toBe(forged); // nothing was chained onto the forgery
   });
 
   it('(c) an entry after the last checkpoint rewritten and the chain re-hashed is found at its seq, and nothing more is signed', async () => {
@@ -194,7 +201,7 @@ describe('forged decision state grants nothing (attack 2)', () => {
     expect(error.message).toMatch(/^consents row cns_/);
     const entry = lastEntry(path);
     expect(entry).toMatchObject({ action: 'get', outcome: 'error', reason: 'INTEGRITY' });
-    expect(JSON.parse(entry.detail!).tampered).toMatch(/^consents:cns_/);
+    expect((JSON.parse(entry.detail!) as { tampered: string }).tampered).toMatch(/^consents:cns_/);
     expect((await errorOf(vault.protections('u:kid', locator))).code).toBe('INTEGRITY');
     expect((await errorOf(vault.consent.list('u:kid', guardian))).code).toBe('INTEGRITY');
     await vault.close();
@@ -282,7 +289,7 @@ describe('forged decision state grants nothing (attack 2)', () => {
     const { vault, path } = await freshVault();
     await vault.put('u:1', { contact: { phone: '+8613800138000' } }, ctx);
     tamper(path, (db) => db.exec("UPDATE blind_index SET canary = 1"));
-    expect((await errorOf(Promise.resolve().then(() => vault.guard.assertNoMinorData({ note: 'call +8613800138000' })))).code).toBe('INTEGRITY');
+    expect((await errorOf(Promise.resolve().then(() => { vault.guard.assertNoMinorData({ note: 'call +8613800138000' }); }))).code).toBe('INTEGRITY');
     await vault.close();
   });
 });
@@ -427,8 +434,8 @@ describe('smaller holes found under attack', () => {
 
   it('Vault.open cannot be called around openVault', async () => {
     const { Vault } = await import('../../src/index.js');
-    const open = (Vault as unknown as { open(token: unknown, init: unknown): Promise<unknown> }).open;
-    expect((await errorOf(open(Symbol('childvault/openVault'), {}))).code).toBe('USAGE');
+    const vaultClass = Vault as unknown as { open: (token: unknown, init: unknown) => Promise<unknown> };
+    expect((await errorOf(vaultClass.open(Symbol('childvault/openVault'), {}))).code).toBe('USAGE');
     const dts = readFileSync(new URL('../../dist/vault.d.ts', import.meta.url), 'utf8');
     expect(dts).not.toMatch(/static open/);
   });
