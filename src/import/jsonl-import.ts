@@ -179,11 +179,26 @@ export async function importJsonl<C extends CategoryMap>(vault: Vault<C>, path: 
   let batchBytes = 0;
   let values = 0;
   let batches = 0;
+  /** The last line of the batch being filled, and of the last committed one. */
+  let batchLine = 0;
+  let committedLine = 0;
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
-    await vault.putMany(batch, options.ctx, { action: 'import' });
+    try {
+      await vault.putMany(batch, options.ctx, { action: 'import' });
+    } catch (error) {
+      // Earlier batches stay committed: say so, and where to resume (a value written twice is
+      // replaced, so rerunning the whole file is safe too).
+      if (!isVaultError(error)) throw error;
+      const done = values === 0 ? 'nothing was imported' : `${values} value(s) in ${batches} batch(es) up to line ${committedLine} were imported before it`;
+      throw new VaultError(error.code, `${error.message} (the batch ending at line ${batchLine}; ${done}; rerunning the import rewrites them)`, {
+        cause: error,
+        ...(error.field === undefined ? {} : { field: error.field }),
+      });
+    }
     values += batch.length;
     batches++;
+    committedLine = batchLine;
     batch = [];
     batchBytes = 0;
     options.onProgress?.({ phase: 'import', done: values, total: toImport });
@@ -193,6 +208,7 @@ export async function importJsonl<C extends CategoryMap>(vault: Vault<C>, path: 
     const parsed = parseLine(text);
     subjects.add(parsed.subject);
     batch.push({ subject: parsed.subject, values: { [parsed.category]: parsed.value } as PutManyItem<C>['values'] });
+    batchLine = line;
     batchBytes += bytes;
     if (batch.length >= batchSize || batchBytes >= MAX_BATCH_INPUT_BYTES) await flush();
   }
