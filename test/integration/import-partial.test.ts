@@ -17,8 +17,8 @@ describe('childvault import refused part-way', () => {
     const key = join(dir, 'master.key');
     expect((await runCli(['init', '--db', db, '--new-key-file', key])).code).toBe(0);
     // A policy whose import purpose covers locations only: the contact line is refused when decided.
-    const policy = JSON.parse(readFileSync(EXAMPLE_POLICY_PATH, 'utf8')) as PolicyInput & { purposes: Record<string, { categories: object }> };
-    policy.purposes['legacy-import']!.categories = { location: 'full' };
+    const policy = JSON.parse(readFileSync(EXAMPLE_POLICY_PATH, 'utf8')) as PolicyInput;
+    policy.purposes['legacy-import'] = { ...policy.purposes['legacy-import']!, categories: { location: 'full' } };
     writeFileSync(join(dir, 'policy.json'), JSON.stringify(policy));
     const location = { lat: 30.27, lon: 120.15, capturedAt: '2026-01-05T08:00:00Z' };
     const lines = [
