@@ -192,6 +192,30 @@ describe('guarded service database', () => {
   });
 });
 
+describe('a value behind a duplicate JSON key (issue 9)', () => {
+  it('is refused by assertNoMinorData and by a guarded INSERT, though JSON.parse keeps only the clean last key', async () => {
+    const { vault, dir } = await freshVault();
+    const raw = new Database(join(dir, 'service.db'));
+    try {
+      await vault.put('u:1', { contact: sampleContact }, ctx);
+      const hidden = `{"p":"${sampleContact.phone}","p":null}`;
+      expect(JSON.parse(hidden)).toEqual({ p: null });
+      const r = refusal(vault, hidden);
+      expect(r?.code).toBe('PLAINTEXT_LEAK');
+      expect(r?.message).not.toContain('13800138000');
+      expect(refusal(vault, { event: 'signup', body: hidden })?.message).toContain('$.body');
+      raw.exec('CREATE TABLE events (id INTEGER PRIMARY KEY, body TEXT)');
+      const db = vault.guard.database(raw);
+      expect(() => db.prepare('INSERT INTO events (body) VALUES (?)').run(hidden)).toThrow(expect.objectContaining({ code: 'PLAINTEXT_LEAK' }));
+      expect(() => db.prepare('INSERT INTO events (body) VALUES (@body)').run({ body: hidden })).toThrow(expect.objectContaining({ code: 'PLAINTEXT_LEAK' }));
+      expect(raw.prepare('SELECT count(*) AS n FROM events').get()).toEqual({ n: 0 });
+    } finally {
+      raw.close();
+      await vault.close();
+    }
+  });
+});
+
 describe('canaries', () => {
   it('are planted in one audited transaction, counted, flagged when read, and reported as CANARY by a scan', async () => {
     const { vault, dir } = await freshVault();

@@ -133,6 +133,11 @@ describe('guardDatabase: bound parameters', () => {
     expectRefused(() => db.prepare(INSERT).run('Ming', null, note, null, 1), /in parameter 3 at \$<json>\.child\.phone$/);
   });
 
+  it('refuses a phone hidden behind a duplicate JSON key, which the parsed form drops', () => {
+    expectRefused(() => db.prepare(INSERT).run('Ming', null, '{"p":"+8613912345678","p":null}', null, 1), /canary's contact\.phone\) in parameter 3$/);
+    expectRefused(() => db.prepare(INSERT_NAMED).run({ name: 'Ming', phone: null, note: `{"p":"${CHILD_PHONE}","p":null}`, photo: null, n: 1 }), /in parameter note$/);
+  });
+
   it('refuses a Sensitive and a canary', () => {
     const stmt = db.prepare(INSERT_NAMED);
     const row = { name: 'Ming', phone: new Sensitive(ADULT_PHONE, 'contact'), note: null, photo: null, n: 1 };
