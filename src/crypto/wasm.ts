@@ -180,3 +180,35 @@ export function ed25519SignInto(signature: Uint8Array, message: Uint8Array, secr
     m.HEAPU8.fill(0, base, sigP + 64);
   }
 }
+
+interface PwhashModule {
+  _crypto_pwhash(out: number, outlen: number, outlenHi: number, passwd: number, passwdlen: number, passwdlenHi: number, salt: number, opslimit: number, opslimitHi: number, memlimit: number, alg: number): number;
+}
+
+/**
+ * Argon2id (crypto_pwhash) of `password` into `out`. Password and output pass through the zeroed
+ * scratch region: the libsodium.js wrapper would leave copies of both — the passphrase and the
+ * master key — in freed heap memory. Returns false if libsodium refuses (out of memory, bad costs).
+ */
+export function argon2idInto(out: Uint8Array, password: Uint8Array, salt: Uint8Array, opsLimit: number, memLimit: number, algorithm: number): boolean {
+  const m = module() as SodiumModule & PwhashModule;
+  const base = region(m, DATA + password.length + salt.length + out.length);
+  const passP = base + DATA;
+  const saltP = passP + password.length;
+  const outP = saltP + salt.length;
+  m.HEAPU8.set(password, passP);
+  m.HEAPU8.set(salt, saltP);
+  try {
+    if (m._crypto_pwhash(outP, out.length, 0, passP, password.length, 0, saltP, opsLimit, 0, memLimit, algorithm) !== 0) return false;
+    out.set(m.HEAPU8.subarray(outP, outP + out.length)); // the heap grew: read HEAPU8 anew
+    return true;
+  } finally {
+    m.HEAPU8.fill(0, base, outP + out.length);
+    // libsodium's BLAKE2b final step leaves its output (here the key) in a stack buffer it does
+    // not zero, and the stack is WebAssembly memory too. A derivation of nothing secret at the
+    // least cost takes the same call path from the same stack depth and overwrites that slot.
+    m.HEAPU8.fill(0, base, base + DATA + 16 + out.length);
+    m._crypto_pwhash(base + DATA + 16, out.length, 0, base, 0, 0, base + DATA, 1, 0, 8192, algorithm);
+    m.HEAPU8.fill(0, base, base + DATA + 16 + out.length);
+  }
+}
