@@ -5,6 +5,13 @@ import { sodium } from './sodium.js';
 import { argon2idInto } from './wasm.js';
 
 export const ARGON2ID_SALT_BYTES = 16;
+/**
+ * The least a new passphrase vault may cost: libsodium's INTERACTIVE limits (2 passes, 64 MiB).
+ * Numbers rather than the library's constants, so option schemas can use them before libsodium
+ * has loaded; a test checks they equal crypto_pwhash_OPSLIMIT/MEMLIMIT_INTERACTIVE.
+ */
+export const ARGON2ID_MIN_OPS_LIMIT = 2;
+export const ARGON2ID_MIN_MEM_LIMIT = 64 * 1024 * 1024;
 
 export interface Argon2idParams {
   readonly salt: Uint8Array;

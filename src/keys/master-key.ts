@@ -6,7 +6,7 @@
 import { constants, promises as fs } from 'node:fs';
 import { inspect } from 'node:util';
 import { open as aeadOpen, seal as aeadSeal } from '../crypto/aead.js';
-import { ARGON2ID_SALT_BYTES, defaultArgon2idLimits, deriveArgon2id } from '../crypto/password-hash.js';
+import { ARGON2ID_MIN_MEM_LIMIT, ARGON2ID_MIN_OPS_LIMIT, ARGON2ID_SALT_BYTES, defaultArgon2idLimits, deriveArgon2id } from '../crypto/password-hash.js';
 import { fillRandom, randomBytes } from '../crypto/random.js';
 import { SecretBytes } from '../crypto/secret-bytes.js';
 import { VaultError } from '../errors.js';
@@ -251,7 +251,8 @@ export function envKey(name = 'CHILDVAULT_MASTER_KEY'): MasterKeyProvider {
 }
 
 /**
- * Argon2id parameters as stored in a vault.
+ * Argon2id parameters as stored in a vault. Lenient on purpose: a vault created with lower costs
+ * (before the floor of `passphraseKey`) must still open.
  */
 const argon2idParamsSchema = z.object({
   kdf: z.literal('argon2id13'),
@@ -260,13 +261,16 @@ const argon2idParamsSchema = z.object({
   memLimit: z.number().int().min(8 * 1024 * 1024).max(1024 * 1024 * 1024),
 });
 
-/** Costs a new passphrase vault may be given: the same bounds as stored parameters are read with. */
-const newArgon2idLimitsSchema = argon2idParamsSchema.pick({ opsLimit: true, memLimit: true }).partial().strict();
+/** Costs a new passphrase vault may be given: at least libsodium's INTERACTIVE (2 passes, 64 MiB). */
+const newArgon2idLimitsSchema = z.strictObject({
+  opsLimit: z.number().int().min(ARGON2ID_MIN_OPS_LIMIT).max(64).optional(),
+  memLimit: z.number().int().min(ARGON2ID_MIN_MEM_LIMIT).max(1024 * 1024 * 1024).optional(),
+});
 
 export interface PassphraseOptions {
-  /** Argon2id passes (default 3, libsodium MODERATE). Lower it only in tests. */
+  /** Argon2id passes for a new vault (default 3, libsodium MODERATE; at least 2). */
   readonly opsLimit?: number;
-  /** Argon2id memory in bytes (default 256 MiB, libsodium MODERATE). Lower it only in tests. */
+  /** Argon2id memory in bytes for a new vault (default 256 MiB, libsodium MODERATE; at least 64 MiB). */
   readonly memLimit?: number;
 }
 
@@ -322,7 +326,9 @@ class PassphraseProvider extends InMemoryKeyProvider {
 
 /**
  * The master key is derived from a passphrase with Argon2id; the salt and cost parameters are
- * kept in the vault (they are not secret). Refuses passphrases shorter than 12 characters. The passphrase is kept as bytes in a zeroable holder until
+ * kept in the vault (they are not secret). Refuses passphrases shorter than 12 characters, and
+ * costs below libsodium's INTERACTIVE (`opsLimit` 2, `memLimit` 64 MiB) for a new vault; a vault
+ * opens with whatever costs it stored. The passphrase is kept as bytes in a zeroable holder until
  * `close()` (which the vault calls when it closes): the provider cannot be reused after that.
  * It never shows the passphrase (`String()`, `util.inspect`, `JSON.stringify` print
  * `[MasterKeyProvider passphrase]`).

@@ -4,7 +4,8 @@ import { PassThrough } from 'node:stream';
 import { Console } from 'node:console';
 import { format, inspect } from 'node:util';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadSodium } from '../../../src/crypto/sodium.js';
+import { ARGON2ID_MIN_MEM_LIMIT, ARGON2ID_MIN_OPS_LIMIT } from '../../../src/crypto/password-hash.js';
+import { loadSodium, sodium } from '../../../src/crypto/sodium.js';
 import { VaultError } from '../../../src/errors.js';
 import {
   MASTER_KEY_BYTES,
@@ -20,7 +21,8 @@ import { hex, makeTempDir, removeTempDir } from '../../helpers/unit-bytes.js';
 import { expectVaultError, expectVaultRejection } from '../../helpers/unit-errors.js';
 
 const MiB = 1024 * 1024;
-const FAST = { opsLimit: 1, memLimit: 8 * MiB } as const;
+/** The cheapest costs a new passphrase vault accepts (libsodium INTERACTIVE). */
+const FAST = { opsLimit: 2, memLimit: 64 * MiB } as const;
 const PASSPHRASE = 'correct horse battery staple';
 const KEY = Uint8Array.from({ length: 32 }, (_, i) => 0x40 + i);
 const AAD = new TextEncoder().encode('childvault/kek test');
@@ -282,7 +284,7 @@ describe('passphraseKey', () => {
     const stored = await attach(first);
     expect(stored).not.toBeNull();
     const params = JSON.parse(stored ?? '') as Record<string, unknown>;
-    expect(params).toMatchObject({ kdf: 'argon2id13', opsLimit: 1, memLimit: 8 * MiB });
+    expect(params).toMatchObject({ kdf: 'argon2id13', opsLimit: 2, memLimit: 64 * MiB });
     expect(Buffer.from(params.salt as string, 'base64').length).toBe(16);
     expect(stored).not.toContain(PASSPHRASE);
 
@@ -308,6 +310,24 @@ describe('passphraseKey', () => {
     await attach(wrong, stored);
     const wrapped = await right.wrap(new Uint8Array(32), AAD);
     await expectVaultRejection(wrong.unwrap(wrapped, AAD), 'INTEGRITY');
+  });
+
+  it('sets a floor for a new vault at libsodium INTERACTIVE (2 passes, 64 MiB), naming the option', () => {
+    expect(ARGON2ID_MIN_OPS_LIMIT).toBe(sodium().crypto_pwhash_OPSLIMIT_INTERACTIVE);
+    expect(ARGON2ID_MIN_MEM_LIMIT).toBe(sodium().crypto_pwhash_MEMLIMIT_INTERACTIVE);
+    expect(expectVaultError(() => passphraseKey(PASSPHRASE, { opsLimit: 1, memLimit: 64 * MiB }), 'VALIDATION').field).toBe('options.opsLimit');
+    expect(expectVaultError(() => passphraseKey(PASSPHRASE, { opsLimit: 2, memLimit: 8 * MiB }), 'VALIDATION').field).toBe('options.memLimit');
+    expect(expectVaultError(() => passphraseKey(PASSPHRASE, { opslimit: 1 } as never), 'VALIDATION').message).toContain('opslimit');
+    expect(() => passphraseKey(PASSPHRASE, { opsLimit: 2, memLimit: 64 * MiB })).not.toThrow();
+  });
+
+  it('still opens a vault whose stored costs are below the floor (1 pass, 8 MiB)', async () => {
+    const stored = JSON.stringify({ kdf: 'argon2id13', salt: Buffer.alloc(16, 7).toString('base64'), opsLimit: 1, memLimit: 8 * MiB });
+    const a = passphraseKey(PASSPHRASE);
+    const b = passphraseKey(PASSPHRASE);
+    expect(await attach(a, stored)).toBe(stored);
+    await attach(b, stored);
+    await expectSameKey(a, b);
   });
 
   it('never prints the passphrase: String, inspect, console.log, format and JSON.stringify, before and after close', async () => {
