@@ -4,12 +4,13 @@
  * leaked values by place and kind, never by value, and is audited.
  */
 import Database from 'better-sqlite3';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { FILTER_REFRESH_MS } from '../../src/guard/digest-filter.js';
 import { MAX_CONFIRMED_PER_HOUR } from '../../src/guard/vault-guard.js';
-import { isVaultError, type Vault } from '../../src/index.js';
+import { isVaultError, type ScanOptions, type Vault } from '../../src/index.js';
 import { ctx, freshVault, sampleContact } from '../helpers/fixtures.js';
 
 const ADULT = { phone: '+8613911112222', email: 'adult@example.org', address: 'No. 9 Grown-up Street, Hangzhou' };
@@ -187,6 +188,35 @@ describe('guarded service database', () => {
       expect(db.prepare('SELECT count(*) AS n FROM notes').get()).toEqual({ n: 2 });
     } finally {
       raw.close();
+      await vault.close();
+    }
+  });
+});
+
+describe('scan options', () => {
+  it('refuses a misspelled option with VALIDATION naming it, and a progress callback that is not a function', async () => {
+    const { vault, dir } = await freshVault();
+    const log = join(dir, 'app.log');
+    writeFileSync(log, 'INFO ok\n');
+    try {
+      const misspelled = await vault.guard.scan([log], ctx, { pattern: true } as ScanOptions).then(
+        () => null,
+        (error: unknown) => error,
+      );
+      expect(misspelled).toMatchObject({ code: 'VALIDATION', field: 'options' });
+      expect((misspelled as Error).message).toContain('pattern');
+      const callback = await vault.guard.scan([log], ctx, { onProgress: 'yes' } as unknown as ScanOptions).then(
+        () => null,
+        (error: unknown) => error,
+      );
+      expect(callback).toMatchObject({ code: 'VALIDATION', field: 'options.onProgress' });
+      let calls = 0;
+      const ok = await vault.guard.scan([log], ctx, { patterns: true, maxFindingsPerFile: 10, busyTimeoutMs: 100, onProgress: () => {
+        calls++;
+      } });
+      expect(ok.findings).toEqual([]);
+      expect(calls).toBeGreaterThan(0);
+    } finally {
       await vault.close();
     }
   });
