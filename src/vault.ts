@@ -16,7 +16,7 @@ import { openRecord, recordFormatFor, sealRecord, CHUNK_BYTES, RECORD_FORMAT_STR
 import type { SecretBytes } from './crypto/secret-bytes.js';
 import { isVaultError, VaultError } from './errors.js';
 import { idToUuid, newId, toHex } from './format/ids.js';
-import { encodeFrame, type EncodedFrame } from './format/value-codec.js';
+import { assertValueBounds, encodeFrame, type EncodedFrame } from './format/value-codec.js';
 import { BlindIndexMatcher, blindEntries, type BlindEntry } from './guard/blind-index.js';
 import { canaryValues, type CanaryValues } from './guard/canary-values.js';
 import { DigestFilter } from './guard/digest-filter.js';
@@ -901,6 +901,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
     attempt.categories = entries.map(([category]) => category).filter((category) => Object.hasOwn(this.#categories, category));
     const prepared = entries.map(([category, raw]) => {
       const field = `${valuesField}.${safeKey(category)}`; // an unknown key may be data: never echoed
+      assertValueBounds(raw, field); // depth and size first, cheaply: zod and the framing recurse and copy
       const parsed: unknown = parseOrThrow(this.#definition(category, field).schema, raw, field);
       return { category, frame: encodeFrame(parsed), index: index ? blindEntries(this.#blindIndexKey, category, parsed) : [] };
     });

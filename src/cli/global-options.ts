@@ -34,7 +34,11 @@ export function dbPath(options: GlobalOptions): string {
   return path;
 }
 
-/** The master-key source; exactly one must be given. */
+/**
+ * The master-key source; exactly one must be given. The secret variables are removed from `env`
+ * once read, so no child process inherits them: CHILDVAULT_PASSPHRASE here, when the provider is
+ * made, and CHILDVAULT_MASTER_KEY by `envKey` when the vault opens.
+ */
 export function masterKeyFrom(options: GlobalOptions, env: NodeJS.ProcessEnv = process.env): MasterKeyProvider {
   const sources: { name: string; make: () => MasterKeyProvider }[] = [];
   const file = options.keyFile ?? env['CHILDVAULT_KEY_FILE'];
@@ -43,7 +47,15 @@ export function masterKeyFrom(options: GlobalOptions, env: NodeJS.ProcessEnv = p
     sources.push({ name: 'CHILDVAULT_MASTER_KEY', make: () => envKey('CHILDVAULT_MASTER_KEY') });
   }
   const passphrase = env['CHILDVAULT_PASSPHRASE'];
-  if (passphrase !== undefined && passphrase !== '') sources.push({ name: 'CHILDVAULT_PASSPHRASE', make: () => passphraseKey(passphrase) });
+  if (passphrase !== undefined && passphrase !== '') {
+    sources.push({
+      name: 'CHILDVAULT_PASSPHRASE',
+      make: () => {
+        Reflect.deleteProperty(env, 'CHILDVAULT_PASSPHRASE');
+        return passphraseKey(passphrase);
+      },
+    });
+  }
   const [only, ...more] = sources;
   if (only === undefined) throw new VaultError('USAGE', `no master key: ${KEY_SOURCES_HELP}`);
   if (more.length > 0) throw new VaultError('USAGE', `several master-key sources given (${sources.map((s) => s.name).join(', ')}); give exactly one`);

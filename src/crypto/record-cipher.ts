@@ -44,7 +44,11 @@ export function sealRecord(dek: SecretBytes, format: RecordFormat, aad: Uint8Arr
   body[0] = STREAM_BODY_VERSION;
   body.set(sealer.header, 1);
   function* chunks(): Generator<Uint8Array> {
-    for (const { chunk, final } of frameChunks(frame, CHUNK_BYTES)) yield sealer.push(chunk, final);
+    try {
+      for (const { chunk, final } of frameChunks(frame, CHUNK_BYTES)) yield sealer.push(chunk, final);
+    } finally {
+      sealer.dispose(); // also when the consumer stops early or fails (the final push wiped it already otherwise)
+    }
   }
   return { body, chunks: chunks() };
 }
@@ -73,14 +77,18 @@ export function openRecord(
     throw integrityError(what);
   }
   const opener = createStreamOpener(dek, body.subarray(1), aad, what);
-  for (const chunk of chunks) {
-    const plaintext = opener.pull(chunk);
-    try {
-      reader.push(plaintext);
-    } finally {
-      plaintext.fill(0);
+  try {
+    for (const chunk of chunks) {
+      const plaintext = opener.pull(chunk);
+      try {
+        reader.push(plaintext);
+      } finally {
+        plaintext.fill(0);
+      }
     }
+    opener.finish();
+  } finally {
+    opener.dispose(); // a chunk source or frame reader that throws mid-stream must not leave the state
   }
-  opener.finish();
   return reader.finish();
 }

@@ -180,3 +180,136 @@ export function ed25519SignInto(signature: Uint8Array, message: Uint8Array, secr
     m.HEAPU8.fill(0, base, sigP + 64);
   }
 }
+
+interface PwhashModule {
+  _crypto_pwhash(out: number, outlen: number, outlenHi: number, passwd: number, passwdlen: number, passwdlenHi: number, salt: number, opslimit: number, opslimitHi: number, memlimit: number, alg: number): number;
+}
+
+/**
+ * Argon2id (crypto_pwhash) of `password` into `out`. Password and output pass through the zeroed
+ * scratch region: the libsodium.js wrapper would leave copies of both — the passphrase and the
+ * master key — in freed heap memory. Returns false if libsodium refuses (out of memory, bad costs).
+ */
+export function argon2idInto(out: Uint8Array, password: Uint8Array, salt: Uint8Array, opsLimit: number, memLimit: number, algorithm: number): boolean {
+  const m = module() as SodiumModule & PwhashModule;
+  const base = region(m, DATA + password.length + salt.length + out.length);
+  const passP = base + DATA;
+  const saltP = passP + password.length;
+  const outP = saltP + salt.length;
+  m.HEAPU8.set(password, passP);
+  m.HEAPU8.set(salt, saltP);
+  try {
+    if (m._crypto_pwhash(outP, out.length, 0, passP, password.length, 0, saltP, opsLimit, 0, memLimit, algorithm) !== 0) return false;
+    out.set(m.HEAPU8.subarray(outP, outP + out.length)); // the heap grew: read HEAPU8 anew
+    return true;
+  } finally {
+    m.HEAPU8.fill(0, base, outP + out.length);
+    // libsodium's BLAKE2b final step leaves its output (here the key) in a stack buffer it does
+    // not zero, and the stack is WebAssembly memory too. A derivation of nothing secret at the
+    // least cost takes the same call path from the same stack depth and overwrites that slot.
+    m.HEAPU8.fill(0, base, base + DATA + 16 + out.length);
+    m._crypto_pwhash(base + DATA + 16, out.length, 0, base, 0, 0, base + DATA, 1, 0, 8192, algorithm);
+    m.HEAPU8.fill(0, base, base + DATA + 16 + out.length);
+  }
+}
+
+interface SecretstreamModule {
+  _crypto_secretstream_xchacha20poly1305_statebytes(): number;
+  _crypto_secretstream_xchacha20poly1305_init_pull(state: number, header: number, key: number): number;
+  _crypto_secretstream_xchacha20poly1305_push(state: number, c: number, clenP: number, m: number, mlen: number, mlenHi: number, ad: number, adlen: number, adlenHi: number, tag: number): number;
+  _crypto_secretstream_xchacha20poly1305_pull(state: number, m: number, mlenP: number, tagP: number, c: number, clen: number, clenHi: number, ad: number, adlen: number, adlenHi: number): number;
+}
+
+/**
+ * Bytes of a secretstream state (libsodium's crypto_secretstream_xchacha20poly1305_state: the
+ * 32-byte subkey, a nonce and padding). The state lives in the caller's array between calls and
+ * is on the WebAssembly heap only during one, in the zeroed scratch region: the libsodium.js
+ * wrapper allocates it on the heap and never frees or zeroes it (a subkey per stream, for good).
+ */
+export const SECRETSTREAM_STATE_BYTES = 52;
+export const SECRETSTREAM_HEADER_BYTES = 24;
+export const SECRETSTREAM_ABYTES = 17;
+/** The state's slot in the scratch region, rounded up so what follows stays aligned. */
+const STATE_SLOT = 64;
+
+function secretstream(): SodiumModule & SecretstreamModule {
+  const m = module() as SodiumModule & SecretstreamModule;
+  if (m._crypto_secretstream_xchacha20poly1305_statebytes() !== SECRETSTREAM_STATE_BYTES) throw new Error('unexpected secretstream state size');
+  return m;
+}
+
+/**
+ * The state of the stream with `header` under `key`, into `state`; false if refused. This is
+ * init_pull, and also init_push once the header is drawn: libsodium's init_push is exactly
+ * random header + init_pull, and its randomness through libsodium.js costs ~200 µs a call.
+ */
+export function secretstreamInitInto(state: Uint8Array, header: Uint8Array, key: Uint8Array): boolean {
+  const m = secretstream();
+  const base = region(m, DATA + STATE_SLOT + SECRETSTREAM_HEADER_BYTES);
+  const stateP = base + DATA;
+  const headerP = stateP + STATE_SLOT;
+  m.HEAPU8.set(key, base + KEY);
+  m.HEAPU8.set(header, headerP);
+  try {
+    if (m._crypto_secretstream_xchacha20poly1305_init_pull(stateP, headerP, base + KEY) !== 0) return false;
+    state.set(m.HEAPU8.subarray(stateP, stateP + SECRETSTREAM_STATE_BYTES));
+    return true;
+  } finally {
+    m.HEAPU8.fill(0, base, headerP + SECRETSTREAM_HEADER_BYTES);
+  }
+}
+
+/** Encrypts the next `message` of the stream into `out` (message + 17 bytes) with `tag`; advances `state`. */
+export function secretstreamPushInto(state: Uint8Array, out: Uint8Array, message: Uint8Array, ad: Uint8Array, tag: number): void {
+  const m = secretstream();
+  const base = region(m, DATA + STATE_SLOT + ad.length + message.length * 2 + SECRETSTREAM_ABYTES);
+  const stateP = base + DATA;
+  const adP = stateP + STATE_SLOT;
+  const mP = adP + ad.length;
+  const cP = mP + message.length;
+  const end = cP + message.length + SECRETSTREAM_ABYTES;
+  let heap = m.HEAPU8;
+  heap.set(state, stateP);
+  heap.set(ad, adP);
+  heap.set(message, mP);
+  try {
+    if (m._crypto_secretstream_xchacha20poly1305_push(stateP, cP, 0, mP, message.length, 0, adP, ad.length, 0, tag) !== 0) throw new Error('crypto_secretstream push failed');
+    heap = m.HEAPU8;
+    out.set(heap.subarray(cP, end));
+    state.set(heap.subarray(stateP, stateP + SECRETSTREAM_STATE_BYTES));
+  } finally {
+    m.HEAPU8.fill(0, base, end);
+  }
+}
+
+/**
+ * Decrypts the next `ciphertext` of the stream into `out` (ciphertext − 17 bytes) and advances
+ * `state`; returns the chunk's tag, or -1 if it does not authenticate (`out` is then zeroed).
+ */
+export function secretstreamPullInto(state: Uint8Array, out: Uint8Array, ciphertext: Uint8Array, ad: Uint8Array): number {
+  const m = secretstream();
+  const plainLength = ciphertext.length - SECRETSTREAM_ABYTES;
+  if (plainLength < 0 || out.length !== plainLength) return -1;
+  const base = region(m, DATA + STATE_SLOT + ad.length + ciphertext.length + plainLength + 1);
+  const stateP = base + DATA;
+  const adP = stateP + STATE_SLOT;
+  const cP = adP + ad.length;
+  const mP = cP + ciphertext.length;
+  const tagP = mP + plainLength;
+  let heap = m.HEAPU8;
+  heap.set(state, stateP);
+  heap.set(ad, adP);
+  heap.set(ciphertext, cP);
+  try {
+    if (m._crypto_secretstream_xchacha20poly1305_pull(stateP, mP, 0, tagP, cP, ciphertext.length, 0, adP, ad.length, 0) !== 0) {
+      out.fill(0);
+      return -1;
+    }
+    heap = m.HEAPU8;
+    out.set(heap.subarray(mP, mP + plainLength));
+    state.set(heap.subarray(stateP, stateP + SECRETSTREAM_STATE_BYTES));
+    return heap[tagP] ?? -1;
+  } finally {
+    m.HEAPU8.fill(0, base, tagP + 1);
+  }
+}

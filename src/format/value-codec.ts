@@ -43,6 +43,129 @@ function describePath(path: readonly PathStep[]): string {
   return path.length === 0 ? '(value)' : path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[');
 }
 
+/**
+ * Containers (arrays, objects) nested deeper than this in a value are refused before it is
+ * validated: zod, the framing and JSON.stringify all recurse, and 200,000 levels overflowed the
+ * stack (a RangeError instead of VALIDATION). The built-in categories nest 2 levels.
+ */
+export const MAX_VALUE_DEPTH = 64;
+
+const MiB = 1024 * 1024;
+
+/** A container being walked by assertValueBounds: its children are read one by one. */
+interface OpenContainer {
+  readonly node: object;
+  /** Own enumerable keys of an object; null for an array. */
+  readonly keys: readonly string[] | null;
+  readonly length: number;
+  index: number;
+  /** The running total before this container: its size is the total after it, minus this. */
+  readonly before: number;
+}
+
+/**
+ * Refuses, with VALIDATION naming `field` (never the value), a value to be stored that is nested
+ * deeper than MAX_VALUE_DEPTH, that is cyclic, or that is certainly larger than MAX_FRAME_BYTES
+ * once framed — before zod parses it and the frame is built, which would take seconds on a
+ * 170 MB value and overflow the stack on deep nesting. Cheap and iterative: an explicit stack,
+ * each container's items counted before they are visited (an array of 85 million numbers is
+ * refused by its length), each shared sub-value walked once (a DAG cannot blow up), and strings
+ * sized by their length, a lower bound of their UTF-8 JSON. So the check never refuses what
+ * `encodeFrame` would store; values it passes may still be refused there, exactly.
+ *
+ * @example
+ * ```ts
+ * assertValueBounds(raw, 'values.notes'); // then parse with the category's schema
+ * ```
+ */
+export function assertValueBounds(value: unknown, field: string): void {
+  const tooLarge = (): never => {
+    throw new VaultError('VALIDATION', `${field}: larger than ${MAX_FRAME_BYTES / MiB} MiB once stored`, { field });
+  };
+  /** A lower bound of the frame's bytes so far (JSON text of the skeleton, plus blobs). */
+  let total = 0;
+  const sizes = new WeakMap<object, number>();
+  const open = new WeakSet<object>();
+  const stack: OpenContainer[] = [];
+  const visit = (item: unknown): void => {
+    switch (typeof item) {
+      case 'string':
+        total += item.length + 2; // UTF-8 has at least one byte per UTF-16 unit; the quotes
+        break;
+      case 'number':
+      case 'boolean':
+      case 'bigint':
+        total += 1;
+        break;
+      case 'object': {
+        if (item === null) {
+          total += 4;
+          break;
+        }
+        if (ArrayBuffer.isView(item)) {
+          total += item.byteLength;
+          break;
+        }
+        const known = sizes.get(item);
+        if (known !== undefined) {
+          total += known;
+          break;
+        }
+        if (open.has(item)) throw new VaultError('VALIDATION', `${field}: contains itself (a cycle), which cannot be stored`, { field });
+        if (stack.length >= MAX_VALUE_DEPTH) throw new VaultError('VALIDATION', `${field}: nested more than ${MAX_VALUE_DEPTH} levels deep`, { field });
+        const before = total;
+        let keys: string[] | null = null;
+        let length: number;
+        if (Array.isArray(item)) {
+          length = item.length;
+          total += 1 + Math.max(length, 1); // brackets and commas
+        } else {
+          const proto: unknown = Object.getPrototypeOf(item);
+          if (proto !== Object.prototype && proto !== null) {
+            total += 1; // not storable (a Date, a Map): the schema or the framing refuses it
+            break;
+          }
+          keys = Object.keys(item);
+          length = keys.length;
+          total += 2; // braces; each entry is counted with its value (an undefined one is not written)
+        }
+        if (keys === null && total + length > MAX_FRAME_BYTES) tooLarge(); // each item takes a byte at least
+        open.add(item);
+        stack.push({ node: item, keys, length, index: 0, before });
+        break;
+      }
+      default:
+        return; // undefined, functions, symbols: not stored
+    }
+    if (total > MAX_FRAME_BYTES) tooLarge();
+  };
+  try {
+    visit(value);
+    for (let top = stack.at(-1); top !== undefined; top = stack.at(-1)) {
+      if (top.index < top.length) {
+        const i = top.index++;
+        if (top.keys === null) {
+          visit((top.node as readonly unknown[])[i]);
+        } else {
+          const key = top.keys[i] as string;
+          const child = (top.node as Record<string, unknown>)[key];
+          if (child !== undefined && typeof child !== 'function' && typeof child !== 'symbol') total += key.length + 3; // "key": (and a comma, but one)
+          visit(child);
+        }
+      } else {
+        stack.pop();
+        open.delete(top.node);
+        sizes.set(top.node, total - top.before);
+      }
+    }
+  } catch (error) {
+    if (error instanceof VaultError) throw error;
+    // A getter or proxy trap threw: what cannot be read cannot be checked, nor stored. (Its
+    // error is not attached: user code may have put the value in its message.)
+    throw new VaultError('VALIDATION', `${field}: a part of the value cannot be read`, { field });
+  }
+}
+
 /** Replaces Uint8Array leaves by null, collecting them; refuses anything JSON cannot carry exactly. */
 function extractBlobs(value: unknown, path: PathStep[], blobs: [PathStep[], Uint8Array][]): unknown {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
@@ -86,8 +209,15 @@ function extractBlobs(value: unknown, path: PathStep[], blobs: [PathStep[], Uint
 /** Encodes a value into a frame. Throws VALIDATION for values the frame cannot carry. */
 export function encodeFrame(value: unknown): EncodedFrame {
   const blobs: [PathStep[], Uint8Array][] = [];
-  const skeleton = extractBlobs(value, [], blobs);
-  const json = JSON.stringify({ v: skeleton, b: blobs.map(([p, b]) => [p, b.length]) });
+  let json: string;
+  try {
+    const skeleton = extractBlobs(value, [], blobs);
+    json = JSON.stringify({ v: skeleton, b: blobs.map(([p, b]) => [p, b.length]) });
+  } catch (error) {
+    // Recursion too deep, or JSON longer than a string can be: the value cannot be framed.
+    if (error instanceof RangeError) throw new VaultError('VALIDATION', '(value): too deeply nested or too large to store', { field: '(value)', cause: error });
+    throw error;
+  }
   // Written in place (no intermediate encoded copy to wipe); wiped by the caller after sealing.
   const headerLength = Buffer.byteLength(json, 'utf8');
   const head = Buffer.allocUnsafe(PREFIX_BYTES + headerLength);

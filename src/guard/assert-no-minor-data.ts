@@ -162,16 +162,23 @@ class Walker {
       }
       // Walking the parsed value finds what the raw text hides (escapes, addresses, base64 fields).
       if (parsed !== UNREADABLE) {
+        const refusals = this.refusals.length;
+        const warnings = this.warnings.length;
         this.walk(parsed, `${path}<json>`, depth);
+        // And the raw text finds what parsing drops: of duplicate keys JSON.parse keeps the last, so
+        // `{"p":"<phone>","p":null}` parses clean while a reader keeping the first gets the phone.
+        // Matched only where the parsed form found nothing (the string is refused either way), so
+        // a value is neither reported nor audited twice.
+        this.#text(value, path, this.refusals.length === refusals, this.warnings.length === warnings);
         return;
       }
     }
     this.#text(value, path);
   }
 
-  #text(value: string, path: string): void {
-    this.#record(this.#matcher.matchText(value), path);
-    if (this.#patterns) this.#record(textPatterns(value), path);
+  #text(value: string, path: string, matcher = true, patterns = true): void {
+    if (matcher) this.#record(this.#matcher.matchText(value), path);
+    if (patterns && this.#patterns) this.#record(textPatterns(value), path);
   }
 
   #bytes(bytes: Uint8Array, path: string, depth: number): void {

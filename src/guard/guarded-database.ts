@@ -5,6 +5,7 @@
  * so they cost nothing. Everything else on the database passes through.
  */
 import type Database from 'better-sqlite3';
+import { types } from 'node:util';
 import { VaultError } from '../errors.js';
 import { describeMatch, findMinorData, integerAsPhoneText, type GuardMatch, type GuardWarning } from './assert-no-minor-data.js';
 import { looksLikeJson } from './json-text.js';
@@ -42,9 +43,16 @@ function placePath(place: Place): string {
   return `<sql literal ${place.literal}>`;
 }
 
-function isPlainObject(value: object): boolean {
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return proto === Object.prototype || proto === null;
+/**
+ * Whether better-sqlite3 could take `value` as named parameters: it does when the prototype is
+ * null or the Object.prototype of the realm that made the object — any realm, so an object from
+ * `vm.runInNewContext('({})')` counts. A proxy counts too (its getPrototypeOf trap can lie).
+ * Arrays and byte views are handled before this is asked.
+ */
+function mayBindAsNamed(value: object): boolean {
+  if (types.isProxy(value)) return true;
+  const proto = Object.getPrototypeOf(value) as object | null;
+  return proto === null || Object.getPrototypeOf(proto) === null;
 }
 
 /** Checks values on their way into SQLite; allocation-free for clean strings and numbers. */
@@ -61,9 +69,13 @@ class WriteChecker {
 
   /**
    * Checks the arguments of run/get/all/iterate/bind — values, arrays of values, named-parameter
-   * objects — and returns what to bind: arrays and objects as copies read once, so a getter
+   * objects — and returns what to bind: every array and object as a copy read once, so a getter
    * cannot hand SQLite another value than the one checked, and a property the check did not see
-   * (non-enumerable) is not bound at all (SQLite then reports the parameter missing).
+   * (non-enumerable) is not bound at all (SQLite then reports the parameter missing). Named
+   * parameters are copied whatever realm they come from: better-sqlite3 takes another realm's
+   * plain object (`vm.runInNewContext('({})')`) as named parameters and reads its own properties,
+   * enumerable or not, itself. Any other object (a class instance, a Date) is refused, as
+   * better-sqlite3 would refuse it.
    */
   params(args: readonly unknown[]): readonly unknown[] {
     let position = 0;
@@ -76,11 +88,18 @@ class WriteChecker {
       }
       let copy: unknown;
       if (Array.isArray(arg)) {
-        const items = Array.from(arg as unknown[]);
-        for (const item of items) this.value(item, ++position);
+        // Index by index, not Array.from: an own Symbol.iterator could yield other values.
+        const source = arg as unknown[];
+        const length = source.length;
+        const items: unknown[] = new Array<unknown>(length);
+        for (let k = 0; k < length; k++) {
+          const item = source[k];
+          items[k] = item;
+          this.value(item, ++position);
+        }
         copy = items;
-      } else if (isPlainObject(arg)) {
-        const named: Record<string, unknown> = {};
+      } else if (mayBindAsNamed(arg)) {
+        const named = Object.create(null) as Record<string, unknown>;
         for (const key of Object.keys(arg)) {
           const v = (arg as Record<string, unknown>)[key];
           named[key] = v;
@@ -88,8 +107,7 @@ class WriteChecker {
         }
         copy = named;
       } else {
-        this.value(arg, ++position);
-        continue;
+        throw new VaultError('VALIDATION', `${WHERE}: parameter ${i + 1} is an object that is neither an array, bytes nor plain named parameters`, { field: `<parameter ${i + 1}>` });
       }
       bound ??= [...args];
       bound[i] = copy;

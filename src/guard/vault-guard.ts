@@ -13,7 +13,7 @@ import { z } from 'zod';
 import type { AuditDetail, AuditRecord } from '../audit/entry.js';
 import { VaultError } from '../errors.js';
 import type { AccessContext } from '../schema/access-context.js';
-import { parseOrThrow } from '../schema/zod-errors.js';
+import { parseOrThrow, safe } from '../schema/zod-errors.js';
 import { scanPaths, type ScanResult } from '../scan/scan.js';
 import type { ScanOptions } from '../scan/types.js';
 import { writeTransaction, type SqliteDatabase } from '../store/database.js';
@@ -42,7 +42,13 @@ export interface GuardDeps {
 /** A label for audit entries and messages: short, plain, never a value. */
 const WHERE = /^[\w .:/#-]{1,64}$/;
 const scanInputSchema = z.array(z.string().min(1).max(4096)).min(1).max(10_000);
-const scanOptionsSchema = z.looseObject({ patterns: z.boolean().optional(), maxFindingsPerFile: z.number().int().min(1).max(1_000_000).optional(), busyTimeoutMs: z.number().int().min(0).max(600_000).optional() });
+/** Every scan option, strictly: a misspelled one (`pattern`) is refused, not silently ignored. */
+const scanOptionsSchema = z.strictObject({
+  patterns: z.boolean().optional(),
+  onProgress: z.custom<NonNullable<ScanOptions['onProgress']>>((v) => typeof v === 'function', safe('must be a function')).optional(),
+  maxFindingsPerFile: z.number().int().min(1).max(1_000_000).optional(),
+  busyTimeoutMs: z.number().int().min(0).max(600_000).optional(),
+});
 
 /**
  * The options' label, checked by hand rather than by zod: the guard runs on every log line, and a

@@ -61,7 +61,7 @@ export async function scanLines(source: ContentSource, format: 'jsonl' | 'text' 
       if (format === 'jsonl') {
         const parsed = parseJsonLine(text);
         if (parsed.ok) {
-          values.json(parsed.value, '$');
+          values.jsonText(parsed.value, text, '$', undefined);
           return;
         }
         if (text.trim() === '') return;

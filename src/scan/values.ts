@@ -24,6 +24,9 @@ export class ValueScanner {
   /** JSON nesting of the string being walked: strings holding JSON are parsed only so deep. */
   #embedded = 0;
   readonly #visitor: JsonVisitor;
+  /** Matcher and pattern matches of text reported so far (to tell whether a walk found anything). */
+  #confirmed = 0;
+  #patternsReported = 0;
 
   constructor(matcher: LeakMatcher, patterns: boolean, sink: FindingSink) {
     this.#matcher = matcher;
@@ -49,11 +52,25 @@ export class ValueScanner {
     if (this.#embedded < MAX_EMBEDDED_JSON && looksLikeJson(text)) {
       const parsed = tryParseJson(text);
       if (parsed !== undefined) {
-        this.json(parsed, jsonRoot);
+        this.jsonText(parsed, text, jsonRoot, field);
         return;
       }
     }
     this.#plain(text, field);
+  }
+
+  /**
+   * JSON parsed from `text`: walked under `root`, then `text` itself is matched at `field`, since
+   * of duplicate keys JSON.parse keeps only the last (`{"p":"<phone>","p":null}` parses clean,
+   * while a reader that keeps the first gets the phone). The raw text is matched by the matcher
+   * only when the walk reported no stored value, and by the patterns only when it reported no
+   * pattern: the same value is not reported twice.
+   */
+  jsonText(parsed: unknown, text: string, root: string, field: string | undefined): void {
+    const confirmed = this.#confirmed;
+    const patterns = this.#patternsReported;
+    this.json(parsed, root);
+    this.#plain(text, field, this.#confirmed === confirmed, this.#patternsReported === patterns);
   }
 
   /** Parsed JSON: every string, unsafe key and phone-like integer, at its path under `root`. */
@@ -116,14 +133,23 @@ export class ValueScanner {
     }
   }
 
-  /** Matches `text` whole; returns how many matches (before de-duplication) were reported. */
-  #plain(text: string, field: string | undefined): number {
-    const found: LeakMatch[] = callMatcher(() => this.#matcher.matchText(text));
-    if (found.length > 0) this.#sink.report(field, found);
-    if (!this.#patterns) return found.length;
-    const patterns = textPatterns(text);
-    if (patterns.length > 0) this.#sink.report(field, patterns);
-    return found.length + patterns.length;
+  /**
+   * Matches `text` whole (by the matcher and, if asked, the patterns — each only if `matcher` /
+   * `patterns`); returns how many matches (before de-duplication) were reported.
+   */
+  #plain(text: string, field: string | undefined, matcher = true, patterns = true): number {
+    const found: LeakMatch[] = matcher ? callMatcher(() => this.#matcher.matchText(text)) : [];
+    if (found.length > 0) {
+      this.#confirmed += found.length;
+      this.#sink.report(field, found);
+    }
+    if (!this.#patterns || !patterns) return found.length;
+    const warnings = textPatterns(text);
+    if (warnings.length > 0) {
+      this.#patternsReported += warnings.length;
+      this.#sink.report(field, warnings);
+    }
+    return found.length + warnings.length;
   }
 }
 

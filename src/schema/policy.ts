@@ -274,7 +274,40 @@ export function loadPolicyFile(path: string, categories: CategoryMap): Policy {
   }
 }
 
-/** A short digest of a policy, recorded when the vault opens (which policy decided what). */
+/** Orders strings by Unicode code point (`sort()` alone compares UTF-16 units, which differs for astral characters). */
+function compareCodePoints(a: string, b: string): number {
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const ca = a.codePointAt(i) ?? 0;
+    const cb = b.codePointAt(j) ?? 0;
+    if (ca !== cb) return ca - cb;
+    i += ca > 0xffff ? 2 : 1;
+    j += cb > 0xffff ? 2 : 1;
+  }
+  return a.length - i - (b.length - j);
+}
+
+/**
+ * JSON with every object's keys sorted by code point, recursively, and no whitespace: the same
+ * data gives the same text whatever order its keys were written in. Omits what JSON.stringify
+ * omits (undefined and function members; null in arrays).
+ */
+function canonicalJson(value: unknown): string {
+  if (typeof value !== 'object' || value === null) return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map((item: unknown) => (item === undefined || typeof item === 'function' ? 'null' : canonicalJson(item))).join(',')}]`;
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record)
+    .filter((key) => record[key] !== undefined && typeof record[key] !== 'function')
+    .sort(compareCodePoints);
+  return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(record[key])}`).join(',')}}`;
+}
+
+/**
+ * A short digest of a policy, recorded when the vault opens (which policy decided what): the
+ * first 16 hex digits of BLAKE2b-256 of its canonical JSON (keys sorted by code point,
+ * recursively), so the same policy written in another key order has the same digest.
+ */
 export function policyDigest(policy: Policy): string {
-  return toHex(blake2b(new TextEncoder().encode(JSON.stringify(policy.source)))).slice(0, 16);
+  return toHex(blake2b(new TextEncoder().encode(canonicalJson(policy.source)))).slice(0, 16);
 }

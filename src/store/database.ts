@@ -2,6 +2,7 @@
  * Opens the vault's SQLite file with the settings durability and erasure depend on, and turns
  * SQLite failures into VaultErrors with actionable messages.
  */
+import { closeSync, constants, fchmodSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { VaultError } from '../errors.js';
 
@@ -65,13 +66,42 @@ export function assertVaultOrEmpty(db: SqliteDatabase): void {
 }
 
 /**
+ * Creates `path` empty with mode 0600 (owner only, whatever the umask) if it does not exist yet.
+ * SQLite would create it 0644 less the umask, and gives the -wal and -shm files it creates later
+ * the mode of the database file: created here first, all three are 0600. An existing file is
+ * left as it is (O_EXCL: never truncated, never re-moded).
+ */
+function createPrivateFile(path: string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    const why = code === 'ENOENT' ? 'the directory of the vault file does not exist' : `the vault file cannot be created (${code ?? 'error'}: no permission, or a read-only file system?)`;
+    throw new VaultError('STORAGE', `opening ${path}: ${why}`, { cause: error });
+  }
+  try {
+    fchmodSync(fd, 0o600);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** An in-memory or temporary database: no file of its own to create. */
+function isFilePath(path: string): boolean {
+  return path !== '' && path !== ':memory:' && !path.startsWith('file:');
+}
+
+/**
  * Opens (creating if allowed) the SQLite file with: WAL, `synchronous` FULL or NORMAL,
  * `secure_delete` ON (erased pages are zeroed), foreign keys ON, a busy timeout, and
- * `trusted_schema` OFF.
+ * `trusted_schema` OFF. A file it creates is mode 0600, and so are its -wal and -shm files.
  */
 export function openDatabase(options: OpenDatabaseOptions): SqliteDatabase {
   let db: SqliteDatabase;
   try {
+    if (options.readonly !== true && options.mustExist !== true && isFilePath(options.path)) createPrivateFile(options.path);
     db = new Database(options.path, {
       readonly: options.readonly ?? false,
       fileMustExist: options.mustExist ?? false,

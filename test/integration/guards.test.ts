@@ -4,12 +4,13 @@
  * leaked values by place and kind, never by value, and is audited.
  */
 import Database from 'better-sqlite3';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { FILTER_REFRESH_MS } from '../../src/guard/digest-filter.js';
 import { MAX_CONFIRMED_PER_HOUR } from '../../src/guard/vault-guard.js';
-import { isVaultError, type Vault } from '../../src/index.js';
+import { isVaultError, type ScanOptions, type Vault } from '../../src/index.js';
 import { ctx, freshVault, sampleContact } from '../helpers/fixtures.js';
 
 const ADULT = { phone: '+8613911112222', email: 'adult@example.org', address: 'No. 9 Grown-up Street, Hangzhou' };
@@ -185,6 +186,59 @@ describe('guarded service database', () => {
         db.exec(`UPDATE notes SET body = '${sampleContact.email}' WHERE id = 1`);
       }).toThrow(expect.objectContaining({ code: 'PLAINTEXT_LEAK' }));
       expect(db.prepare('SELECT count(*) AS n FROM notes').get()).toEqual({ n: 2 });
+    } finally {
+      raw.close();
+      await vault.close();
+    }
+  });
+});
+
+describe('scan options', () => {
+  it('refuses a misspelled option with VALIDATION naming it, and a progress callback that is not a function', async () => {
+    const { vault, dir } = await freshVault();
+    const log = join(dir, 'app.log');
+    writeFileSync(log, 'INFO ok\n');
+    try {
+      const misspelled = await vault.guard.scan([log], ctx, { pattern: true } as ScanOptions).then(
+        () => null,
+        (error: unknown) => error,
+      );
+      expect(misspelled).toMatchObject({ code: 'VALIDATION', field: 'options' });
+      expect((misspelled as Error).message).toContain('pattern');
+      const callback = await vault.guard.scan([log], ctx, { onProgress: 'yes' } as unknown as ScanOptions).then(
+        () => null,
+        (error: unknown) => error,
+      );
+      expect(callback).toMatchObject({ code: 'VALIDATION', field: 'options.onProgress' });
+      let calls = 0;
+      const ok = await vault.guard.scan([log], ctx, { patterns: true, maxFindingsPerFile: 10, busyTimeoutMs: 100, onProgress: () => {
+        calls++;
+      } });
+      expect(ok.findings).toEqual([]);
+      expect(calls).toBeGreaterThan(0);
+    } finally {
+      await vault.close();
+    }
+  });
+});
+
+describe('a value behind a duplicate JSON key (issue 9)', () => {
+  it('is refused by assertNoMinorData and by a guarded INSERT, though JSON.parse keeps only the clean last key', async () => {
+    const { vault, dir } = await freshVault();
+    const raw = new Database(join(dir, 'service.db'));
+    try {
+      await vault.put('u:1', { contact: sampleContact }, ctx);
+      const hidden = `{"p":"${sampleContact.phone}","p":null}`;
+      expect(JSON.parse(hidden)).toEqual({ p: null });
+      const r = refusal(vault, hidden);
+      expect(r?.code).toBe('PLAINTEXT_LEAK');
+      expect(r?.message).not.toContain('13800138000');
+      expect(refusal(vault, { event: 'signup', body: hidden })?.message).toContain('$.body');
+      raw.exec('CREATE TABLE events (id INTEGER PRIMARY KEY, body TEXT)');
+      const db = vault.guard.database(raw);
+      expect(() => db.prepare('INSERT INTO events (body) VALUES (?)').run(hidden)).toThrow(expect.objectContaining({ code: 'PLAINTEXT_LEAK' }));
+      expect(() => db.prepare('INSERT INTO events (body) VALUES (@body)').run({ body: hidden })).toThrow(expect.objectContaining({ code: 'PLAINTEXT_LEAK' }));
+      expect(raw.prepare('SELECT count(*) AS n FROM events').get()).toEqual({ n: 0 });
     } finally {
       raw.close();
       await vault.close();

@@ -197,7 +197,7 @@ describe('master-key rotation', () => {
 
   it('moves to a passphrase, with fresh Argon2id parameters', async () => {
     const { vault, path } = await seeded(2);
-    const fast = (p: string) => passphraseKey(p, { opsLimit: 1, memLimit: 8 * 1024 * 1024 });
+    const fast = (p: string) => passphraseKey(p, { opsLimit: 2, memLimit: 64 * 1024 * 1024 });
     await vault.keys.rotateMaster(fast('a long passphrase for the vault'), ctx);
     await vault.close();
     const reopened = await openVault({ path, masterKey: fast('a long passphrase for the vault'), policy: testPolicy });

@@ -11,7 +11,7 @@ import { completion, runScript, startScript } from '../helpers/processes.js';
 import { errorOf } from '../helpers/unit-errors.js';
 
 const digest = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
-const fastPassphrase = (p: string) => passphraseKey(p, { opsLimit: 1, memLimit: 8 * 1024 * 1024 });
+const fastPassphrase = (p: string) => passphraseKey(p, { opsLimit: 2, memLimit: 64 * 1024 * 1024 });
 
 describe('the master key', () => {
   it('refuses a wrong key file with WRONG_MASTER_KEY and changes no data (only the audit entry of the attempt)', async () => {

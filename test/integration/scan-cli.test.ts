@@ -74,6 +74,27 @@ describe('childvault scan', () => {
     ]);
   });
 
+  it('finds a phone behind a duplicate JSON key (JSON.parse keeps the last) in JSON Lines, CSV and SQLite', async () => {
+    const { dir, args } = await vaultWithChild();
+    const hidden = `{"p":"${CHILD.phone}","p":null}`;
+    const jsonl = join(dir, 'events.jsonl');
+    writeFileSync(jsonl, `{"ok":1}\n${hidden}\n`);
+    const csv = join(dir, 'export.csv');
+    writeFileSync(csv, `id,payload\n1,"${hidden.replaceAll('"', '""')}"\n`);
+    const service = join(dir, 'service.db');
+    const db = new Database(service);
+    db.exec('CREATE TABLE events (id INTEGER PRIMARY KEY, body TEXT)');
+    db.prepare('INSERT INTO events (body) VALUES (?)').run(hidden);
+    db.close();
+    for (const file of [jsonl, csv, service]) {
+      const result = await runCli(['scan', file, '--json', ...args]);
+      expect(result.code).toBe(5);
+      const findings = (JSON.parse(result.stdout) as { findings: { match: unknown }[] }).findings;
+      expect(findings.map((f) => f.match)).toEqual([{ kind: 'subject-data', field: 'contact.phone' }]);
+      expect(result.stdout + result.stderr).not.toContain('13800138000');
+    }
+  });
+
   it('does not call a file it cannot read clean: a zip archive exits 1 with SCAN_INCOMPLETE', async () => {
     const { dir, args } = await vaultWithChild();
     const zip = join(dir, 'logs.zip');

@@ -49,7 +49,7 @@ describe('value frames', () => {
 });
 
 describe('passphrase cost options', () => {
-  it.each([{ memLimit: 4 * 1024 * 1024 }, { opsLimit: 0 }, { opsLimit: 65 }, { memLimit: 2 * 1024 * 1024 * 1024 }])('refuses %o that a vault could not reopen with', (options) => {
+  it.each([{ memLimit: 4 * 1024 * 1024 }, { opsLimit: 0 }, { opsLimit: 65 }, { memLimit: 2 * 1024 * 1024 * 1024 }, { opsLimit: 1 }, { memLimit: 8 * 1024 * 1024 }])('refuses %o, below the floor for new vaults or beyond what a vault could reopen with', (options) => {
     expectVaultError(() => passphraseKey('a long enough passphrase', options), 'VALIDATION');
   });
 });

@@ -53,7 +53,10 @@ async function newMasterKey(options: RotateMasterOptions): Promise<MasterKeyProv
   }
   if (options.newKeyFile !== undefined) return options.generate === true ? generateKeyFile(options.newKeyFile) : keyFile(options.newKeyFile);
   if (options.generate === true) throw new VaultError('USAGE', '--generate goes with --new-key-file');
-  return sources[0] === 'CHILDVAULT_NEW_MASTER_KEY' ? envKey('CHILDVAULT_NEW_MASTER_KEY') : passphraseKey(process.env['CHILDVAULT_NEW_PASSPHRASE'] ?? '');
+  if (sources[0] === 'CHILDVAULT_NEW_MASTER_KEY') return envKey('CHILDVAULT_NEW_MASTER_KEY'); // removed from the environment when read
+  const passphrase = process.env['CHILDVAULT_NEW_PASSPHRASE'] ?? '';
+  Reflect.deleteProperty(process.env, 'CHILDVAULT_NEW_PASSPHRASE'); // no child process inherits it
+  return passphraseKey(passphrase);
 }
 
 export function registerKeys(program: Command): void {

@@ -2,7 +2,9 @@ import fc from 'fast-check';
 import libsodium from 'libsodium-wrappers-sumo';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadSodium } from '../../../src/crypto/sodium.js';
-import { aeadDecryptInto, aeadEncryptInto, blake2bInto } from '../../../src/crypto/wasm.js';
+import { deriveArgon2id } from '../../../src/crypto/password-hash.js';
+import { SecretBytes } from '../../../src/crypto/secret-bytes.js';
+import { aeadDecryptInto, aeadEncryptInto, argon2idInto, blake2bInto } from '../../../src/crypto/wasm.js';
 
 beforeAll(loadSodium);
 
@@ -61,5 +63,31 @@ describe('direct WebAssembly calls', () => {
     blake2bInto(new Uint8Array(32), plaintext, key);
     expect(contains(heap(), key)).toBe(false);
     expect(contains(heap(), plaintext)).toBe(false);
+  });
+
+  it('derives Argon2id exactly as crypto_pwhash does', () => {
+    const password = new TextEncoder().encode('correct horse battery staple');
+    const salt = new Uint8Array(16).fill(5);
+    const out = new Uint8Array(32);
+    expect(argon2idInto(out, password, salt, 1, 8 * 1024 * 1024, libsodium.crypto_pwhash_ALG_ARGON2ID13)).toBe(true);
+    expect(out).toEqual(libsodium.crypto_pwhash(32, password, salt, 1, 8 * 1024 * 1024, libsodium.crypto_pwhash_ALG_ARGON2ID13));
+    expect(argon2idInto(new Uint8Array(32), password, salt, 0, 8 * 1024 * 1024, libsodium.crypto_pwhash_ALG_ARGON2ID13)).toBe(false);
+  });
+
+  it('leaves neither the passphrase nor the derived key in the WebAssembly heap (the wrapper leaves both)', () => {
+    const salt = new Uint8Array(16).fill(6);
+    const params = { salt, opsLimit: 1, memLimit: 8 * 1024 * 1024 };
+    // Control: the libsodium.js wrapper frees its copies without zeroing them.
+    const wrapperPass = new TextEncoder().encode('wrapper-passphrase-marker-77c1');
+    const wrapperKey = libsodium.crypto_pwhash(32, wrapperPass, salt, 1, 8 * 1024 * 1024, libsodium.crypto_pwhash_ALG_ARGON2ID13);
+    expect(contains(heap(), wrapperPass) || contains(heap(), wrapperKey)).toBe(true);
+
+    const pass = new TextEncoder().encode('direct-passphrase-marker-3b9e');
+    const key = deriveArgon2id(new SecretBytes(pass.slice()), params);
+    key.use((k) => {
+      expect(contains(heap(), k)).toBe(false);
+    });
+    expect(contains(heap(), pass)).toBe(false);
+    key.wipe();
   });
 });

@@ -2,8 +2,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { VaultError } from '../../../src/errors.js';
 import {
+  assertValueBounds,
   FRAME_VERSION,
   FrameReader,
+  MAX_FRAME_BYTES,
+  MAX_VALUE_DEPTH,
   decodeFrame,
   encodeFrame,
   frameChunks,
@@ -275,5 +278,89 @@ describe('frameChunks', () => {
     expect(buffer.some((b) => b !== 0)).toBe(true);
     iterator.return(undefined);
     expect(buffer.every((b) => b === 0)).toBe(true);
+  });
+});
+
+describe('assertValueBounds', () => {
+  const nested = (depth: number, leaf: unknown = 'leaf'): unknown => {
+    let value: unknown = leaf;
+    for (let i = 0; i < depth; i++) value = i % 2 === 0 ? [value] : { a: value };
+    return value;
+  };
+
+  it(`accepts ${MAX_VALUE_DEPTH} levels of nesting and refuses one more, naming the field`, () => {
+    expect(() => {
+      assertValueBounds(nested(MAX_VALUE_DEPTH), 'values.notes');
+    }).not.toThrow();
+    for (const depth of [MAX_VALUE_DEPTH + 1, 200_000]) {
+      const error = expectVaultError(() => {
+        assertValueBounds(nested(depth), 'values.notes');
+      }, 'VALIDATION');
+      expect(error.field).toBe('values.notes');
+      expect(error.message).toBe(`values.notes: nested more than ${MAX_VALUE_DEPTH} levels deep`);
+    }
+  });
+
+  it('refuses a cycle', () => {
+    const list: unknown[] = [1];
+    list.push({ back: list });
+    expect(expectVaultError(() => {
+      assertValueBounds(list, 'values.notes');
+    }, 'VALIDATION').message).toContain('a cycle');
+  });
+
+  it('refuses what is certainly larger than a frame, by length, before reading it', () => {
+    for (const value of ['x'.repeat(MAX_FRAME_BYTES), new Uint8Array(MAX_FRAME_BYTES + 1), { list: new Array<number>(MAX_FRAME_BYTES) }, [new Uint8Array(MAX_FRAME_BYTES / 2), new Uint8Array(MAX_FRAME_BYTES / 2)]]) {
+      const error = expectVaultError(() => {
+        assertValueBounds(value, 'values.big');
+      }, 'VALIDATION');
+      expect(error.message).toBe('values.big: larger than 160 MiB once stored');
+    }
+    expect(() => {
+      assertValueBounds({ clip: new Uint8Array(64 * 1024 * 1024), text: 'x'.repeat(1000) }, 'values.ok');
+    }).not.toThrow();
+  });
+
+  it('counts a shared sub-value each time it is written, without walking it again (a DAG cannot blow up)', () => {
+    let dag: unknown = ['x'.repeat(100)];
+    for (let i = 0; i < 60; i++) dag = [dag, dag]; // 2^60 strings once written out, 61 levels
+    expect(expectVaultError(() => {
+      assertValueBounds(dag, 'values.dag');
+    }, 'VALIDATION').message).toContain('larger than');
+    const shared = { a: 'y'.repeat(10) };
+    expect(() => {
+      assertValueBounds([shared, shared, { shared }], 'values.ok');
+    }).not.toThrow();
+  });
+
+  it('refuses a value whose getter throws, without echoing what it threw', () => {
+    const value = {
+      get notes(): string {
+        throw new Error(SECRET);
+      },
+    };
+    const error = expectVaultError(() => {
+      assertValueBounds(value, 'values.notes');
+    }, 'VALIDATION');
+    expect(error.message).not.toContain('13800138000');
+    expect(error.cause).toBeUndefined();
+  });
+
+  it('never refuses a value that encodeFrame stores', () => {
+    fc.assert(
+      fc.property(valueArb, (value) => {
+        encodeFrame(value);
+        assertValueBounds(value, 'values.any');
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('encodeFrame on values too deep for recursion', () => {
+  it('refuses with VALIDATION, not a RangeError', () => {
+    let value: unknown = 1;
+    for (let i = 0; i < 200_000; i++) value = [value];
+    expectVaultError(() => encodeFrame(value), 'VALIDATION');
   });
 });

@@ -113,6 +113,25 @@ describe('findMinorData: JSON in strings', () => {
   it('passes clean JSON', () => {
     expectClean({ payload: JSON.stringify({ phone: ADULT_PHONE, list: [{ email: ADULT_EMAIL }] }) });
   });
+
+  it('matches the raw text too: a value hidden behind a duplicate key (JSON.parse keeps the last) is found', () => {
+    // Issue 9: the parsed form is {"p":null}; a reader that keeps the first duplicate gets the phone.
+    expect(paths('{"p":"+8613912345678","p":null}')).toEqual(['$']);
+    expect(refusals('{"p":"+8613912345678","p":null}')[0]?.match).toEqual({ kind: 'canary', field: 'contact.phone' });
+    expect(paths({ log: `{"m":"${CHILD_EMAIL}","m":"ok"}` })).toEqual(['$.log']);
+    expect(paths(JSON.stringify({ inner: `[{"p":${CHILD_PHONE.slice(1)},"p":0}]` }))).toEqual(['$<json>.inner']);
+    const error = expectVaultError(() => {
+      assertNoMinorData('{"p":"+8613912345678","p":null}', matcher, { where: 'log line' });
+    }, 'PLAINTEXT_LEAK');
+    expectNoSecrets(error.message);
+  });
+
+  it('reports a value once when the parsed form already found it (no second raw-text finding, no second lookup)', () => {
+    const counting = testMatcher({ phones: [CHILD_PHONE] });
+    const found = findMinorData(JSON.stringify({ a: { phone: CHILD_PHONE } }), counting).refusals;
+    expect(found.map((f) => f.path)).toEqual(['$<json>.a.phone']);
+    expect(counting.calls.text).toBe(3); // the key "a", the key "phone", the phone: not the raw text
+  });
 });
 
 describe('findMinorData: containers', () => {

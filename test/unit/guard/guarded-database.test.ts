@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { types } from 'node:util';
+import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { GuardWarning } from '../../../src/guard/assert-no-minor-data.js';
 import { guardDatabase, sqlLiterals } from '../../../src/guard/guarded-database.js';
@@ -122,6 +123,48 @@ describe('guardDatabase: bound parameters', () => {
     expect(rows()).toHaveLength(1);
   });
 
+  it('does not write a phone in a non-enumerable property of an object from another realm (vm context)', () => {
+    const foreign = runInNewContext('({ name: "Ming", phone: null, photo: null, n: 1 })') as Record<string, unknown>;
+    expect(Object.getPrototypeOf(foreign)).not.toBe(Object.prototype);
+    Object.defineProperty(foreign, 'note', { enumerable: false, value: `call ${CHILD_PHONE}` });
+    expect(() => db.prepare(INSERT_NAMED).run(foreign)).toThrow(/missing named parameter/i);
+    expect(rows()).toEqual([]);
+    const nullProto = runInNewContext('Object.create(null)') as Record<string, unknown>;
+    Object.assign(nullProto, { name: 'Ming', phone: null, photo: null, n: 1 });
+    Object.defineProperty(nullProto, 'note', { enumerable: false, value: CHILD_PHONE });
+    expect(() => db.prepare(INSERT_NAMED).run(nullProto)).toThrow(/missing named parameter/i);
+    expect(rows()).toEqual([]);
+  });
+
+  it('binds what it read once from a getter that is clean on the first read, also on an object of another realm', () => {
+    let reads = 0;
+    const foreign = runInNewContext('({ name: "Ming", phone: null, photo: null, n: 1 })') as Record<string, unknown>;
+    Object.defineProperty(foreign, 'note', { enumerable: true, get: () => (reads++ === 0 ? 'clean' : `call ${CHILD_PHONE}`) });
+    db.prepare(INSERT_NAMED).run(foreign);
+    expect(reads).toBe(1);
+    let itemReads = 0;
+    const list = runInNewContext('["Ming", null, null, null, 1]') as unknown[];
+    Object.defineProperty(list, 2, { enumerable: true, get: () => (itemReads++ === 0 ? 'clean too' : CHILD_PHONE) });
+    db.prepare(INSERT).run(list);
+    expect(itemReads).toBe(1);
+    expect(rows()).toEqual([
+      { name: 'Ming', phone: null, note: 'clean', n: 1 },
+      { name: 'Ming', phone: null, note: 'clean too', n: 1 },
+    ]);
+  });
+
+  it('refuses an object that is neither an array, bytes nor plain named parameters, naming the parameter', () => {
+    class Row {
+      get note(): string {
+        return CHILD_PHONE;
+      }
+    }
+    const error = expectVaultError(() => db.prepare(INSERT_NAMED).run(new Row()), 'VALIDATION');
+    expect(error.message).toContain('parameter 1');
+    expect(error.message).not.toContain('13800138000');
+    expectVaultError(() => db.prepare('INSERT INTO people (name) VALUES (?)').run(new Date()), 'VALIDATION');
+  });
+
   it('refuses face bytes as a Buffer and as a Uint8Array', () => {
     const stmt = db.prepare(INSERT);
     expectRefused(() => stmt.run('Ming', null, null, Buffer.from(FACE), 1), /face\.image\) in parameter 4/);
@@ -131,6 +174,11 @@ describe('guardDatabase: bound parameters', () => {
   it('refuses JSON whose fields carry minor data, naming the path inside', () => {
     const note = JSON.stringify({ guardian: { phone: ADULT_PHONE }, child: { phone: CHILD_PHONE } });
     expectRefused(() => db.prepare(INSERT).run('Ming', null, note, null, 1), /in parameter 3 at \$<json>\.child\.phone$/);
+  });
+
+  it('refuses a phone hidden behind a duplicate JSON key, which the parsed form drops', () => {
+    expectRefused(() => db.prepare(INSERT).run('Ming', null, '{"p":"+8613912345678","p":null}', null, 1), /canary's contact\.phone\) in parameter 3$/);
+    expectRefused(() => db.prepare(INSERT_NAMED).run({ name: 'Ming', phone: null, note: `{"p":"${CHILD_PHONE}","p":null}`, photo: null, n: 1 }), /in parameter note$/);
   });
 
   it('refuses a Sensitive and a canary', () => {

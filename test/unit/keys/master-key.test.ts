@@ -1,7 +1,11 @@
 import { chmodSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { Console } from 'node:console';
+import { format, inspect } from 'node:util';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadSodium } from '../../../src/crypto/sodium.js';
+import { ARGON2ID_MIN_MEM_LIMIT, ARGON2ID_MIN_OPS_LIMIT } from '../../../src/crypto/password-hash.js';
+import { loadSodium, sodium } from '../../../src/crypto/sodium.js';
 import { VaultError } from '../../../src/errors.js';
 import {
   MASTER_KEY_BYTES,
@@ -17,7 +21,8 @@ import { hex, makeTempDir, removeTempDir } from '../../helpers/unit-bytes.js';
 import { expectVaultError, expectVaultRejection } from '../../helpers/unit-errors.js';
 
 const MiB = 1024 * 1024;
-const FAST = { opsLimit: 1, memLimit: 8 * MiB } as const;
+/** The cheapest costs a new passphrase vault accepts (libsodium INTERACTIVE). */
+const FAST = { opsLimit: 2, memLimit: 64 * MiB } as const;
 const PASSPHRASE = 'correct horse battery staple';
 const KEY = Uint8Array.from({ length: 32 }, (_, i) => 0x40 + i);
 const AAD = new TextEncoder().encode('childvault/kek test');
@@ -211,6 +216,47 @@ describe('envKey', () => {
     expect(error.message).not.toContain(value);
   });
 
+  it('removes the variable from the environment once read, also when it is refused', async () => {
+    process.env[name] = Buffer.from(KEY).toString('base64');
+    const provider = envKey(name);
+    await attach(provider);
+    expect(process.env[name]).toBeUndefined();
+    expect(Object.keys(process.env)).not.toContain(name);
+    await attach(provider, null); // attached again within one open: the key is still held
+    await expectSameKey(provider, provider);
+    process.env[name] = 'not base64!';
+    await expectVaultRejection(attach(envKey(name)), 'MASTER_KEY_UNAVAILABLE');
+    expect(process.env[name]).toBeUndefined();
+  });
+
+  it('says that an earlier open consumed the variable when a new envKey() (or the same one after close) reads it again', async () => {
+    process.env[name] = Buffer.from(KEY).toString('base64');
+    const first = envKey(name);
+    await attach(first);
+    const again = await expectVaultRejection(attach(envKey(name)), 'MASTER_KEY_UNAVAILABLE');
+    expect(again.message).toContain('consumed by an earlier open');
+    first.close?.();
+    expect((await expectVaultRejection(attach(first), 'MASTER_KEY_UNAVAILABLE')).message).toContain('consumed by an earlier open');
+    const never = await expectVaultRejection(attach(envKey(`${name}_NEVER`)), 'MASTER_KEY_UNAVAILABLE');
+    expect(never.message).toContain('not set');
+  });
+
+  it("decodes the key into memory of its own: nothing of it is left in Node's shared Buffer pool", async () => {
+    // A fresh key, encoded without passing through the pool (Buffer.from(u8) of 32 bytes would).
+    const key = crypto.getRandomValues(new Uint8Array(32));
+    process.env[name] = Buffer.from(key.buffer).toString('base64');
+    const provider = envKey(name);
+    await attach(provider);
+    // The pool that small Buffer allocations are currently carved from (Buffer.poolSize bytes).
+    const pool = new Uint8Array(Buffer.allocUnsafe(1).buffer);
+    expect(pool.length).toBe(Buffer.poolSize);
+    expect(Buffer.from(pool.buffer).indexOf(Buffer.from(key.buffer))).toBe(-1);
+    const wrapped = await provider.wrap(new Uint8Array(32), AAD);
+    const reference = keyFile(writeKey('same.key', key, 0o600));
+    await attach(reference);
+    expect(hex(await reference.unwrap(wrapped, AAD))).toBe(hex(new Uint8Array(32)));
+  });
+
   it.each([16, 31, 33, 64])('refuses a key of %i bytes without echoing it', async (size) => {
     const value = Buffer.from(new Uint8Array(size).fill(0x33)).toString('base64');
     process.env[name] = value;
@@ -238,7 +284,7 @@ describe('passphraseKey', () => {
     const stored = await attach(first);
     expect(stored).not.toBeNull();
     const params = JSON.parse(stored ?? '') as Record<string, unknown>;
-    expect(params).toMatchObject({ kdf: 'argon2id13', opsLimit: 1, memLimit: 8 * MiB });
+    expect(params).toMatchObject({ kdf: 'argon2id13', opsLimit: 2, memLimit: 64 * MiB });
     expect(Buffer.from(params.salt as string, 'base64').length).toBe(16);
     expect(stored).not.toContain(PASSPHRASE);
 
@@ -264,6 +310,71 @@ describe('passphraseKey', () => {
     await attach(wrong, stored);
     const wrapped = await right.wrap(new Uint8Array(32), AAD);
     await expectVaultRejection(wrong.unwrap(wrapped, AAD), 'INTEGRITY');
+  });
+
+  it('sets a floor for a new vault at libsodium INTERACTIVE (2 passes, 64 MiB), naming the option', () => {
+    expect(ARGON2ID_MIN_OPS_LIMIT).toBe(sodium().crypto_pwhash_OPSLIMIT_INTERACTIVE);
+    expect(ARGON2ID_MIN_MEM_LIMIT).toBe(sodium().crypto_pwhash_MEMLIMIT_INTERACTIVE);
+    expect(expectVaultError(() => passphraseKey(PASSPHRASE, { opsLimit: 1, memLimit: 64 * MiB }), 'VALIDATION').field).toBe('options.opsLimit');
+    expect(expectVaultError(() => passphraseKey(PASSPHRASE, { opsLimit: 2, memLimit: 8 * MiB }), 'VALIDATION').field).toBe('options.memLimit');
+    expect(expectVaultError(() => passphraseKey(PASSPHRASE, { opslimit: 1 } as never), 'VALIDATION').message).toContain('opslimit');
+    expect(() => passphraseKey(PASSPHRASE, { opsLimit: 2, memLimit: 64 * MiB })).not.toThrow();
+  });
+
+  it('still opens a vault whose stored costs are below the floor (1 pass, 8 MiB)', async () => {
+    const stored = JSON.stringify({ kdf: 'argon2id13', salt: Buffer.alloc(16, 7).toString('base64'), opsLimit: 1, memLimit: 8 * MiB });
+    const a = passphraseKey(PASSPHRASE);
+    const b = passphraseKey(PASSPHRASE);
+    expect(await attach(a, stored)).toBe(stored);
+    await attach(b, stored);
+    await expectSameKey(a, b);
+  });
+
+  it('never prints the passphrase: String, inspect, console.log, format and JSON.stringify, before and after close', async () => {
+    const provider = passphraseKey(PASSPHRASE, FAST);
+    const shown = (): string[] => {
+      const out = new PassThrough();
+      const chunks: Buffer[] = [];
+      out.on('data', (c: Buffer) => chunks.push(c));
+      const logger = new Console({ stdout: out, stderr: out });
+      logger.log(provider);
+      logger.log('%o %O %s %j', provider, provider, provider, provider);
+      logger.dir(provider, { showHidden: true, depth: null });
+      return [
+        Buffer.concat(chunks).toString('utf8'),
+        (provider as unknown as { toString(): string }).toString(),
+        `provider: ${provider as unknown as string}`,
+        [provider as unknown as string].join(''),
+        inspect(provider, { showHidden: true, depth: null }),
+        inspect(provider, { customInspect: false, showHidden: true, depth: null, getters: true }),
+        format('%o', { provider }),
+        JSON.stringify(provider),
+        JSON.stringify({ provider }),
+        Object.keys(provider).join(','),
+        Object.getOwnPropertyNames(provider).map((k) => `${k}=${String((provider as unknown as Record<string, unknown>)[k])}`).join(','),
+      ];
+    };
+    const check = (texts: string[]): void => {
+      for (const text of texts) {
+        expect(text).not.toContain(PASSPHRASE);
+        expect(text).not.toContain('horse');
+      }
+    };
+    check(shown());
+    expect(JSON.stringify(provider)).toBe('"[MasterKeyProvider passphrase]"');
+    expect(inspect(provider)).toBe('[MasterKeyProvider passphrase]');
+    await attach(provider);
+    check(shown());
+    provider.close?.();
+    check(shown());
+  });
+
+  it('wipes the passphrase on close: the provider cannot attach again', async () => {
+    const provider = passphraseKey(PASSPHRASE, FAST);
+    const stored = await attach(provider);
+    provider.close?.();
+    const error = await expectVaultRejection(attach(provider, stored), 'MASTER_KEY_UNAVAILABLE');
+    expect(error.message).toContain('wiped the passphrase');
   });
 
   it.each([
@@ -302,5 +413,11 @@ describe('in-memory providers before attach and after close', () => {
     const provider = keyFile(writeKey('master.key', KEY, 0o600));
     await attach(provider);
     expect((provider as unknown as { toString(): string }).toString()).toBe('[MasterKeyProvider raw-key]');
+  });
+
+  it.each(providers)('%s shows only its kind in inspect and JSON', (_name, make) => {
+    const provider = make();
+    expect(inspect(provider, { customInspect: false, showHidden: true })).not.toMatch(/nonexistent|NEVER_SET|horse/);
+    expect(JSON.stringify(provider)).toMatch(/^"\[MasterKeyProvider (raw-key|passphrase)\]"$/);
   });
 });
