@@ -68,8 +68,14 @@ export function policyPath(options: GlobalOptions): string | undefined {
   return path === undefined || path === '' ? undefined : path;
 }
 
+/** What a command may add to how the vault is opened. */
+export interface OpenExtras {
+  /** `audit discard-pending`: the audit_pending rows to discard at this open. */
+  readonly discardPendingAudit?: readonly number[];
+}
+
 /** Opens the vault named by the global options; the caller closes it. */
-export async function openFromOptions(options: GlobalOptions): Promise<Vault> {
+export async function openFromOptions(options: GlobalOptions, extras: OpenExtras = {}): Promise<Vault> {
   const policy = policyPath(options);
   return openVault({
     path: dbPath(options),
@@ -77,12 +83,13 @@ export async function openFromOptions(options: GlobalOptions): Promise<Vault> {
     mustExist: true,
     openedBy: accessContext({}, { role: 'operator', purpose: 'cli' }),
     ...(policy === undefined ? {} : { policy }),
+    ...extras,
   });
 }
 
 /** Opens the vault, runs `fn`, and closes the vault whatever happens. */
-export async function withVault<T>(command: Command, fn: (vault: Vault) => Promise<T>): Promise<T> {
-  const vault = await openFromOptions(globalOptions(command));
+export async function withVault<T>(command: Command, fn: (vault: Vault) => Promise<T>, extras: OpenExtras = {}): Promise<T> {
+  const vault = await openFromOptions(globalOptions(command), extras);
   try {
     return await fn(vault);
   } finally {
