@@ -1,0 +1,508 @@
+/**
+ * Attack review of the write-access attacker (no master key) after issue 9 (7052018..ae36512).
+ *
+ * Each test does what someone who can write the vault file (but holds no master key) can do, and
+ * then states what the vault SHOULD do. Tests named "EXPECTED TO FAIL on ae36512" demonstrate an
+ * open hole: the assertion after `// SHOULD:` fails on the current code. They are written so that a
+ * fix may either refuse the tampered file (INTEGRITY/CORRUPT) or keep working correctly: both pass.
+ */
+import { copyFileSync, chmodSync, createWriteStream, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { finished } from 'node:stream/promises';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { chainHash, entryDigest, type UnhashedEntry } from '../../src/audit/entry.js';
+import { generateKeyFile, isVaultError, keyFile, openVault, verifyAuditExportFile, type AccessContext, type PolicyInput, type Vault } from '../../src/index.js';
+import { ctx, freshVault, sampleLocation, tempDir } from '../helpers/fixtures.js';
+import { EXAMPLE_POLICY_PATH } from '../helpers/policy.js';
+import { errorOf } from '../helpers/unit-errors.js';
+
+const policy = JSON.parse(readFileSync(EXAMPLE_POLICY_PATH, 'utf8')) as PolicyInput;
+const officer: AccessContext = { actor: 'staff:cpo-li', role: 'officer', purpose: 'oversight' };
+const operator: AccessContext = { actor: 'cli:op', role: 'operator', purpose: 'legacy-import' };
+const keyOps: AccessContext = { actor: 'cli:op', role: 'operator', purpose: 'key-management' };
+const portal: AccessContext = { actor: 'svc:guardian-portal', role: 'guardian-portal', purpose: 'guardian-access' };
+const locator: AccessContext = { actor: 'svc:app', role: 'service', purpose: 'location-sharing' };
+const moderator = (approval: string): AccessContext => ({ actor: 'staff:mod-wang', role: 'moderator', purpose: 'safety-review', approval });
+const contact = { phone: '+8613912345678', email: 'kid.parent@example.com', address: 'No. 9 Wensan Road, Xihu District, Hangzhou' };
+const DAY = 86_400_000;
+
+/** The attacker's write: their own connection to the file, no key. */
+function tamper(path: string, edit: (db: Database.Database) => void): void {
+  const db = new Database(path);
+  try {
+    db.pragma('foreign_keys = OFF');
+    edit(db);
+  } finally {
+    db.close();
+  }
+}
+
+function rows<T>(path: string, sql: string, ...params: unknown[]): T[] {
+  const db = new Database(path, { readonly: true });
+  try {
+    return db.prepare(sql).all(...params) as T[];
+  } finally {
+    db.close();
+  }
+}
+
+const count = (path: string, sql: string, ...params: unknown[]): number => rows<{ n: number }>(path, sql, ...params)[0]!.n;
+
+/** Resolves to the value, or to the VaultError the promise rejected with. */
+async function settle<T>(promise: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: Error & { code: string } }> {
+  try {
+    return { ok: true, value: await promise };
+  } catch (error) {
+    if (isVaultError(error)) return { ok: false, error };
+    throw error;
+  }
+}
+
+/** A vault under the example policy with one child holding a location and a contact. */
+async function exampleVault() {
+  const dir = tempDir();
+  const path = join(dir, 'pool.db');
+  const keyPath = join(dir, 'master.key');
+  let now = new Date('2026-11-10T00:00:00Z');
+  const open = async (key = keyPath) => openVault({ path, masterKey: keyFile(key), policy, now: () => now });
+  await generateKeyFile(keyPath);
+  const vault = await open();
+  await vault.put('u:kid', { location: sampleLocation, contact }, operator);
+  await vault.put('u:other', { location: sampleLocation }, operator);
+  return { dir, path, keyPath, vault, open, advance: (ms: number) => (now = new Date(now.getTime() + ms)) };
+}
+
+function approve(vault: Vault, readBudget = 1) {
+  return vault.approvals.create(
+    { actor: 'staff:mod-wang', subjects: ['u:kid'], categories: ['location'], purpose: 'safety-review', reason: 'report 5521', expiresAt: new Date('2026-11-11T00:00:00Z'), readBudget },
+    officer,
+  );
+}
+
+/** Appends an entry with a correct chain hash (no MAC: the attacker has no key). */
+function forgeEntry(db: Database.Database, change: Partial<UnhashedEntry>): number {
+  const head = db.prepare('SELECT seq, ts, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as { seq: number; ts: number; hash: Uint8Array } | undefined;
+  const prev = head?.hash ?? (db.prepare('SELECT hash FROM audit_checkpoints WHERE seq = 0').get() as { hash: Uint8Array }).hash;
+  const entry: UnhashedEntry = {
+    seq: (head?.seq ?? 0) + 1,
+    ts: (head?.ts ?? 1_790_000_000_000) + 1,
+    actor: 'staff:cpo-li',
+    role: 'officer',
+    purpose: 'oversight',
+    action: 'approval.create',
+    subject: null,
+    categories: 'location',
+    outcome: 'allowed',
+    reason: null,
+    approval: null,
+    consent: null,
+    requestId: null,
+    detail: null,
+    ...change,
+  };
+  db.prepare(`INSERT INTO audit_log (seq, ts, actor, role, purpose, action, subject, categories, outcome, reason, approval, consent, request_id, detail, prev_hash, hash)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+    entry.seq, entry.ts, entry.actor, entry.role, entry.purpose, entry.action, entry.subject, entry.categories, entry.outcome, entry.reason, entry.approval, entry.consent, entry.requestId, entry.detail,
+    prev, chainHash(prev, entryDigest(entry)),
+  );
+  return entry.seq;
+}
+
+describe('F1 SQL triggers planted in the file run inside the vault\'s own transactions', () => {
+  it('EXPECTED TO FAIL on ae36512: a BEFORE INSERT trigger on audit_log silently drops chosen entries (a staff read, every refusal); the chain and `audit verify` stay OK', async () => {
+    const { vault, path, open } = await exampleVault();
+    const approval = await approve(vault, 5);
+    await vault.close();
+    tamper(path, (db) => db.exec(`CREATE TRIGGER audit_filter BEFORE INSERT ON audit_log
+      WHEN NEW.actor = 'staff:mod-wang' OR NEW.outcome <> 'allowed' BEGIN SELECT RAISE(IGNORE); END`));
+    const opened = await settle(open());
+    if (!opened.ok) {
+      expect(['INTEGRITY', 'CORRUPT']).toContain(opened.error.code); // fixed: a schema the vault did not create is refused
+      return;
+    }
+    const v = opened.value;
+    const read = await settle(v.get('u:kid', ['location'], moderator(approval.id)));
+    const refused = await settle(v.get('u:kid', ['location'], locator)); // no consent: CONSENT_REQUIRED
+    expect(refused.ok).toBe(false);
+    const report = await v.audit.verify(officer);
+    await v.close();
+    const staffEntries = count(path, "SELECT count(*) AS n FROM audit_log WHERE actor = 'staff:mod-wang'");
+    const refusals = count(path, "SELECT count(*) AS n FROM audit_log WHERE outcome <> 'allowed'");
+    // What happens today: the read was served (a child's location left the vault) ...
+    expect(read.ok).toBe(true);
+    // ... yet neither it nor the refusal is in the log, and verification says the log is whole.
+    expect(report.ok).toBe(true);
+    // SHOULD: every served read and every refusal is in the log.
+    expect({ staffEntries, refusals }).toEqual({ staffEntries: 1, refusals: 1 });
+  });
+
+  it('EXPECTED TO FAIL on ae36512: UPDATE triggers undo an approval\'s revocation and read budget, a consent\'s withdrawal, and a BEFORE INSERT trigger drops every read counter', async () => {
+    const { vault, path, open } = await exampleVault();
+    const approval = await approve(vault, 1);
+    const grant = { purpose: 'location-sharing', categories: ['location'], guardianRef: 'g:mother', verification: 'sms-code', noticeVersion: '2026-09' };
+    await vault.consent.grant('u:kid', grant, { ...portal, purpose: 'location-sharing' });
+    await vault.close();
+    tamper(path, (db) =>
+      db.exec(`
+        CREATE TRIGGER keep_approval AFTER UPDATE ON approvals BEGIN
+          UPDATE approvals SET reads_used = OLD.reads_used, revoked_at = OLD.revoked_at, mac = OLD.mac WHERE id = OLD.id; END;
+        CREATE TRIGGER keep_consent AFTER UPDATE OF withdrawn_at ON consents BEGIN
+          UPDATE consents SET withdrawn_at = NULL, mac = OLD.mac WHERE id = OLD.id; END;
+        CREATE TRIGGER no_counters BEFORE INSERT ON read_counters BEGIN SELECT RAISE(IGNORE); END;`),
+    );
+    const opened = await settle(open());
+    if (!opened.ok) {
+      expect(['INTEGRITY', 'CORRUPT']).toContain(opened.error.code);
+      return;
+    }
+    const v = opened.value;
+    await v.approvals.revoke(approval.id, officer); // reported done, audited as allowed
+    await v.consent.withdraw('u:kid', { purpose: 'location-sharing' }, { ...portal, purpose: 'location-sharing' }); // reported done
+    let staffReads = 0;
+    for (let i = 0; i < 70; i++) if ((await settle(v.get('u:kid', ['location'], moderator(approval.id)))).ok) staffReads++;
+    const appReads = (await settle(v.get('u:kid', ['location'], locator))).ok;
+    await v.close();
+    // SHOULD: a revoked approval with a budget of 1 serves nothing (and never more than maxReadsPerHour = 60),
+    // and a withdrawn consent serves nothing (its category was erased).
+    expect({ staffReads, appReads }).toEqual({ staffReads: 0, appReads: false });
+  });
+
+  it('EXPECTED TO FAIL on ae36512: a DELETE trigger keeps every erased value and an UPDATE trigger keeps the "destroyed" KEK: after erase, KEK rotation, destroy and master-key rotation the erased value is still decryptable from the live file', async () => {
+    const { dir, vault, path, open } = await exampleVault();
+    await vault.close();
+    tamper(path, (db) =>
+      db.exec(`
+        CREATE TABLE records_stats AS SELECT * FROM records WHERE 0;
+        CREATE TRIGGER keep_erased BEFORE DELETE ON records BEGIN INSERT INTO records_stats SELECT * FROM records WHERE id = OLD.id; END;
+        CREATE TRIGGER keep_kek AFTER UPDATE OF state ON keks WHEN NEW.state = 'destroyed' BEGIN
+          UPDATE keks SET state = OLD.state, wrapped = OLD.wrapped, destroyed_at = OLD.destroyed_at, mac = OLD.mac WHERE version = OLD.version; END;`),
+    );
+    const opened = await settle(open());
+    if (!opened.ok) {
+      expect(['INTEGRITY', 'CORRUPT']).toContain(opened.error.code);
+      return;
+    }
+    const v = opened.value;
+    const receipt = await v.erase('u:kid', portal);
+    expect(receipt.erased).toEqual(['contact', 'location']);
+    await v.keys.rotate({}, keyOps);
+    await v.keys.destroy(1, keyOps); // reported done, audited as key.destroy
+    const newKey = join(dir, 'master2.key');
+    await generateKeyFile(newKey);
+    await v.keys.rotateMaster(keyFile(newKey), keyOps);
+    expect((await v.status({ ...keyOps })).erasures.notBackupSafe).toBe(0); // "backup-safe" once the old master key is destroyed
+    await v.close();
+    // Whoever later holds the (new) master key puts the kept row back:
+    tamper(path, (db) => db.exec('INSERT INTO records SELECT * FROM records_stats'));
+    const reopened = await open(newKey);
+    const after = await settle(reopened.get('u:kid', ['contact'], portal));
+    await reopened.close();
+    // SHOULD: an erased value is gone from the live file once its KEK is destroyed.
+    expect(after.ok && after.value.contact?.reveal()).not.toEqual(expect.objectContaining({ phone: contact.phone }));
+  });
+});
+
+describe('F2 the audit log can be cut at any checkpoint, down to nothing', () => {
+  it('EXPECTED TO FAIL on ae36512: deleting every entry and checkpoint makes the vault sign a fresh genesis; `audit verify` says OK over a log that lost its whole signed history', async () => {
+    const { vault, path, open } = await exampleVault();
+    const approval = await approve(vault, 3);
+    await vault.get('u:kid', ['location'], moderator(approval.id));
+    await vault.close(); // signs a checkpoint over all of it
+    const signedBefore = count(path, 'SELECT max(seq) AS n FROM audit_checkpoints');
+    expect(signedBefore).toBeGreaterThan(3);
+    tamper(path, (db) => db.exec('DELETE FROM audit_log; DELETE FROM audit_checkpoints; DELETE FROM audit_subjects;'));
+    const opened = await settle(open());
+    if (!opened.ok) {
+      expect(['INTEGRITY', 'CORRUPT']).toContain(opened.error.code);
+      return;
+    }
+    const report = await opened.value.audit.verify(officer);
+    await opened.value.close();
+    // SHOULD: a vault in use (keys, values, consents, approvals, erasure totals all MAC'd) never
+    // starts a new log; verification reports the signed entries as missing.
+    expect(report.ok).toBe(false);
+  });
+
+  it('EXPECTED TO FAIL on ae36512: cutting the log back to an earlier checkpoint (entries and later checkpoints deleted) verifies OK — "at most that tail" (README) does not hold', async () => {
+    const { vault, path, open } = await exampleVault();
+    await vault.close(); // checkpoint A
+    const a = count(path, 'SELECT max(seq) AS n FROM audit_checkpoints');
+    const v2 = await open();
+    const approval = await approve(v2, 3);
+    await v2.get('u:kid', ['location'], moderator(approval.id));
+    await v2.close(); // checkpoint B over the approval and the read
+    tamper(path, (db) => db.exec(`DELETE FROM audit_log WHERE seq > ${a}; DELETE FROM audit_checkpoints WHERE seq > ${a};`));
+    const v3 = await open();
+    const report = await v3.audit.verify(officer);
+    await v3.close();
+    // SHOULD: signed entries (up to checkpoint B) are not removable without a trace.
+    expect(report.ok).toBe(false);
+  });
+
+  it('EXPECTED TO FAIL on ae36512: one forged checkpoint row far ahead stops all checkpointing; no operation fails, close() swallows the error, and the unsigned tail grows without bound', async () => {
+    const { vault, path } = await freshVault({ auditCheckpointEvery: 5 });
+    tamper(path, (db) => db.prepare('INSERT INTO audit_checkpoints (seq, ts, hash, signature) VALUES (?, ?, zeroblob(32), zeroblob(64))').run(1_000_000_000, 9_000_000_000_000));
+    const failures: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const r = await settle(vault.put(`u:${i}`, { location: sampleLocation }, ctx));
+      if (!r.ok) failures.push(r.error.code);
+    }
+    await vault.close();
+    const genuine = count(path, 'SELECT count(*) AS n FROM audit_checkpoints WHERE seq < 1000000000');
+    // SHOULD: with a checkpoint every 5 entries, 20 writes are either refused (the last checkpoint
+    // is not genuine) or signed at least 4 times.
+    expect(failures.length > 0 || genuine >= 5).toBe(true);
+  });
+});
+
+describe('F3 a format-2 vault can be upgraded again with a pre-upgrade master check, authenticating forged rows', () => {
+  it('EXPECTED TO FAIL on ae36512: old master_check + format 1 + a log cut to its genesis checkpoint: the re-upgrade MACs a forged approval and signs a forged audit entry', async () => {
+    const FIXTURE = new URL('../fixtures/format1/', import.meta.url);
+    const dir = tempDir();
+    const path = join(dir, 'pool.db');
+    const keyPath = join(dir, 'master.key');
+    copyFileSync(new URL('vault.sqlite', FIXTURE), path);
+    copyFileSync(new URL('master.key', FIXTURE), keyPath);
+    chmodSync(keyPath, 0o600);
+    const now = () => new Date('2026-12-04T00:00:00Z');
+    // The attacker keeps the 1-row master check of a pre-upgrade backup.
+    const oldCheck = rows<{ c: Uint8Array }>(path, 'SELECT master_check AS c FROM vault_meta')[0]!.c;
+    const first = await openVault({ path, masterKey: keyFile(keyPath), policy, now });
+    await first.close(); // upgraded: format 2, vault.upgrade under a checkpoint
+    const FORGED = 'apv_00000000-0000-7000-8000-00000000f00d';
+    tamper(path, (db) => {
+      db.prepare('UPDATE vault_meta SET format_version = 1, master_check = ?').run(oldCheck);
+      db.exec('DELETE FROM audit_log; DELETE FROM audit_checkpoints WHERE seq > 0; DELETE FROM read_counters;');
+      forgeEntry(db, { action: 'approval.create', approval: FORGED, detail: '{"subjects":99}' });
+      db.exec(`INSERT INTO approvals (id, officer, actor, purpose, categories, reason, created_at, expires_at, read_budget)
+          VALUES ('${FORGED}', 'staff:cpo-li', 'staff:mod-wang', 'safety-review', 'location', 'x', 0, 9999999999999, 100000);
+        INSERT OR IGNORE INTO approval_subjects (approval_id, subject_tag) SELECT DISTINCT '${FORGED}', subject_tag FROM records;`);
+    });
+    const opened = await settle(openVault({ path, masterKey: keyFile(keyPath), policy, now }));
+    if (!opened.ok) {
+      expect(opened.error.code).toBe('INTEGRITY');
+      return;
+    }
+    const v = opened.value;
+    const read = await settle(v.get('u:1001', ['location'], moderator(FORGED)));
+    const report = await v.audit.verify(officer);
+    await v.close();
+    const signedOverForgery = count(path, "SELECT count(*) AS n FROM audit_checkpoints WHERE seq >= (SELECT seq FROM audit_log WHERE approval = ?)", FORGED);
+    expect(report.ok).toBe(true);
+    expect(signedOverForgery).toBeGreaterThan(0); // today: the forged approval.create entry is MAC'd and signed
+    // SHOULD: the forged approval grants nothing.
+    expect(read.ok).toBe(false);
+  });
+});
+
+describe('F4 attacker-chosen row ids reach the audit log (kept forever)', () => {
+  it('EXPECTED TO FAIL on ae36512: a forged consent whose id holds the child\'s phone number puts that number into detail.tampered of a permanent entry', async () => {
+    const { vault, path } = await exampleVault();
+    tamper(path, (db) =>
+      db.exec(`INSERT INTO consents (id, subject_tag, purpose, categories, guardian_ref, verification, notice_version, granted_at)
+        SELECT 'cns_call-${contact.phone}', subject_tag, 'location-sharing', 'location', 'g:x', 'sms-code', '2026-09', 0 FROM records WHERE category = 'contact'`),
+    );
+    expect((await errorOf(vault.get('u:kid', ['location'], locator))).code).toBe('INTEGRITY');
+    await vault.close();
+    // SHOULD: no stored child's contact enters the audit log (README "Names kept forever").
+    expect(count(path, 'SELECT count(*) AS n FROM audit_log WHERE detail LIKE ?', `%${contact.phone}%`)).toBe(0);
+  });
+
+  it('EXPECTED TO FAIL on ae36512: a forged approval with a 3 MB id makes approvals.list write a 3 MB entry; every later full export fails verification for good', async () => {
+    const { vault, path } = await exampleVault();
+    tamper(path, (db) =>
+      db.prepare(`INSERT INTO approvals (id, officer, actor, purpose, categories, reason, created_at, expires_at, read_budget) VALUES (?, 'x', 'y', 'z', 'location', 'r', 0, 1, 1)`).run(`apv_${'x'.repeat(3_000_000)}`),
+    );
+    expect((await errorOf(vault.approvals.list(officer))).code).toBe('INTEGRITY');
+    const longest = count(path, 'SELECT max(length(detail)) AS n FROM audit_log');
+    const out = join(path, '..', 'audit.jsonl');
+    const stream = createWriteStream(out);
+    await vault.audit.export(stream, {}, officer);
+    stream.end();
+    await finished(stream);
+    const verdict = await verifyAuditExportFile(out, Buffer.from(vault.audit.publicKey, 'hex'));
+    await vault.close();
+    expect(longest).toBeGreaterThan(3_000_000);
+    // SHOULD: the vault never writes an entry its own export verifier rejects (docs/audit.md).
+    expect(verdict.ok).toBe(true);
+  });
+});
+
+describe('F5 what the vault reads without authenticating', () => {
+  it('EXPECTED TO FAIL on ae36512: `audit report` counts rows straight from audit_log: entries before the last checkpoint edited or deleted change the regulator\'s figures, with no hint, while every write keeps working', async () => {
+    const { vault, path } = await exampleVault();
+    const approval = await approve(vault, 3);
+    await vault.get('u:kid', ['location'], moderator(approval.id));
+    await vault.audit.checkpoint(officer);
+    tamper(path, (db) => db.exec("UPDATE audit_log SET action = 'status', role = 'operator' WHERE actor = 'staff:mod-wang'"));
+    await vault.put('u:new', { location: sampleLocation }, operator); // writes never look behind the last checkpoint
+    const report = await vault.audit.report({ since: new Date('2026-01-01'), until: new Date('2027-01-01') }, officer);
+    const verified = await vault.audit.verify(officer);
+    await vault.close();
+    expect(verified.ok).toBe(false);
+    // SHOULD: the report refuses (or flags as unverified) figures from a log that does not verify.
+    expect(report.byRole.find((r) => r.name === 'moderator')?.count ?? 0).toBe(1);
+  });
+
+  it('EXPECTED TO FAIL on ae36512: records.written_at is trusted by the retention sweep: moved forward, an expired value is never swept', async () => {
+    const { vault, path, advance } = await exampleVault();
+    tamper(path, (db) => db.exec("UPDATE records SET written_at = written_at + 100000 * 86400000 WHERE category = 'location'"));
+    advance(3 * 365 * DAY); // far past any retention
+    const sweep = await vault.retention.sweep({ actor: 'cli:op', role: 'operator', purpose: 'retention' });
+    await vault.close();
+    // SHOULD: every value past its retention is erased (or the sweep fails with INTEGRITY naming the row).
+    expect(count(path, "SELECT count(*) AS n FROM records WHERE category = 'location'")).toBe(0);
+    expect(sweep.erased.location).toBe(2);
+  });
+
+  it('EXPECTED TO FAIL on ae36512: a presence view and `status` report a value the vault never wrote', async () => {
+    const { vault, path } = await freshVault();
+    await vault.put('u:1', { location: sampleLocation }, ctx);
+    const presencePolicy: PolicyInput = {
+      version: 1,
+      purposes: { account: { categories: { face: 'presence', location: 'full' }, consent: 'exempt', legalBasis: 't', impactAssessment: 'PIA-T' } },
+      roles: { service: { grants: [{ purpose: 'account', actions: ['get', 'status'] }] } },
+      officers: ['staff:o'],
+      notices: [{ version: 'v1', changedPurposes: [] }],
+    };
+    await vault.close();
+    tamper(path, (db) => db.exec("INSERT INTO records (subject_tag, category, dek_id, kek_version, wrapped_dek, format, body, chunk_count, plaintext_bytes, written_at) SELECT subject_tag, 'face', randomblob(16), 1, x'00', 1, x'00', 0, 123456, 9000000000000 FROM records"));
+    const v = await openVault({ path, masterKey: keyFile(join(path, '..', 'master.key')), policy: presencePolicy });
+    const got = await settle(v.get('u:1', ['face'], ctx));
+    await v.close();
+    // SHOULD: a face the vault never stored is not reported present (or the read fails INTEGRITY).
+    expect(got.ok && got.value.face !== undefined).toBe(false);
+  });
+});
+
+describe('F6 denial of service reported misleadingly', () => {
+  it('EXPECTED TO FAIL on ae36512: audit_config.checkpoint_every edited: every operation fails with "the audit log was modified", verify blames checkpoint 0\'s signature', async () => {
+    const { vault, path } = await exampleVault();
+    tamper(path, (db) => db.exec('UPDATE audit_config SET checkpoint_every = 1'));
+    await vault.close();
+    const v = await openVault({ path, masterKey: keyFile(join(path, '..', 'master.key')), policy, now: () => new Date('2026-11-10T00:00:00Z') });
+    const put = await errorOf(v.put('u:kid', { location: sampleLocation }, operator));
+    const report = await v.audit.verify(officer);
+    await v.close();
+    expect(put.code).toBe('INTEGRITY');
+    expect(report.ok).toBe(false);
+    // SHOULD: name the row that was changed (audit_config), not accuse the log or checkpoint 0.
+    expect(`${put.message} ${report.problem?.message ?? ''}`).toMatch(/audit_config|checkpoint interval/);
+  });
+});
+
+describe('F1 (continued) the schema itself, not only triggers', () => {
+  it('EXPECTED TO FAIL on ae36512: audit_log redefined (writable_schema) with `reason TEXT NOT NULL ON CONFLICT IGNORE`: every allowed entry is silently dropped, no trigger involved, verify OK', async () => {
+    const { vault, path, reopen } = await freshVault();
+    await vault.put('u:1', { location: sampleLocation }, ctx);
+    await vault.close();
+    tamper(path, (db) => {
+      db.unsafeMode(true);
+      db.pragma('writable_schema = ON');
+      const sql = (db.prepare("SELECT sql FROM sqlite_schema WHERE name = 'audit_log'").get() as { sql: string }).sql;
+      db.prepare("UPDATE sqlite_schema SET sql = ? WHERE name = 'audit_log'").run(sql.replace(/reason\s+TEXT,/, 'reason TEXT NOT NULL ON CONFLICT IGNORE,'));
+      db.pragma('writable_schema = OFF');
+    });
+    const opened = await settle(reopen());
+    if (!opened.ok) {
+      expect(['INTEGRITY', 'CORRUPT']).toContain(opened.error.code);
+      return;
+    }
+    const before = count(path, 'SELECT count(*) AS n FROM audit_log');
+    await opened.value.put('u:2', { location: sampleLocation }, ctx);
+    const read = await opened.value.get('u:2', ['location'], ctx);
+    expect(read.location).toBeDefined();
+    expect((await opened.value.audit.verify(ctx)).ok).toBe(true);
+    await opened.value.close();
+    // SHOULD: the open, the put and the read are recorded.
+    expect(count(path, 'SELECT count(*) AS n FROM audit_log')).toBeGreaterThanOrEqual(before + 3);
+  });
+});
+
+describe('Review remarks (bugs in 7052018..ae36512)', () => {
+  it('EXPECTED TO FAIL on ae36512: R1 a failed open leaves the integrity key unwiped (it joins `unwrapped` only after migrate, loadVaultKeys and the checkpoint-interval check)', async () => {
+    const { vault, keyPath, path } = await freshVault();
+    await vault.close();
+    const inner = keyFile(keyPath);
+    const handedOut: Uint8Array[] = [];
+    const spy = {
+      id: inner.id,
+      attach: (stored: string | null) => inner.attach!(stored),
+      wrap: (key: Uint8Array, aad: Uint8Array) => inner.wrap(key, aad),
+      unwrap: async (wrapped: Uint8Array, aad: Uint8Array) => {
+        const bytes = await inner.unwrap(wrapped, aad);
+        handedOut.push(bytes);
+        return bytes;
+      },
+      close: () => inner.close?.(),
+    };
+    const error = await errorOf(openVault({ path, masterKey: spy, auditCheckpointEvery: 7 })); // the vault was made with 1000
+    expect(error.code).toBe('VALIDATION');
+    expect(handedOut.length).toBeGreaterThan(0);
+    // SHOULD: every key unwrapped during a failed open is zeroed (the first is the master check, i.e. the integrity key).
+    expect(handedOut.map((b) => b.some((x) => x !== 0))).toEqual(handedOut.map(() => false));
+  });
+
+  it('EXPECTED TO FAIL on ae36512: R2 after another process rotates the master key (and then the KEK), this process reports INTEGRITY — tampering — for its next write', async () => {
+    const { dir, vault: a, path, keyPath } = await freshVault();
+    const b = await openVault({ path, masterKey: keyFile(keyPath), policy: (await import('../helpers/policy.js')).testPolicy });
+    const next = join(dir, 'next.key');
+    await generateKeyFile(next);
+    await a.keys.rotateMaster(keyFile(next), ctx);
+    await a.keys.rotate({}, ctx);
+    const put = await settle(b.put('u:1', { location: sampleLocation }, ctx));
+    await a.close();
+    await b.close();
+    // SHOULD: not INTEGRITY (nothing was tampered with): say the master key changed and the vault must be reopened.
+    expect(put.ok || put.error.code !== 'INTEGRITY').toBe(true);
+  });
+
+  it('EXPECTED TO FAIL on ae36512: R3 the confusable skeleton maps `1`/`i` to `l` after `cl` to `d`, so `c1` (c-one, looks like d) is not caught', async () => {
+    const dir = tempDir();
+    const officerPolicy: PolicyInput = { ...policy, officers: ['staff:dong'] };
+    const v = await openVault({ path: join(dir, 'p.db'), masterKey: await generateKeyFile(join(dir, 'k')), policy: officerPolicy, now: () => new Date('2026-11-10T00:00:00Z') });
+    await v.put('u:kid', { location: sampleLocation }, operator);
+    const made = await settle(
+      v.approvals.create(
+        { actor: 'staff:c1ong', subjects: ['u:kid'], categories: ['location'], purpose: 'safety-review', reason: 'ticket 1', expiresAt: new Date('2026-11-11T00:00:00Z'), readBudget: 1 },
+        { actor: 'staff:dong', role: 'officer', purpose: 'oversight' },
+      ),
+    );
+    await v.close();
+    // SHOULD: `staff:c1ong` looks like `staff:dong` (as `staff:clong` does, which is refused).
+    expect(made.ok ? 'created' : made.error.code).toBe('ACCESS_DENIED');
+  });
+});
+
+describe('Review remarks (continued)', () => {
+  it('EXPECTED TO FAIL on ae36512: R4 the recovery the INTEGRITY message names for a foreign audit_pending row, `childvault audit discard-pending ID`, does not exist: one planted row locks CLI operators out', async () => {
+    const { buildProgram } = await import('../../src/cli/main.js');
+    const audit = buildProgram().commands.find((c) => c.name() === 'audit');
+    expect(audit).toBeDefined();
+    const { vault, path, open } = await exampleVault();
+    await vault.close();
+    tamper(path, (db) => db.exec("INSERT INTO audit_pending (id, ts, actor, role, purpose, action, reason) VALUES (7, 1, 'x', 'y', 'z', 'status', 'WRONG_MASTER_KEY')"));
+    expect((await errorOf(open())).message).toContain('childvault audit discard-pending 7');
+    // SHOULD: the command the message names exists.
+    expect(audit!.commands.map((c) => c.name())).toContain('discard-pending');
+  });
+
+  it('EXPECTED TO FAIL on ae36512: R5 the export verifier accepts a record of 1-2 MiB (it checks only the bytes pending at a 1 MiB chunk\'s end), though docs/audit.md says it refuses records over 1 MiB', async () => {
+    const { vault, path } = await exampleVault();
+    tamper(path, (db) =>
+      db.prepare(`INSERT INTO approvals (id, officer, actor, purpose, categories, reason, created_at, expires_at, read_budget) VALUES (?, 'x', 'y', 'z', 'location', 'r', 0, 1, 1)`).run(`apv_${'x'.repeat(1_500_000)}`),
+    );
+    await errorOf(vault.approvals.list(officer));
+    const out = join(path, '..', 'audit.jsonl');
+    const stream = createWriteStream(out);
+    await vault.audit.export(stream, {}, officer);
+    stream.end();
+    await finished(stream);
+    const verdict = await verifyAuditExportFile(out, Buffer.from(vault.audit.publicKey, 'hex'));
+    await vault.close();
+    expect(Math.max(...readFileSync(out, 'utf8').split('\n').map((l) => Buffer.byteLength(l)))).toBeGreaterThan(1024 * 1024);
+    // SHOULD (as documented): a record over 1 MiB is refused.
+    expect(verdict.ok).toBe(false);
+  });
+});
