@@ -28,6 +28,7 @@ import { openDatabase, writeTransaction, type Durability, type SqliteDatabase } 
 import { KekRepository } from './store/kek-repository.js';
 import { MetaRepository, type VaultMetaRow } from './store/meta-repository.js';
 import { DEFAULT_MIGRATIONS_DIR, hasTable, loadMigrations, migrate, vaultExists } from './store/migrator.js';
+import { expectedSchema, guardSchema } from './store/schema-guard.js';
 import { GuardRepository } from './store/guard-repository.js';
 import { RecordRepository } from './store/record-repository.js';
 import { RotationRepository } from './store/rotation-repository.js';
@@ -123,6 +124,8 @@ export async function openVault<Extra extends CategoryMap = {}>(options: VaultOp
     const meta = new MetaRepository(db);
     let unlocked = await unlock(db, meta, options.masterKey, opener, clock().getTime());
     if (existed) migrate(db, migrations, clock().getTime());
+    // From here on every transaction first checks that nobody changed the schema (triggers, views).
+    guardSchema(db, expectedSchema(migrations));
     const keys = await loadVaultKeys(db, { meta }, options.masterKey, unlocked.meta, VAULT_KEYS, clock().getTime(), hasEntries(db));
     unwrapped.push(...keys.values());
     const signingSeed = keys.get(AUDIT_SIGNING_KEY);

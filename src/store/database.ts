@@ -5,6 +5,7 @@
 import { closeSync, constants, fchmodSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { VaultError } from '../errors.js';
+import { checkSchema } from './schema-guard.js';
 
 export type Durability = 'full' | 'normal';
 export type SqliteDatabase = Database.Database;
@@ -211,6 +212,7 @@ function runInTransaction<T>(db: SqliteDatabase, mode: 'immediate' | 'deferred',
   }
   let result: T;
   try {
+    checkSchema(db); // a trigger planted since the last check would run inside `fn`'s writes
     result = fn();
     if (result instanceof Promise) throw new Error('transaction functions must be synchronous');
     s.commit.run();

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VaultError } from '../errors.js';
 import { APPLICATION_ID, assertVaultOrEmpty, readTransaction, writeTransaction, type SqliteDatabase } from './database.js';
+import { assertSchema, expectedSchema, MIGRATIONS_TABLE_SQL } from './schema-guard.js';
 
 export interface Migration {
   readonly name: string;
@@ -98,11 +99,11 @@ export function migrate(db: SqliteDatabase, shipped: readonly Migration[] = load
 
   return writeTransaction(db, 'applying migrations', () => {
     assertVaultOrEmpty(db);
-    db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-      name       TEXT    PRIMARY KEY,
-      checksum   TEXT    NOT NULL,
-      applied_at INTEGER NOT NULL
-    ) STRICT`);
+    // Migrations run on the schema their predecessors made, and nothing else: a planted trigger or
+    // a deleted schema_migrations row is refused here, not met half-way through a migration.
+    const applied = new Set(readApplied(db).map((r) => r.name));
+    assertSchema(db, expectedSchema(shipped.filter((m) => applied.has(m.name))));
+    db.exec(MIGRATIONS_TABLE_SQL);
     db.pragma(`application_id = ${APPLICATION_ID}`);
     const pending = new Set(pendingMigrations(readApplied(db), shipped).map((m) => m.name));
     const record = db.prepare('INSERT INTO schema_migrations (name, checksum, applied_at) VALUES (?, ?, ?)');
