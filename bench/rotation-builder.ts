@@ -16,6 +16,8 @@ import { newId } from '../src/format/ids.js';
 import { keyFile, openVault } from '../src/index.js';
 import { generateDek, unwrapDek, wrapDek } from '../src/keys/data-keys.js';
 import { unlockForBench } from './unlock.js';
+import { RECORD_ROW } from '../src/store/record-repository.js';
+import { rowValues } from '../src/store/rows.js';
 import { openDatabase, writeTransaction } from '../src/store/database.js';
 import { benchCtx, benchPolicy } from './policy.js';
 
@@ -78,9 +80,9 @@ export async function buildRotationVault(path: string, keyPath: string, count: n
     if (version !== 1) throw new Error(`bench: a fresh vault should be on KEK v1, not v${version}`);
     const kek = unlocked.keyring.get(version);
     const vaultId = unlocked.meta.vaultId;
-    const insert = db.prepare(`INSERT INTO records
-      (subject_tag, category, dek_id, kek_version, wrapped_dek, format, body, chunk_count, plaintext_bytes, written_at)
-      VALUES (?, ?, ?, ?, ?, 1, ?, 0, ?, ?)`);
+    // The records rows as the vault writes them (RecordRepository.replace), MAC included; the
+    // bulk rows copy the sealed body of a genuine one, which a rewrap never opens.
+    const insert = db.prepare(RECORD_ROW.insert);
     const fill = (n: number): void => {
       writeTransaction(db, 'bench: filling records', () => {
         const now = Date.now();
@@ -90,7 +92,8 @@ export async function buildRotationVault(path: string, keyPath: string, count: n
           const dek = generateDek();
           try {
             const wrapped = wrapDek(kek, dek, { vaultId, subjectTag, category: CATEGORY, dekId }, version);
-            insert.run(subjectTag, CATEGORY, dekId, version, wrapped, body, sizes.plaintext, now);
+            const row = { subjectTag, category: CATEGORY, dekId, format: 1, chunkCount: 0, plaintextBytes: sizes.plaintext, writtenAt: now };
+            insert.run(...rowValues(RECORD_ROW, row, unlocked.rows.mac(RECORD_ROW, row), version, wrapped, body));
           } finally {
             dek.wipe();
           }

@@ -22,7 +22,8 @@ export interface BenchUnlocked {
 
 export async function unlockForBench(db: Database, provider: MasterKeyProvider): Promise<BenchUnlocked> {
   const metaRepo = new MetaRepository(db);
-  const unlocked = await unlockVault(db, { meta: metaRepo }, provider, Date.now());
+  // The vault exists already (made by openVault): the settings of a new one are never used.
+  const unlocked = await unlockVault(db, { meta: metaRepo }, provider, Date.now(), { vaultKeys: [], checkpointEvery: 1000 });
   const integrityKey = unlocked.integrityKey;
   if (integrityKey === null) throw new Error('bench: a format-1 vault; open it with openVault first');
   const rows = new RowMacs(integrityKey);

@@ -14,6 +14,20 @@ ALTER TABLE keks ADD COLUMN mac BLOB CHECK (mac IS NULL OR length(mac) = 32);
 ALTER TABLE key_rotations ADD COLUMN mac BLOB CHECK (mac IS NULL OR length(mac) = 32);
 ALTER TABLE canaries ADD COLUMN mac BLOB CHECK (mac IS NULL OR length(mac) = 32);
 ALTER TABLE blind_index ADD COLUMN mac BLOB CHECK (mac IS NULL OR length(mac) = 32);
+ALTER TABLE audit_config ADD COLUMN mac BLOB CHECK (mac IS NULL OR length(mac) = 32);
+-- A record's value and data key are sealed; its MAC covers what is decided without decrypting:
+-- that it exists (presence views), its category and write time (retention sweeps), its sizes.
+ALTER TABLE records ADD COLUMN mac BLOB CHECK (mac IS NULL OR length(mac) = 32);
+
+-- The last checkpoint the vault signed (seq and hash), updated with every checkpoint: the log must
+-- reach it, so neither the whole log nor its tail back to an earlier checkpoint can be deleted
+-- without a trace (only rolling this row back with them can, docs/audit.md).
+CREATE TABLE audit_anchor (
+  singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+  seq       INTEGER NOT NULL CHECK (seq >= 0),
+  hash      BLOB    NOT NULL CHECK (length(hash) = 32),
+  mac       BLOB    NOT NULL CHECK (length(mac) = 32)
+) STRICT;
 
 -- Read counters become one authenticated row per actor: the reads of each of the last 60 minutes
 -- (60 big-endian u32, the last one for `minute`), so a read checks one MAC instead of 60. Counts

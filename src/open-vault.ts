@@ -13,7 +13,8 @@ import { isVaultError, VaultError } from './errors.js';
 import { BLIND_INDEX_KEY } from './guard/blind-index.js';
 import type { MasterKeyProvider } from './keys/master-key.js';
 import { SUBJECT_INDEX_KEY } from './keys/subject-index.js';
-import { loadKeyring, loadVaultKeys, unlockVault, type UnlockedVault } from './keys/unlock.js';
+import { loadKeyring, loadVaultKeys, unlockVault, type NewVaultSettings, type UnlockedVault } from './keys/unlock.js';
+import { idToUuid } from './format/ids.js';
 import { RowMacs } from './integrity/row-macs.js';
 import { UPGRADE_ACTION, upgradeToAuthenticatedRows } from './integrity/upgrade.js';
 import type { RowAuthenticator } from './store/rows.js';
@@ -23,7 +24,7 @@ import { loadPolicyFile, resolvePolicy, type PolicyInput } from './schema/policy
 import { AccessRepository } from './store/access-repository.js';
 import { resolveCategories, type BuiltInCategories, type CategoryMap } from './schema/categories.js';
 import { parseOrThrow, safe } from './schema/zod-errors.js';
-import { AuditRepository } from './store/audit-repository.js';
+import { AUDIT_CONFIG_ROW, AuditRepository } from './store/audit-repository.js';
 import { openDatabase, writeTransaction, type Durability, type SqliteDatabase } from './store/database.js';
 import { KekRepository } from './store/kek-repository.js';
 import { MetaRepository, type VaultMetaRow } from './store/meta-repository.js';
@@ -70,6 +71,12 @@ export interface VaultOptions<Extra extends CategoryMap = CategoryMap> {
    * See docs/audit.md.
    */
   readonly discardPendingAudit?: readonly number[];
+  /**
+   * Upgrade a format-1 vault (made before rows were authenticated) to format 2 at this open. Never
+   * done silently: a format-1 vault is refused without it, since a vault upgraded before and then
+   * rolled back to its old master check would otherwise authenticate forged rows. See docs/audit.md.
+   */
+  readonly upgrade?: boolean;
 }
 
 /** Every option, strictly: a misspelled one (`mustexist`) is refused, not silently ignored. */
@@ -86,6 +93,7 @@ const optionsSchema = z.strictObject({
   policy: z.union([z.string().min(1), z.looseObject({})]).optional(),
   migrationsDir: z.string().min(1).optional(),
   discardPendingAudit: z.array(z.number().int().min(1)).max(1000).optional(),
+  upgrade: z.boolean().optional(),
 });
 
 const VAULT_KEYS = [SUBJECT_INDEX_KEY, AUDIT_PSEUDONYM_KEY, AUDIT_SIGNING_KEY] as const;
@@ -122,11 +130,21 @@ export async function openVault<Extra extends CategoryMap = {}>(options: VaultOp
     // first, so a wrong key changes nothing but the audit entry that records it.
     if (!existed) migrate(db, migrations, clock().getTime());
     const meta = new MetaRepository(db);
-    let unlocked = await unlock(db, meta, options.masterKey, opener, clock().getTime());
+    const settings = { vaultKeys: [...VAULT_KEYS, BLIND_INDEX_KEY], checkpointEvery: options.auditCheckpointEvery ?? DEFAULT_CHECKPOINT_EVERY };
+    let unlocked = await unlock(db, meta, options.masterKey, opener, clock().getTime(), settings);
+    if (unlocked.integrityKey !== null) unwrapped.push(unlocked.integrityKey);
     if (existed) migrate(db, migrations, clock().getTime());
     // From here on every transaction first checks that nobody changed the schema (triggers, views).
     guardSchema(db, expectedSchema(migrations));
-    const keys = await loadVaultKeys(db, { meta }, options.masterKey, unlocked.meta, VAULT_KEYS, clock().getTime(), hasEntries(db));
+    const legacy = unlocked.integrityKey === null;
+    if (legacy && options.upgrade !== true) {
+      throw new VaultError(
+        'MIGRATION',
+        `vault ${idToUuid(unlocked.meta.vaultId)} is format 1 (its rows carry no MACs): upgrade it once, explicitly, with \`childvault upgrade\` (library: openVault({ upgrade: true })). If it was upgraded before, it has been rolled back to an older copy: restore it from a backup you trust instead`,
+      );
+    }
+    // A format-2 vault was made with all its keys: a missing one was deleted, never made afresh.
+    const keys = await loadVaultKeys(db, { meta }, options.masterKey, unlocked.meta, VAULT_KEYS, clock().getTime(), legacy ? hasEntries(db) : true);
     unwrapped.push(...keys.values());
     const signingSeed = keys.get(AUDIT_SIGNING_KEY);
     const pseudonymKey = keys.get(AUDIT_PSEUDONYM_KEY);
@@ -136,11 +154,8 @@ export async function openVault<Extra extends CategoryMap = {}>(options: VaultOp
     unwrapped.push(signingKey.secretKey);
     signingSeed.wipe();
     const auditRepo = new AuditRepository(db);
-    const checkpointEvery = writeTransaction(db, 'reading the audit settings', () => auditRepo.checkpointEvery(options.auditCheckpointEvery ?? DEFAULT_CHECKPOINT_EVERY));
-    if (options.auditCheckpointEvery !== undefined && options.auditCheckpointEvery !== checkpointEvery) {
-      throw new VaultError('VALIDATION', `options.auditCheckpointEvery: this vault signs a checkpoint every ${checkpointEvery} entries, fixed when it was created`, { field: 'options.auditCheckpointEvery' });
-    }
-    const auditLog = (rows: RowAuthenticator): AuditLog => new AuditLog({ repo: auditRepo, rows, vaultId: unlocked.meta.vaultId, pseudonymKey, signingKey, checkpointEvery });
+    const auditLog = (rows: RowAuthenticator, checkpointEvery: number): AuditLog =>
+      new AuditLog({ repo: auditRepo, rows, vaultId: unlocked.meta.vaultId, pseudonymKey, signingKey, checkpointEvery });
     // A format-1 vault's rows carry no MACs yet: authenticate them before anything reads them.
     while (unlocked.integrityKey === null) {
       const key = await upgradeToAuthenticatedRows({
@@ -149,26 +164,31 @@ export async function openVault<Extra extends CategoryMap = {}>(options: VaultOp
         vaultMeta: unlocked.meta,
         provider: options.masterKey,
         audit: auditRepo,
-        log: auditLog,
+        // Trusted as it stands, like every row of the vault being upgraded.
+        log: (rows) => auditLog(rows, auditRepo.config()?.checkpointEvery ?? settings.checkpointEvery),
         rotations: (rows) => new RotationRepository(db, rows),
         record: (detail) => ({ ts: clock().getTime(), ...opener, action: UPGRADE_ACTION, subject: null, categories: [], outcome: 'allowed', reason: null, approval: null, consent: null, requestId: null, detail }),
         now: clock().getTime(),
       });
-      unlocked = key === null ? await unlock(db, meta, options.masterKey, opener, clock().getTime()) : { ...unlocked, integrityKey: key };
+      unlocked = key === null ? await unlock(db, meta, options.masterKey, opener, clock().getTime(), settings) : { ...unlocked, integrityKey: key };
+      if (unlocked.integrityKey !== null) unwrapped.push(unlocked.integrityKey);
     }
     const integrityKey = unlocked.integrityKey;
-    unwrapped.push(integrityKey);
     const rows = new RowMacs(integrityKey);
+    const checkpointEvery = checkpointInterval(auditRepo, rows);
+    if (options.auditCheckpointEvery !== undefined && options.auditCheckpointEvery !== checkpointEvery) {
+      throw new VaultError('VALIDATION', `options.auditCheckpointEvery: this vault signs a checkpoint every ${checkpointEvery} entries, fixed when it was created`, { field: 'options.auditCheckpointEvery' });
+    }
     const keks = new KekRepository(db, rows);
     const keyring = await loadKeyring(options.masterKey, unlocked.meta.vaultId, keks);
     unwrapped.push(keyring);
     const guard = new GuardRepository(db, rows);
-    const blindIndexKey = await loadBlindIndexKey(db, meta, options.masterKey, unlocked.meta, clock().getTime(), guard.hasDigests());
+    const blindIndexKey = await loadBlindIndexKey(db, meta, options.masterKey, unlocked.meta, clock().getTime(), legacy ? guard.hasDigests() : true);
     unwrapped.push(blindIndexKey);
     const accessRepo = new AccessRepository(db, rows);
     return await Vault.open(VAULT_TOKEN, {
       db,
-      repos: { meta, keks, records: new RecordRepository(db), audit: auditRepo, access: accessRepo, rotations: new RotationRepository(db, rows), guard },
+      repos: { meta, keks, records: new RecordRepository(db, rows), audit: auditRepo, access: accessRepo, rotations: new RotationRepository(db, rows), guard },
       access: policy === null ? null : new AccessController(policy, accessRepo),
       categories,
       meta: unlocked.meta,
@@ -177,7 +197,7 @@ export async function openVault<Extra extends CategoryMap = {}>(options: VaultOp
       rows,
       subjectIndexKey,
       blindIndexKey,
-      audit: auditLog(rows),
+      audit: auditLog(rows, checkpointEvery),
       provider: options.masterKey,
       dekCacheSize: options.dataKeyCacheSize ?? 1024,
       clock,
@@ -194,10 +214,17 @@ export async function openVault<Extra extends CategoryMap = {}>(options: VaultOp
   }
 }
 
+/** The vault's checkpoint interval, from its authenticated settings row. */
+function checkpointInterval(repo: AuditRepository, rows: RowAuthenticator): number {
+  const row = repo.config();
+  if (row === undefined) throw new VaultError('INTEGRITY', 'audit_config row 1 is missing: it was deleted by someone without the vault\'s master key', { field: 'audit_config:1' });
+  return rows.check(AUDIT_CONFIG_ROW, row, row.mac, '1').checkpointEvery;
+}
+
 /** Unlocks the vault; a wrong master key is recorded (as a pending entry) before it is reported. */
-async function unlock(db: SqliteDatabase, meta: MetaRepository, provider: MasterKeyProvider, opener: Required<OpenerContext>, now: number): Promise<UnlockedVault> {
+async function unlock(db: SqliteDatabase, meta: MetaRepository, provider: MasterKeyProvider, opener: Required<OpenerContext>, now: number, settings: NewVaultSettings): Promise<UnlockedVault> {
   try {
-    return await unlockVault(db, { meta }, provider, now);
+    return await unlockVault(db, { meta }, provider, now, settings);
   } catch (error) {
     if (isVaultError(error, 'WRONG_MASTER_KEY')) recordWrongKey(db, opener, now);
     throw error;

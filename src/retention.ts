@@ -35,6 +35,8 @@ export interface SweepSummary {
    * the configuration, or rows someone else wrote): declare it again, or erase those subjects.
    */
   readonly skipped: number;
+  /** Records whose MAC failed (written by someone without the master key): left alone, and recorded. */
+  readonly tampered: number;
 }
 
 export interface RetentionDeps {
@@ -74,6 +76,7 @@ export class VaultRetention {
       let scanned = 0;
       let total = 0;
       let skipped = 0;
+      let tampered = 0;
       for (let after = 0; ; ) {
         const page = d.records.ages(after, PAGE);
         if (page.length === 0) break;
@@ -81,9 +84,14 @@ export class VaultRetention {
         scanned += page.length;
         const expired: { id: number; category: string; cutoff: number }[] = [];
         for (const r of page) {
+          // A row the vault did not write (its MAC fails) is left alone and reported; a value of a
+          // category this vault does not declare has no retention to go by. Both are kept and
+          // reported, rather than failing every sweep.
+          if (!r.authentic) {
+            tampered++;
+            continue;
+          }
           const days = d.retentionDays(r.category);
-          // A value of a category this vault does not declare has no retention to go by: kept,
-          // and reported, rather than failing every sweep.
           if (days === undefined) skipped++;
           else if (now >= r.writtenAt + days * DAY_MS) expired.push({ id: r.id, category: r.category, cutoff: now - days * DAY_MS });
         }
@@ -111,14 +119,14 @@ export class VaultRetention {
         await pauseBetweenBatches();
       }
       if (total > 0 && !dryRun) truncateWal(d.db);
-      if (total === 0 || skipped > 0) {
+      if (total === 0 || skipped > 0 || tampered > 0) {
         writeTransaction(d.db, 'recording a sweep', () => {
-          d.append(d.record(c, 'retention.sweep', { dryRun, erased: 0, ...(skipped > 0 ? { skipped } : {}) }));
+          d.append(d.record(c, 'retention.sweep', { dryRun, erased: 0, ...(skipped > 0 ? { skipped } : {}), ...(tampered > 0 ? { tampered } : {}) }));
         });
       }
       const summary: Record<string, number> = Object.create(null) as Record<string, number>;
       for (const [category, n] of erased) summary[category] = n;
-      return { dryRun, scanned, erased: summary, total, skipped };
+      return { dryRun, scanned, erased: summary, total, skipped, tampered };
     });
   }
 }

@@ -9,7 +9,7 @@ import { consentRecord, VaultConsents, type ConsentRecord } from './access/vault
 import { applyView } from './access/views.js';
 import type { AuditLog } from './audit/audit-log.js';
 import { idList, MAX_LISTED_IDS, type AuditDetail, type AuditRecord } from './audit/entry.js';
-import { admitPending, foreignPendingRow, PENDING_PER_OPEN } from './audit/pending.js';
+import { admitPending, foreignPendingRows, PENDING_PER_OPEN } from './audit/pending.js';
 import { assertNoContactIn, type FreeTextField } from './guard/free-text.js';
 import { VaultAudit } from './audit/vault-audit.js';
 import { openRecord, recordFormatFor, sealRecord, CHUNK_BYTES, RECORD_FORMAT_STREAM } from './crypto/record-cipher.js';
@@ -372,7 +372,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
       // A log someone tampered with refuses new entries, so every operation fails until it is
       // investigated — but the vault must still open for `audit verify` to say where it broke.
       const field = isVaultError(error, 'INTEGRITY') ? (error.field ?? '') : '';
-      if (!field.startsWith('audit_log') && !field.startsWith('audit_checkpoints')) throw error;
+      if (!['audit_log', 'audit_checkpoints', 'audit_anchor'].some((table) => field.startsWith(table))) throw error;
     }
     return vault;
   }
@@ -387,21 +387,32 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
     const waiting = repo.pending(PENDING_PER_OPEN);
     const unknown = discard.find((id) => !waiting.some((p) => p.id === id));
     if (unknown !== undefined) throw new VaultError('NOT_FOUND', `options.discardPendingAudit: audit_pending row ${unknown} is not waiting`, { field: 'options.discardPendingAudit' });
+    const foreign: { id: number; why: string }[] = [];
     for (const row of waiting) {
-      repo.deletePending(row.id);
       if (discard.includes(row.id)) {
+        repo.deletePending(row.id);
         this.#log.append(this.#record(opener, 'audit.discard-pending', { detail: { row: row.id } }, now));
         continue;
       }
-      const claim = admitPending(row, now);
-      try {
-        this.#checkContext(claim);
-      } catch (error) {
-        throw isVaultError(error) ? foreignPendingRow(row.id, `field ${error.field ?? '?'}`) : error;
+      const admitted = admitPending(row, now);
+      if ('why' in admitted) {
+        foreign.push({ id: row.id, why: admitted.why });
+        continue;
       }
+      const claim = admitted.claim;
+      try {
+        this.#checkContext(claim); // a claim's names go into the log for good, like any caller's
+      } catch (error) {
+        if (!isVaultError(error)) throw error;
+        foreign.push({ id: row.id, why: `field ${error.field ?? '?'}` });
+        continue;
+      }
+      repo.deletePending(row.id);
       const detail = { unverified: true, claimedAt: new Date(claim.claimedAt).toISOString() };
       this.#log.append(this.#record(claim, 'open', { outcome: 'error', reason: 'WRONG_MASTER_KEY', detail }, now));
     }
+    // Nothing is taken while any row is foreign: the officer sees them all, in one message.
+    if (foreign.length > 0) throw foreignPendingRows(foreign.map((f) => f.id), foreign[0]?.why ?? '');
   }
 
   /** The vault's id (a UUID), as shown by `childvault status`. */
@@ -989,7 +1000,16 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
   async #loadKek(version: number): Promise<void> {
     const row = this.#repos.keks.get(version);
     if (row?.wrapped == null) throw new VaultError('INTEGRITY', `a data key refers to key-encryption key v${version}, which does not exist or was destroyed`);
-    await this.#keyring.load(version, row.wrapped);
+    try {
+      await this.#keyring.load(version, row.wrapped);
+    } catch (error) {
+      // Not tampering: another process rotated the master key, so this one's no longer unwraps.
+      const check = this.#repos.meta.get()?.masterCheck;
+      if (isVaultError(error, 'INTEGRITY') && check !== undefined && Buffer.compare(check, this.#meta.masterCheck) !== 0) {
+        throw new VaultError('MASTER_KEY_UNAVAILABLE', 'the master key was rotated by another process (keys rotate-master): close this vault and open it with the new key', { cause: error });
+      }
+      throw error;
+    }
   }
 
   #receipt(values: readonly PreparedValue[], now: number): PutReceipt {

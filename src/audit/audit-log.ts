@@ -11,7 +11,7 @@ import { sign, verifySignature, type SigningKey } from '../crypto/signing.js';
 import { VaultError } from '../errors.js';
 import { encodeCanonical } from '../format/canonical.js';
 import { toHex } from '../format/ids.js';
-import { AUDIT_ENTRY_ROW, type AuditRepository, type CheckpointRow } from '../store/audit-repository.js';
+import { AUDIT_ANCHOR_ROW, AUDIT_ENTRY_ROW, type AuditRepository, type CheckpointRow } from '../store/audit-repository.js';
 import type { RowAuthenticator } from '../store/rows.js';
 import { chainHash, checkpointMessage, entryDigest, genesisHash, toEntry, type AuditEntry, type AuditRecord } from './entry.js';
 
@@ -164,8 +164,41 @@ export class AuditLog {
     this.#last = undefined;
   }
 
+  /**
+   * The last checkpoint, which must be genuine (its signature checks) and be the one the anchor
+   * names — the last the vault signed: deleting the log, or its tail back to an earlier checkpoint,
+   * or planting a checkpoint ahead, stops every write with INTEGRITY. An empty log whose anchor is
+   * still the genesis gets its genesis checkpoint signed.
+   */
   #lastCheckpoint(ts: number): CheckpointRow {
-    return this.#repo.lastCheckpoint() ?? this.#signGenesis(ts);
+    const anchor = this.anchor();
+    const last = this.#repo.lastCheckpoint();
+    if (last === undefined) {
+      if (anchor.seq !== 0) {
+        throw new VaultError('INTEGRITY', `the audit log's checkpoints were deleted: the vault signed one at seq ${anchor.seq}; nothing more is signed until it is investigated (run \`childvault audit verify\`)`, { field: 'audit_checkpoints' });
+      }
+      return this.#signGenesis(ts);
+    }
+    if (!verifySignature(this.#signingKey.publicKey, checkpointMessage(this.#vaultId, last.seq, last.hash, last.ts, this.#checkpointEvery), last.signature)) {
+      throw new VaultError('INTEGRITY', `audit_checkpoints row seq ${last.seq} has an invalid signature: it was written by someone without the vault's key; nothing more is signed until it is investigated`, { field: `audit_checkpoints:seq ${last.seq}` });
+    }
+    if (last.seq !== anchor.seq || !equalBytes(last.hash, anchor.hash)) {
+      throw new VaultError(
+        'INTEGRITY',
+        last.seq < anchor.seq
+          ? `the audit log was cut back: its last checkpoint is at seq ${last.seq}, but the vault signed one at seq ${anchor.seq}; nothing more is signed until it is investigated`
+          : `the audit log's last checkpoint (seq ${last.seq}) is not the last one the vault signed (seq ${anchor.seq}); nothing more is signed until it is investigated`,
+        { field: 'audit_anchor' },
+      );
+    }
+    return last;
+  }
+
+  /** The last checkpoint the vault signed, authenticated (present from the vault's creation on). */
+  anchor(): { readonly seq: number; readonly hash: Uint8Array } {
+    const row = this.#repo.anchor();
+    if (row === undefined) throw new VaultError('INTEGRITY', "audit_anchor row 1 is missing: it was deleted by someone without the vault's master key", { field: 'audit_anchor:1' });
+    return this.#rows.check(AUDIT_ANCHOR_ROW, row, row.mac, '1');
   }
 
   /** Signs arbitrary audit bytes with the checkpoint key (an export's header seal). */
@@ -173,7 +206,7 @@ export class AuditLog {
     return sign(this.#signingKey, message);
   }
 
-  /** Only for an empty log: entries without any checkpoint mean the checkpoints were deleted. */
+  /** Only for an empty log whose anchor is the genesis: entries without any checkpoint mean the checkpoints were deleted. */
   #signGenesis(ts: number): CheckpointRow {
     if (this.#repo.head() !== undefined) {
       throw new VaultError('INTEGRITY', 'the audit log has entries but no checkpoint: its checkpoints were deleted; nothing more is signed until it is investigated (run `childvault audit verify`)', { field: 'audit_checkpoints' });
@@ -194,6 +227,8 @@ export class AuditLog {
   #insertCheckpoint(seq: number, hash: Uint8Array, ts: number): CheckpointRow {
     const row = { seq, ts, hash, signature: sign(this.#signingKey, checkpointMessage(this.#vaultId, seq, hash, ts, this.#checkpointEvery)) };
     this.#repo.insertCheckpoint(row);
+    const anchor = { seq, hash };
+    this.#repo.putAnchor(anchor, this.#rows.mac(AUDIT_ANCHOR_ROW, anchor));
     return row;
   }
 
@@ -204,7 +239,7 @@ export class AuditLog {
     const forged = (at: number): never => {
       throw new VaultError('INTEGRITY', `audit_log row seq ${at} failed authentication: it was written by someone without the vault's master key; nothing more is signed until it is investigated (run \`childvault audit verify\`)`, { field: `audit_log:seq ${at}` });
     };
-    if (!verifySignature(this.#signingKey.publicKey, checkpointMessage(this.#vaultId, last.seq, last.hash, last.ts, this.#checkpointEvery), last.signature)) broken();
+    // `last` comes from #lastCheckpoint: its signature and anchor were checked there.
     const atLast = last.seq === 0 ? this.#genesis : this.#repo.entry(last.seq)?.hash;
     if (atLast === undefined || !equalBytes(atLast, last.hash)) broken();
     // The entries since: read as hex rows and compared as hex (the fast path of live verification).

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { SecretBytes } from '../crypto/secret-bytes.js';
 import type { CheckpointRow } from '../store/audit-repository.js';
+import { VaultError } from '../errors.js';
 import { gapProblem, linkProblem, type ChainProblem, type ChainReport } from './chain-verifier.js';
 
 /** Below this many entries one pass is quick (well under a second) and workers are not worth starting. */
@@ -60,29 +61,45 @@ export function canVerifyInParallel(head: number): boolean {
   return head >= PARALLEL_MIN_ENTRIES && availableParallelism() > 1 && existsSync(fileURLToPath(WORKER_FILE));
 }
 
-function runRange(job: RangeJob, onProgress: (done: number) => void): Promise<Extract<RangeMessage, { type: 'done' }>> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_FILE, { workerData: job, transferList: [job.key.buffer as ArrayBuffer] });
-    let result: Extract<RangeMessage, { type: 'done' }> | undefined;
+type RangeResult = Extract<RangeMessage, { type: 'done' }>;
+
+/** Starts a worker on `job` (the key moves to it, or is wiped if it cannot start). */
+function startRange(job: RangeJob, onProgress: (done: number) => void): { readonly worker: Worker; readonly result: Promise<RangeResult> } {
+  let worker: Worker;
+  try {
+    worker = new Worker(WORKER_FILE, { workerData: job, transferList: [job.key.buffer as ArrayBuffer] });
+  } catch (error) {
+    job.key.fill(0);
+    throw error;
+  }
+  const result = new Promise<RangeResult>((resolve, reject) => {
+    let report: RangeResult | undefined;
     worker.on('message', (message: RangeMessage) => {
       if (message.type === 'progress') onProgress(message.done);
-      else result = message;
+      else report = message;
     });
     worker.on('error', reject);
     worker.on('exit', (code) => {
-      if (result !== undefined) resolve(result);
-      else reject(new Error(`audit verification worker exited with code ${code} before reporting`));
+      if (report !== undefined) resolve(report);
+      else reject(new Error(`exited with code ${code} before reporting`));
     });
   });
+  return { worker, result };
 }
 
-/** Verifies the whole live log in `availableParallelism()` ranges (at most 8); the report of one pass. */
+/** Verifies the whole live log in `verifyWorkers()` ranges; the report of one pass. */
+/** How many ranges (worker threads) a large log is verified in: one per core, at most 8. */
+export function verifyWorkers(): number {
+  return Math.min(8, availableParallelism());
+}
+
 export async function verifyInParallel(input: ParallelVerifyInput): Promise<ChainReport> {
-  const workers = Math.min(8, availableParallelism());
+  const workers = verifyWorkers();
   const bounds = Array.from({ length: workers + 1 }, (_, i) => Math.floor((input.head * i) / workers));
   const done = new Array<number>(workers).fill(0);
-  const results = await Promise.all(
-    bounds.slice(0, -1).map((from, i) => {
+  const started: { readonly worker: Worker; readonly result: Promise<RangeResult> }[] = [];
+  try {
+    for (const [i, from] of bounds.slice(0, -1).entries()) {
       const to = bounds[i + 1] ?? input.head;
       const last = i === workers - 1;
       const key = input.integrityKey.use((k) => Uint8Array.from(k));
@@ -98,13 +115,20 @@ export async function verifyInParallel(input: ParallelVerifyInput): Promise<Chai
         last,
         tailCheckpoint: last ? (input.lastCheckpoint ?? null) : null,
       };
-      return runRange(job, (n) => {
-        done[i] = n;
-        input.onProgress?.(done.reduce((a, b) => a + b, 0), input.head);
-      });
-    }),
-  );
-  return stitch(results.map((r, i) => ({ ...r, from: bounds[i] ?? 0 })));
+      started.push(
+        startRange(job, (n) => {
+          done[i] = n;
+          input.onProgress?.(done.reduce((a, b) => a + b, 0), input.head);
+        }),
+      );
+    }
+    const results = await Promise.all(started.map((r) => r.result));
+    return stitch(results.map((r, i) => ({ ...r, from: bounds[i] ?? 0 })));
+  } catch (error) {
+    // One range failed to run (not: found a problem — that is a report): stop the others.
+    for (const { worker } of started) void worker.terminate();
+    throw new VaultError('STORAGE', `audit verification could not read the log: ${error instanceof Error ? error.message : 'a worker failed'}`, { cause: error });
+  }
 }
 
 /**

@@ -38,22 +38,25 @@ export interface PendingClaim {
   readonly claimedAt: number;
 }
 
-/** The error for a waiting row the vault did not write: names the row and says how to recover. */
-export function foreignPendingRow(id: number, why: string): VaultError {
+/** The error for waiting rows the vault did not write: names them (why: of the first) and says how to recover. */
+export function foreignPendingRows(ids: readonly number[], why: string): VaultError {
+  const shown = ids.slice(0, 20).join(' ');
+  const more = ids.length > 20 ? ` (and ${ids.length - 20} more)` : '';
+  const first = ids[0] ?? 0;
   return new VaultError(
     'INTEGRITY',
-    `audit_pending row ${id} is not a record this vault writes (${why}): someone wrote it into the file. Inspect it ` +
-      `(sqlite3 VAULT "SELECT * FROM audit_pending WHERE id = ${id}"), then open the vault discarding it: ` +
-      `\`childvault audit discard-pending ${id}\` (library: openVault({ discardPendingAudit: [${id}] })); the discard is recorded in the log`,
-    { field: `audit_pending:${id}` },
+    `audit_pending row${ids.length > 1 ? 's' : ''} ${ids.slice(0, 20).join(', ')}${more} ${ids.length > 1 ? 'are not records' : 'is not a record'} this vault writes (row ${first}: ${why}): someone wrote ${ids.length > 1 ? 'them' : 'it'} into the file. Inspect ` +
+      `(sqlite3 VAULT "SELECT * FROM audit_pending WHERE id = ${first}"), then open the vault discarding ${ids.length > 1 ? 'them' : 'it'}: ` +
+      `\`childvault audit discard-pending ${shown}\` (library: openVault({ discardPendingAudit: [${ids.slice(0, 20).join(', ')}] })); each discard is recorded in the log`,
+    { field: `audit_pending:${first}` },
   );
 }
 
-/** Admits a waiting row, or throws INTEGRITY naming it. */
-export function admitPending(row: PendingRow, now: number): PendingClaim {
+/** Admits a waiting row as a claim, or says why it is not one the vault writes. */
+export function admitPending(row: PendingRow, now: number): { readonly claim: PendingClaim } | { readonly why: string } {
   const parsed = pendingSchema.safeParse(row);
-  if (!parsed.success) throw foreignPendingRow(row.id, `field ${parsed.error.issues[0]?.path.join('.') || 'row'}`);
+  if (!parsed.success) return { why: `field ${parsed.error.issues[0]?.path.join('.') || 'row'}` };
   const p = parsed.data;
-  if (p.ts > now + MAX_CLOCK_AHEAD_MS) throw foreignPendingRow(p.id, 'dated in the future');
-  return { id: p.id, actor: p.actor, role: p.role, purpose: p.purpose, claimedAt: p.ts };
+  if (p.ts > now + MAX_CLOCK_AHEAD_MS) return { why: 'dated in the future' };
+  return { claim: { id: p.id, actor: p.actor, role: p.role, purpose: p.purpose, claimedAt: p.ts } };
 }

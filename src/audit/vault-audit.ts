@@ -12,7 +12,8 @@ import type { AuditRepository } from '../store/audit-repository.js';
 import type { RowAuthenticator } from '../store/rows.js';
 import { readTransaction, writeTransaction, type SqliteDatabase } from '../store/database.js';
 import type { AuditLog } from './audit-log.js';
-import type { ChainReport } from './chain-verifier.js';
+import type { ChainProblem, ChainReport } from './chain-verifier.js';
+import { equalBytes } from '../crypto/hash.js';
 import type { AuditDetail, AuditRecord } from './entry.js';
 import { verifyLiveChain } from './live-chain.js';
 import { canVerifyInParallel, verifyInParallel } from './parallel-verify.js';
@@ -148,7 +149,11 @@ export class VaultAudit {
     return this.#deps.run(ctx, 'audit.verify', async (_c, record) => {
       const log = this.#deps.log;
       const repo = this.#deps.repo;
-      const { head, lastCheckpoint } = readTransaction(this.#deps.db, 'reading the audit head', () => ({ head: repo.head()?.seq ?? 0, lastCheckpoint: repo.lastCheckpoint() }));
+      const { head, lastCheckpoint, anchor } = readTransaction(this.#deps.db, 'reading the audit head', () => ({
+        head: repo.head()?.seq ?? 0,
+        lastCheckpoint: repo.lastCheckpoint(),
+        anchor: anchorOrProblem(log),
+      }));
       const chain = { vaultId: this.#deps.vaultId, genesis: log.genesis, publicKey: log.publicKey, checkpointEvery: log.checkpointEvery, head, lastCheckpoint };
       const path = this.#deps.db.memory ? null : this.#deps.db.name;
       let report: ChainReport;
@@ -163,6 +168,7 @@ export class VaultAudit {
         }
         report = step.value;
       }
+      report = withAnchor(report, anchor, repo);
       try {
         writeTransaction(this.#deps.db, 'recording a verification', () => {
           this.#deps.log.append(record({ ok: report.ok, entries: report.entries, ...(report.problem?.seq == null ? {} : { problemSeq: report.problem.seq }) }));
@@ -188,4 +194,31 @@ export class VaultAudit {
       );
     });
   }
+}
+
+/** The authenticated anchor (the last checkpoint the vault signed), or the problem with it. */
+function anchorOrProblem(log: AuditLog): { readonly seq: number; readonly hash: Uint8Array } | ChainProblem {
+  try {
+    return log.anchor();
+  } catch (error) {
+    if (!(error instanceof VaultError)) throw error;
+    return { seq: null, message: error.message };
+  }
+}
+
+/**
+ * A chain that verifies must also reach the last checkpoint the vault signed: without this, a log
+ * deleted whole, or cut back to an earlier checkpoint with the checkpoints after it, verifies.
+ */
+function withAnchor(report: ChainReport, anchor: { readonly seq: number; readonly hash: Uint8Array } | ChainProblem, repo: AuditRepository): ChainReport {
+  if (!report.ok) return report;
+  if ('message' in anchor) return { ...report, ok: false, problem: anchor };
+  const reached = report.lastCheckpoint?.seq ?? -1;
+  const atAnchor = repo.checkpoint(anchor.seq);
+  if (reached >= anchor.seq && atAnchor !== undefined && equalBytes(atAnchor.hash, anchor.hash)) return report;
+  return {
+    ...report,
+    ok: false,
+    problem: { seq: anchor.seq, message: `the log does not reach the last checkpoint the vault signed (seq ${anchor.seq}): entries and checkpoints up to it were removed` },
+  };
 }

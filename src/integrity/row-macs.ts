@@ -12,6 +12,7 @@ import { equalBytes, hashCanonical } from '../crypto/hash.js';
 import type { SecretBytes } from '../crypto/secret-bytes.js';
 import { VaultError } from '../errors.js';
 import { readU32, u64, type CanonicalField } from '../format/canonical.js';
+import { phonesIn } from '../guard/text-candidates.js';
 import type { AnyRowSpec, RowAuthenticator, RowOf } from '../store/rows.js';
 
 const EMPTY = new Uint8Array(0);
@@ -36,12 +37,22 @@ function field(kind: string, value: unknown): CanonicalField {
   throw new TypeError('row column of the wrong type');
 }
 
+/**
+ * A row's name as an error (and the failure's audit entry, kept for good) may show it. Ids of a
+ * forged row are the attacker's text: anything but a short plain id, or one that holds a phone
+ * number, is withheld.
+ */
+function printableRowName(name: string): string {
+  return name.length <= 64 && /^[\w:. -]+$/.test(name) && phonesIn(name).length === 0 ? name : '(an id that cannot be shown)';
+}
+
 /** The error for a row that fails authentication: names the table and row, never a value. */
 export function tamperedRow(table: string, rowName: string): VaultError {
+  const name = printableRowName(rowName);
   return new VaultError(
     'INTEGRITY',
-    `${table} row ${rowName} failed authentication: it was written or changed by someone without the vault's master key; nothing was done with it (see docs/audit.md, "Authenticated rows")`,
-    { field: `${table}:${rowName}` },
+    `${table} row ${name} failed authentication: it was written or changed by someone without the vault's master key; nothing was done with it (see docs/audit.md, "Authenticated rows")`,
+    { field: `${table}:${name}` },
   );
 }
 

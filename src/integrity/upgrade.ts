@@ -20,17 +20,21 @@ import { verifyLiveChainNow } from '../audit/live-chain.js';
 import type { MasterKeyProvider } from '../keys/master-key.js';
 import { LEGACY_FORMAT_VERSION, masterCheckAad, VAULT_FORMAT_VERSION } from '../keys/unlock.js';
 import { APPROVAL_ROW, APPROVAL_SUBJECT_ROW, CONSENT_ROW } from '../store/access-repository.js';
-import { AUDIT_ENTRY_ROW, type AuditRepository } from '../store/audit-repository.js';
+import { AUDIT_ANCHOR_ROW, AUDIT_CONFIG_ROW, AUDIT_ENTRY_ROW, type AuditRepository } from '../store/audit-repository.js';
 import { writeTransaction, type SqliteDatabase } from '../store/database.js';
 import { BLIND_INDEX_ROW, CANARY_ROW } from '../store/guard-repository.js';
 import { KEK_ROW } from '../store/kek-repository.js';
+import { RECORD_ROW } from '../store/record-repository.js';
 import type { MetaRepository, VaultMetaRow } from '../store/meta-repository.js';
 import { ROTATION_ROW, type RotationRepository } from '../store/rotation-repository.js';
-import { backfillMacs, type RowAuthenticator } from '../store/rows.js';
+import { anyMac, backfillMacs, type RowAuthenticator } from '../store/rows.js';
 import { RowMacs } from './row-macs.js';
 
 /** The audit action recorded by the upgrade. */
 export const UPGRADE_ACTION = 'vault.upgrade';
+
+/** Every table a format-1 vault has whose rows get a MAC. */
+const SPECS = [KEK_ROW, ROTATION_ROW, RECORD_ROW, CONSENT_ROW, APPROVAL_ROW, APPROVAL_SUBJECT_ROW, CANARY_ROW, BLIND_INDEX_ROW, AUDIT_ENTRY_ROW] as const;
 
 export interface UpgradeDeps {
   readonly db: SqliteDatabase;
@@ -65,16 +69,20 @@ export async function upgradeToAuthenticatedRows(deps: UpgradeDeps): Promise<Sec
           `the vault cannot be upgraded: its audit log does not verify (seq ${chain.problem?.seq ?? '?'}: ${chain.problem?.message ?? 'unknown'}); investigate with the childvault version that wrote it`,
         );
       }
-      if (deps.audit.hasAction(UPGRADE_ACTION)) {
+      // Traces of an earlier upgrade: this is a format-2 vault someone tried to make forget its MACs.
+      if (deps.audit.hasAction(UPGRADE_ACTION) || deps.audit.anchor() !== undefined || SPECS.some((spec) => anyMac(deps.db, spec))) {
         throw new VaultError('INTEGRITY', 'the vault was upgraded before, but its master check is an older copy: vault_meta was rolled back to make the vault forget its MACs; restore the vault from a backup');
       }
       let count = 0;
-      for (const spec of [KEK_ROW, ROTATION_ROW, CONSENT_ROW, APPROVAL_ROW, APPROVAL_SUBJECT_ROW, CANARY_ROW, BLIND_INDEX_ROW] as const) {
-        count += backfillMacs(deps.db, spec, (row) => rows.mac(spec, row as never));
-      }
-      count += backfillMacs(deps.db, AUDIT_ENTRY_ROW, (row) => rows.mac(AUDIT_ENTRY_ROW, row));
+      for (const spec of SPECS) count += backfillMacs(deps.db, spec, (row) => rows.mac(spec, row as never));
       const rotations = deps.rotations(rows);
       rotations.initTotals(rotations.totalsFromHistory());
+      const config = { checkpointEvery: log.checkpointEvery };
+      deps.audit.insertConfig(config.checkpointEvery, rows.mac(AUDIT_CONFIG_ROW, config));
+      // The log's anchor: its last checkpoint, which the verification above found genuine.
+      const last = deps.audit.lastCheckpoint();
+      const anchor = { seq: last?.seq ?? 0, hash: last?.hash ?? log.genesis };
+      deps.audit.putAnchor(anchor, rows.mac(AUDIT_ANCHOR_ROW, anchor));
       if (!deps.meta.upgradeFormat(LEGACY_FORMAT_VERSION, VAULT_FORMAT_VERSION, check)) throw new Error('internal: vault format changed under the write lock');
       log.append(deps.record({ from: LEGACY_FORMAT_VERSION, to: VAULT_FORMAT_VERSION, rows: count }));
       log.checkpoint(deps.now);

@@ -17,6 +17,8 @@ import { writeTransaction, type SqliteDatabase } from '../store/database.js';
 import { KekRepository } from '../store/kek-repository.js';
 import type { MetaRepository, VaultMetaRow } from '../store/meta-repository.js';
 import { RotationRepository } from '../store/rotation-repository.js';
+import { AUDIT_ANCHOR_ROW, AUDIT_CONFIG_ROW, AuditRepository } from '../store/audit-repository.js';
+import { genesisHash } from '../audit/entry.js';
 import { Keyring, kekAad } from './keyring.js';
 import type { MasterKeyProvider } from './master-key.js';
 
@@ -96,15 +98,34 @@ interface PreparedVault {
   readonly meta: VaultMetaRow;
   readonly wrappedKek: Uint8Array;
   readonly integrityKey: SecretBytes;
+  readonly vaultKeys: readonly { readonly name: string; readonly wrapped: Uint8Array }[];
 }
 
-async function prepareNewVault(provider: MasterKeyProvider, now: number): Promise<PreparedVault> {
+/** What a new vault is made with besides its keys. */
+export interface NewVaultSettings {
+  /** The vault-wide keys (random, wrapped by the master key) made with it. */
+  readonly vaultKeys: readonly string[];
+  /** The audit log's checkpoint interval, fixed for the vault's life. */
+  readonly checkpointEvery: number;
+}
+
+async function prepareNewVault(provider: MasterKeyProvider, now: number, settings: NewVaultSettings): Promise<PreparedVault> {
   const params = await attach(provider, null);
   const vaultId = newId(now);
   const kek = randomBytes(KEY_BYTES);
   const integrityKey = new SecretBytes(randomBytes(KEY_BYTES));
   try {
+    const vaultKeys = [];
+    for (const name of settings.vaultKeys) {
+      const key = randomBytes(KEY_BYTES);
+      try {
+        vaultKeys.push({ name, wrapped: await provider.wrap(key, vaultKeyAad(vaultId, name)) });
+      } finally {
+        key.fill(0);
+      }
+    }
     return {
+      vaultKeys,
       meta: {
         vaultId,
         formatVersion: VAULT_FORMAT_VERSION,
@@ -187,19 +208,29 @@ export async function loadVaultKeys(
   return keys;
 }
 
-/** Unlocks the vault in `db`, creating it first if the file holds none yet. */
-export async function unlockVault(db: SqliteDatabase, repos: Repositories, provider: MasterKeyProvider, now: number): Promise<UnlockedVault> {
+/**
+ * Unlocks the vault in `db`, creating it first if the file holds none yet. A new vault gets, in one
+ * transaction with its identity row, everything whose absence later would mean deletion: its
+ * vault-wide keys, its first KEK, its erasure totals, its checkpoint interval and its audit anchor
+ * (at the genesis hash) — all authenticated — so a vault in use never makes any of them afresh.
+ */
+export async function unlockVault(db: SqliteDatabase, repos: Repositories, provider: MasterKeyProvider, now: number, settings: NewVaultSettings): Promise<UnlockedVault> {
   let meta = repos.meta.get();
   let created = false;
   if (meta === undefined) {
-    const prepared = await prepareNewVault(provider, now);
+    const prepared = await prepareNewVault(provider, now, settings);
     try {
       const rows = new RowMacs(prepared.integrityKey);
       created = writeTransaction(db, 'creating the vault', () => {
         if (repos.meta.get() !== undefined) return false; // another process won the race
         repos.meta.insert(prepared.meta);
+        for (const k of prepared.vaultKeys) repos.meta.insertKey({ name: k.name, wrapped: k.wrapped, createdAt: now });
         new KekRepository(db, rows).insertActive(1, prepared.wrappedKek, now);
         new RotationRepository(db, rows).initTotals();
+        const audit = new AuditRepository(db);
+        audit.insertConfig(settings.checkpointEvery, rows.mac(AUDIT_CONFIG_ROW, { checkpointEvery: settings.checkpointEvery }));
+        const anchor = { seq: 0, hash: genesisHash(prepared.meta.vaultId) };
+        audit.putAnchor(anchor, rows.mac(AUDIT_ANCHOR_ROW, anchor));
         return true;
       });
     } finally {

@@ -18,20 +18,30 @@ export const approvalActorSchema = z
   .max(128)
   .regex(APPROVAL_ACTOR, safe('must be lower-case a-z and 0-9, with single . _ : @ / + - between them (officers and approved staff use one spelling)'));
 
-/** Letters and digits (and pairs) of this alphabet that look alike, mapped to one of them. */
-const CONFUSABLE: readonly [RegExp, string][] = [
-  [/rn/g, 'm'],
-  [/vv/g, 'w'],
-  [/cl/g, 'd'],
+/** Single characters of this alphabet that look alike, mapped to one of them. */
+const CONFUSABLE_CHARS: readonly [RegExp, string][] = [
   [/[1i]/g, 'l'],
   [/0/g, 'o'],
   [/5/g, 's'],
   [/[._:@/+-]/g, '-'],
 ];
+/** Pairs that look like one letter (after the single characters are mapped: `c1` is `cl`). */
+const CONFUSABLE_PAIRS: readonly [RegExp, string][] = [
+  [/rn/g, 'm'],
+  [/vv/g, 'w'],
+  [/cl/g, 'd'],
+];
 
-/** The id as it looks: two ids with the same skeleton name the same actor. */
+/**
+ * The id as it looks: two ids with the same skeleton name the same actor. Characters first, then
+ * pairs, until nothing changes (a replaced pair can form another).
+ */
 export function actorSkeleton(id: string): string {
   let s = id.normalize('NFKC').toLowerCase();
-  for (const [pattern, to] of CONFUSABLE) s = s.replace(pattern, to);
+  for (const [pattern, to] of CONFUSABLE_CHARS) s = s.replace(pattern, to);
+  for (let before = ''; before !== s; ) {
+    before = s;
+    for (const [pattern, to] of CONFUSABLE_PAIRS) s = s.replace(pattern, to);
+  }
   return s;
 }

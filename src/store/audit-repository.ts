@@ -3,10 +3,14 @@ import type { Statement } from 'better-sqlite3';
 import type { AuditEntry, AuditOutcome } from '../audit/entry.js';
 import type { ExportEntryRow } from '../audit/export.js';
 import type { SqliteDatabase } from './database.js';
-import { rowSpec } from './rows.js';
+import { rowSpec, type Stored } from './rows.js';
 
 /** An entry's MAC binds its seq and chain hash (which binds every field and the chain before it). */
 export const AUDIT_ENTRY_ROW = rowSpec('audit_log', { seq: 'int', hash: 'bytes' }, { key: ['seq'] });
+/** The last checkpoint the vault signed: the log must reach it (one row). */
+export const AUDIT_ANCHOR_ROW = rowSpec('audit_anchor', { seq: 'int', hash: 'bytes' }, { extra: ['singleton'] });
+/** The checkpoint interval, fixed when the vault is made (one row). */
+export const AUDIT_CONFIG_ROW = rowSpec('audit_config', { checkpointEvery: 'int' }, { extra: ['singleton'] });
 
 /** The last entry: where the next one chains on. */
 export interface HeadRow {
@@ -66,8 +70,10 @@ export class AuditRepository {
   readonly #subjectKey: Statement<[Uint8Array], { sealedKey: Uint8Array }>;
   readonly #insertSubjectKey: Statement<[Uint8Array, Uint8Array]>;
   readonly #deleteSubjectKey: Statement<[Uint8Array]>;
-  readonly #config: Statement<[], { every: number }>;
-  readonly #setConfig: Statement<[number]>;
+  readonly #config: Statement<[], Stored<typeof AUDIT_CONFIG_ROW>>;
+  readonly #setConfig: Statement;
+  readonly #anchor: Statement<[], Stored<typeof AUDIT_ANCHOR_ROW>>;
+  readonly #setAnchor: Statement;
   readonly #insertPending: Statement<[number, string, string, string, string, string]>;
   readonly #pending: Statement<[number], PendingRow>;
   readonly #deletePending: Statement<[number]>;
@@ -99,8 +105,10 @@ export class AuditRepository {
     this.#subjectKey = db.prepare('SELECT sealed_key AS sealedKey FROM audit_subjects WHERE subject_tag = ?');
     this.#insertSubjectKey = db.prepare('INSERT INTO audit_subjects (subject_tag, sealed_key) VALUES (?, ?)');
     this.#deleteSubjectKey = db.prepare('DELETE FROM audit_subjects WHERE subject_tag = ?');
-    this.#config = db.prepare('SELECT checkpoint_every AS every FROM audit_config WHERE singleton = 1');
-    this.#setConfig = db.prepare('INSERT INTO audit_config (singleton, checkpoint_every) VALUES (1, ?) ON CONFLICT (singleton) DO NOTHING');
+    this.#config = db.prepare(`SELECT ${AUDIT_CONFIG_ROW.select}, mac FROM audit_config WHERE singleton = 1`);
+    this.#setConfig = db.prepare(AUDIT_CONFIG_ROW.insert.replace('INSERT INTO', 'INSERT OR REPLACE INTO'));
+    this.#anchor = db.prepare(`SELECT ${AUDIT_ANCHOR_ROW.select}, mac FROM audit_anchor WHERE singleton = 1`);
+    this.#setAnchor = db.prepare(AUDIT_ANCHOR_ROW.insert.replace('INSERT INTO', 'INSERT OR REPLACE INTO'));
     this.#insertPending = db.prepare('INSERT INTO audit_pending (ts, actor, role, purpose, action, reason) VALUES (?, ?, ?, ?, ?, ?)');
     this.#pending = db.prepare('SELECT id, ts, actor, role, purpose, action, reason FROM audit_pending ORDER BY id LIMIT ?');
     this.#deletePending = db.prepare('DELETE FROM audit_pending WHERE id = ?');
@@ -172,12 +180,23 @@ export class AuditRepository {
     this.#deleteSubjectKey.run(subjectTag);
   }
 
-  /** The checkpoint interval, set once when the log starts (the first writer's value wins). */
-  checkpointEvery(initial: number): number {
-    const row = this.#config.get();
-    if (row !== undefined) return row.every;
-    this.#setConfig.run(initial);
-    return this.#config.get()?.every ?? initial;
+  /** The checkpoint interval row (its MAC is the caller's to check), if any. */
+  config(): Stored<typeof AUDIT_CONFIG_ROW> | undefined {
+    return this.#config.get();
+  }
+
+  /** Sets the interval once, when the vault is made. */
+  insertConfig(checkpointEvery: number, mac: Uint8Array): void {
+    this.#setConfig.run(checkpointEvery, mac, 1);
+  }
+
+  /** The last checkpoint the vault signed (its MAC is the caller's to check), if any. */
+  anchor(): Stored<typeof AUDIT_ANCHOR_ROW> | undefined {
+    return this.#anchor.get();
+  }
+
+  putAnchor(anchor: { seq: number; hash: Uint8Array }, mac: Uint8Array): void {
+    this.#setAnchor.run(anchor.seq, anchor.hash, mac, 1);
   }
 
   /** Records an event that cannot be signed yet (a wrong-key open); it enters the chain later. */

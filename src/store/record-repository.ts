@@ -1,6 +1,18 @@
 /** Stored values: one row per (subject tag, category) holding the wrapped data key and the sealed value. */
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './database.js';
+import { rowSpec, rowValues, type RowAuthenticator, type Stored } from './rows.js';
+
+/**
+ * What a record's MAC covers: what the vault decides without decrypting (that the value exists,
+ * its category and write time, its sizes) and the data key id that ties it to its ciphertext. The
+ * KEK version and wrapped key are bound by the data key's AAD, the body by its own.
+ */
+export const RECORD_ROW = rowSpec(
+  'records',
+  { subjectTag: 'bytes', category: 'text', dekId: 'bytes', format: 'int', chunkCount: 'int', plaintextBytes: 'int', writtenAt: 'int' },
+  { extra: ['kek_version', 'wrapped_dek', 'body'] },
+);
 
 /** Record format 2 stores its ciphertext in record_chunks (crypto/record-cipher.ts RECORD_FORMAT_STREAM). */
 const STREAM_FORMAT = 2;
@@ -19,7 +31,7 @@ export interface RecordRow {
 }
 
 /** What `find` returns (the subject tag is the caller's). */
-export type StoredValueRow = Omit<RecordRow, 'subjectTag'>;
+export type StoredValueRow = RecordRow;
 
 export interface ErasedRow {
   readonly dekId: Uint8Array;
@@ -41,38 +53,40 @@ interface DeletedRow {
 }
 
 export class RecordRepository {
-  readonly #find: Statement<[Uint8Array, string], StoredValueRow>;
+  readonly #find: Statement<[Uint8Array, string], StoredValueRow & Stored<typeof RECORD_ROW>>;
   readonly #chunks: Statement<[Uint8Array], { data: Uint8Array }>;
   readonly #deleteOne: Statement<[Uint8Array, string], DeletedRow>;
   readonly #deleteSubject: Statement<[Uint8Array], DeletedRow>;
   readonly #deleteChunks: Statement<[Uint8Array]>;
-  readonly #insert: Statement<[Uint8Array, string, Uint8Array, number, Uint8Array, number, Uint8Array, number, number, number]>;
+  readonly #insert: Statement;
+  readonly #auth: RowAuthenticator;
   readonly #insertChunk: Statement<[Uint8Array, number, Uint8Array]>;
   readonly #counts: Statement<[], CategoryCount>;
-  readonly #ages: Statement<[number, number], { id: number; category: string; writtenAt: number }>;
+  readonly #ages: Statement<[number, number], Stored<typeof RECORD_ROW> & { id: number }>;
   readonly #deleteById: Statement<[number, number], DeletedRow>;
 
-  constructor(db: SqliteDatabase) {
-    this.#find = db.prepare(`SELECT category, dek_id AS dekId, kek_version AS kekVersion, wrapped_dek AS wrappedDek, format, body,
-        chunk_count AS chunkCount, plaintext_bytes AS plaintextBytes, written_at AS writtenAt
+  constructor(db: SqliteDatabase, auth: RowAuthenticator) {
+    this.#auth = auth;
+    this.#find = db.prepare(`SELECT ${RECORD_ROW.select}, kek_version AS kekVersion, wrapped_dek AS wrappedDek, body, mac
       FROM records WHERE subject_tag = ? AND category = ?`);
     this.#chunks = db.prepare('SELECT data FROM record_chunks WHERE dek_id = ? ORDER BY idx');
     this.#deleteOne = db.prepare('DELETE FROM records WHERE subject_tag = ? AND category = ? RETURNING dek_id AS dekId, category, kek_version AS kekVersion, format');
     this.#deleteSubject = db.prepare('DELETE FROM records WHERE subject_tag = ? RETURNING dek_id AS dekId, category, kek_version AS kekVersion, format');
     this.#deleteChunks = db.prepare('DELETE FROM record_chunks WHERE dek_id = ?');
-    this.#insert = db.prepare(`INSERT INTO records
-      (subject_tag, category, dek_id, kek_version, wrapped_dek, format, body, chunk_count, plaintext_bytes, written_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.#insert = db.prepare(RECORD_ROW.insert);
     this.#insertChunk = db.prepare('INSERT INTO record_chunks (dek_id, idx, data) VALUES (?, ?, ?)');
     this.#counts = db.prepare(`SELECT category, count(*) AS count, coalesce(sum(plaintext_bytes), 0) AS bytes
       FROM records GROUP BY category ORDER BY category`);
-    this.#ages = db.prepare('SELECT id, category, written_at AS writtenAt FROM records WHERE id > ? ORDER BY id LIMIT ?');
+    this.#ages = db.prepare(`SELECT id, ${RECORD_ROW.select}, mac FROM records WHERE id > ? ORDER BY id LIMIT ?`);
     this.#deleteById = db.prepare('DELETE FROM records WHERE id = ? AND written_at <= ? RETURNING dek_id AS dekId, category, kek_version AS kekVersion, format');
   }
 
-  /** The current value of (subject, category) with its wrapped data key, if any. */
+  /** The current value of (subject, category) with its wrapped data key, if any (authenticated). */
   find(subjectTag: Uint8Array, category: string): StoredValueRow | undefined {
-    return this.#find.get(subjectTag, category);
+    const row = this.#find.get(subjectTag, category);
+    if (row === undefined) return undefined;
+    this.#auth.check(RECORD_ROW, row, row.mac, `of category ${category}`);
+    return row;
   }
 
   /**
@@ -97,7 +111,7 @@ export class RecordRepository {
   replace(row: RecordRow, chunks: Iterable<Uint8Array>): { readonly id: number; readonly replacedDekId: Uint8Array | undefined } {
     const old = this.#deleteOne.get(row.subjectTag, row.category);
     if (old !== undefined) this.#dropChunks(old);
-    const { lastInsertRowid } = this.#insert.run(row.subjectTag, row.category, row.dekId, row.kekVersion, row.wrappedDek, row.format, row.body, row.chunkCount, row.plaintextBytes, row.writtenAt);
+    const { lastInsertRowid } = this.#insert.run(...rowValues(RECORD_ROW, row, this.#auth.mac(RECORD_ROW, row), row.kekVersion, row.wrappedDek, row.body));
     let idx = 0;
     for (const chunk of chunks) this.#insertChunk.run(row.dekId, idx++, chunk);
     if (idx !== row.chunkCount) throw new Error(`internal: wrote ${idx} chunks, expected ${row.chunkCount}`);
@@ -121,9 +135,21 @@ export class RecordRepository {
     if (row.format === STREAM_FORMAT) this.#deleteChunks.run(row.dekId);
   }
 
-  /** Record ids, categories and write times after `afterId`, in id order (for retention sweeps). */
-  ages(afterId: number, limit: number): { id: number; category: string; writtenAt: number }[] {
-    return this.#ages.all(afterId, limit);
+  /**
+   * Record ids, categories and write times after `afterId`, in id order (for retention sweeps).
+   * `authentic` is false for a row whose MAC fails: the sweep leaves it and reports it rather than
+   * letting one forged row stop the erasure of every genuine expired value.
+   */
+  ages(afterId: number, limit: number): { id: number; category: string; writtenAt: number; authentic: boolean }[] {
+    return this.#ages.all(afterId, limit).map((row) => {
+      let authentic = true;
+      try {
+        this.#auth.check(RECORD_ROW, row, row.mac, String(row.id));
+      } catch {
+        authentic = false;
+      }
+      return { id: row.id, category: row.category, writtenAt: row.writtenAt, authentic };
+    });
   }
 
   /** Deletes one record (and its chunks) if it was written at or before `writtenBefore`. */
@@ -134,7 +160,10 @@ export class RecordRepository {
     return { dekId: row.dekId, category: row.category, kekVersion: row.kekVersion };
   }
 
-  /** Values held per category (expired ones included until a retention sweep erases them). */
+  /**
+   * Values held per category (expired ones included until a retention sweep erases them). A
+   * statistic read without authentication: a forged row counts until something reads it.
+   */
   countByCategory(): CategoryCount[] {
     return this.#counts.all();
   }

@@ -6,6 +6,7 @@
 import type { Statement } from 'better-sqlite3';
 import { VaultError } from '../errors.js';
 import type { SqliteDatabase } from './database.js';
+import { RECORD_ROW } from './record-repository.js';
 import { rowSpec, rowValues, type RowAuthenticator, type RowOf, type Stored } from './rows.js';
 
 export const ROTATION_ROW = rowSpec('key_rotations', {
@@ -69,10 +70,10 @@ export class RotationRepository {
   readonly #start: Statement;
   readonly #update: Statement<[number | null, number, number, Uint8Array, number, number]>;
   readonly #pageKeys: Statement<[number, number, number], RotatableRow>;
-  readonly #pageValues: Statement<[number, number, number], ResealableRow>;
+  readonly #pageValues: Statement<[number, number, number], ResealableRow & { mac: Uint8Array | null }>;
   readonly #remaining: Statement<[number], { n: number }>;
   readonly #rewrap: Statement<[number, Uint8Array, number, Uint8Array]>;
-  readonly #reseal: Statement<[Uint8Array, number, Uint8Array, Uint8Array, number, number, Uint8Array]>;
+  readonly #reseal: Statement<[Uint8Array, number, Uint8Array, Uint8Array, Uint8Array, number, number, Uint8Array]>;
   readonly #chunk: Statement<[Uint8Array, number], { data: Uint8Array }>;
   readonly #insertChunk: Statement<[Uint8Array, number, Uint8Array]>;
   readonly #deleteChunks: Statement<[Uint8Array]>;
@@ -96,11 +97,11 @@ export class RotationRepository {
     const pageOf = 'FROM records WHERE id > ? AND kek_version != ? ORDER BY id LIMIT ?';
     // A rewrap never reads the bodies: they are most of each row.
     this.#pageKeys = db.prepare(`SELECT ${keyColumns} ${pageOf}`);
-    this.#pageValues = db.prepare(`SELECT ${keyColumns}, format, body, chunk_count AS chunkCount, plaintext_bytes AS plaintextBytes, written_at AS writtenAt ${pageOf}`);
+    this.#pageValues = db.prepare(`SELECT ${keyColumns}, format, body, chunk_count AS chunkCount, plaintext_bytes AS plaintextBytes, written_at AS writtenAt, mac ${pageOf}`);
     this.#remaining = db.prepare('SELECT count(*) AS n FROM records WHERE kek_version != ?');
     // Guarded by dek_id: a value replaced since the page was read is left alone (it has a new key already).
     this.#rewrap = db.prepare('UPDATE records SET kek_version = ?, wrapped_dek = ? WHERE id = ? AND dek_id = ?');
-    this.#reseal = db.prepare('UPDATE records SET dek_id = ?, kek_version = ?, wrapped_dek = ?, body = ? WHERE id = ? AND format = ? AND dek_id = ?');
+    this.#reseal = db.prepare('UPDATE records SET dek_id = ?, kek_version = ?, wrapped_dek = ?, body = ?, mac = ? WHERE id = ? AND format = ? AND dek_id = ?');
     this.#chunk = db.prepare('SELECT data FROM record_chunks WHERE dek_id = ? AND idx = ?');
     this.#insertChunk = db.prepare('INSERT INTO record_chunks (dek_id, idx, data) VALUES (?, ?, ?)');
     this.#deleteChunks = db.prepare('DELETE FROM record_chunks WHERE dek_id = ?');
@@ -157,9 +158,12 @@ export class RotationRepository {
     return this.#pageKeys.all(cursor, toVersion, limit);
   }
 
-  /** As pageKeys, with the sealed values. */
+  /** As pageKeys, with the sealed values (each row authenticated: its sizes and times are re-MACed under its new data key). */
   pageValues(cursor: number, toVersion: number, limit: number): ResealableRow[] {
-    return this.#pageValues.all(cursor, toVersion, limit);
+    return this.#pageValues.all(cursor, toVersion, limit).map((row) => {
+      this.#auth.check(RECORD_ROW, row, row.mac, String(row.id));
+      return row;
+    });
   }
 
   remaining(toVersion: number): number {
@@ -173,7 +177,8 @@ export class RotationRepository {
 
   /** Replaces a record's data key and sealed body (and, for streams, its chunks already inserted under the new id). */
   reseal(row: ResealableRow, dekId: Uint8Array, toVersion: number, wrapped: Uint8Array, body: Uint8Array): boolean {
-    const changed = this.#reseal.run(dekId, toVersion, wrapped, body, row.id, row.format, row.dekId).changes === 1;
+    const mac = this.#auth.mac(RECORD_ROW, { ...row, dekId });
+    const changed = this.#reseal.run(dekId, toVersion, wrapped, body, mac, row.id, row.format, row.dekId).changes === 1;
     if (changed) this.#deleteChunks.run(row.dekId);
     return changed;
   }

@@ -72,6 +72,11 @@ export function rowSpec<C extends Columns>(table: string, columns: C, options: R
   };
 }
 
+/** True when some row of `spec`'s table carries a MAC (a vault upgraded before). */
+export function anyMac(db: SqliteDatabase, spec: AnyRowSpec): boolean {
+  return db.prepare(`SELECT 1 FROM ${spec.table} WHERE mac IS NOT NULL LIMIT 1`).get() !== undefined;
+}
+
 /**
  * Gives every row of `spec`'s table its MAC (`macOf`), in one pass, inside the caller's write
  * transaction: the upgrade of a vault whose rows were written before they were authenticated.

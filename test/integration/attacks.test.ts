@@ -413,15 +413,28 @@ describe('smaller holes found under attack', () => {
     await vault.close();
   });
 
-  it('a records row of a category the vault does not declare is skipped and reported by the retention sweep, not fatal', async () => {
-    const { vault, path } = await freshVault();
-    await vault.put('u:1', { location: sampleLocation }, ctx);
-    await vault.put('u:2', { location: sampleLocation }, ctx);
-    tamper(path, (db) => db.exec("UPDATE records SET category = 'gone' WHERE id = (SELECT min(id) FROM records)"));
-    const sweep = await vault.retention.sweep(ctx);
-    expect(sweep).toMatchObject({ scanned: 2, total: 0, skipped: 1 });
+  it('a value of a category the vault no longer declares is skipped and reported by the retention sweep, not fatal', async () => {
+    const { z } = await import('zod');
+    const dir = tempDir();
+    const path = join(dir, 'p.db');
+    const keyPath = join(dir, 'k');
+    await generateKeyFile(keyPath);
+    const policy = (categories: string[]): PolicyInput => ({
+      version: 1,
+      purposes: { account: { categories: Object.fromEntries(categories.map((c) => [c, 'full'])), consent: 'exempt', legalBasis: 't', impactAssessment: 'PIA-1' } },
+      roles: { service: { grants: [{ purpose: 'account', actions: ['put', 'retention'] }] } },
+      officers: ['staff:o'],
+      notices: [{ version: 'v1', changedPurposes: [] }],
+    });
+    const before = await openVault({ path, masterKey: keyFile(keyPath), categories: { hobby: { schema: z.object({ v: z.number() }), retentionDays: 2 } }, policy: policy(['hobby', 'location']) });
+    await before.put('u:1', { hobby: { v: 1 }, location: sampleLocation }, ctx);
+    await before.close();
+    // The configuration no longer declares `hobby`: its value has no retention to go by.
+    const after = await openVault({ path, masterKey: keyFile(keyPath), policy: policy(['location']) });
+    const sweep = await after.retention.sweep(ctx);
+    expect(sweep).toMatchObject({ scanned: 2, total: 0, skipped: 1, tampered: 0 });
     expect(JSON.parse(lastEntry(path).detail!)).toMatchObject({ skipped: 1 });
-    await vault.close();
+    await after.close();
   });
 
   it('protections() is decided by the policy: a role with no grant for the purpose is refused, and the refusal recorded', async () => {

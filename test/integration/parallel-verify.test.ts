@@ -6,14 +6,14 @@
  * vault through dist/, and the one-pass verdict comes from the sources (where no worker file exists).
  */
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendAuditEntries } from '../../bench/audit-log-builder.js';
 import * as built from '../../dist/index.js';
 import { chainHash, entryDigest, type UnhashedEntry } from '../../src/audit/entry.js';
-import { PARALLEL_MIN_ENTRIES } from '../../src/audit/parallel-verify.js';
+import { PARALLEL_MIN_ENTRIES, verifyWorkers } from '../../src/audit/parallel-verify.js';
 import * as source from '../../src/index.js';
 import { ctx, tempDir } from '../helpers/fixtures.js';
 import { testPolicy } from '../helpers/policy.js';
@@ -62,7 +62,7 @@ async function bothWays(edit: (db: Database.Database) => void) {
 }
 
 /** The seq where the first range ends and the second begins. */
-const seam = () => Math.floor((original.head + 1) / availableParallelism()); // +1: the opening entry of the verifying vault
+const seam = () => Math.floor((original.head + 1) / verifyWorkers()); // +1: the opening entry of the verifying vault
 
 /** Rewrites entry `seq`'s actor and re-hashes the chain after it (what someone who knows the format does). */
 function forgeAt(db: Database.Database, seq: number): void {

@@ -1,12 +1,12 @@
 import Database from 'better-sqlite3';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../../src/audit/audit-log.js';
-import type { AuditRecord } from '../../../src/audit/entry.js';
+import { genesisHash, type AuditRecord } from '../../../src/audit/entry.js';
 import { buildAuditReport, formatAuditReport } from '../../../src/audit/report.js';
 import { SecretBytes } from '../../../src/crypto/secret-bytes.js';
 import { loadSodium } from '../../../src/crypto/sodium.js';
 import { RowMacs } from '../../../src/integrity/row-macs.js';
-import { AuditRepository } from '../../../src/store/audit-repository.js';
+import { AUDIT_ANCHOR_ROW, AuditRepository } from '../../../src/store/audit-repository.js';
 import { migrate } from '../../../src/store/migrator.js';
 import { pseudonym, T0, testSigningKey } from '../../helpers/audit-chain.js';
 import { hex } from '../../helpers/unit-bytes.js';
@@ -26,7 +26,11 @@ beforeEach(() => {
   db = new Database(':memory:');
   migrate(db);
   repo = new AuditRepository(db);
-  log = new AuditLog({ repo, rows: new RowMacs(new SecretBytes(new Uint8Array(32).fill(4))), vaultId, pseudonymKey: new SecretBytes(new Uint8Array(32).fill(3)), signingKey: testSigningKey(), checkpointEvery: 5 });
+  const rows = new RowMacs(new SecretBytes(new Uint8Array(32).fill(4)));
+  // What a new vault is made with: its anchor at the genesis.
+  const anchor = { seq: 0, hash: genesisHash(vaultId) };
+  repo.putAnchor(anchor, rows.mac(AUDIT_ANCHOR_ROW, anchor));
+  log = new AuditLog({ repo, rows, vaultId, pseudonymKey: new SecretBytes(new Uint8Array(32).fill(3)), signingKey: testSigningKey(), checkpointEvery: 5 });
 });
 
 afterEach(() => {

@@ -4,7 +4,8 @@ import { SecretBytes } from '../../../src/crypto/secret-bytes.js';
 import { loadSodium } from '../../../src/crypto/sodium.js';
 import { RowMacs } from '../../../src/integrity/row-macs.js';
 import { APPROVAL_ROW, APPROVAL_SUBJECT_ROW, CONSENT_ROW, READ_COUNTER_ROW } from '../../../src/store/access-repository.js';
-import { AUDIT_ENTRY_ROW } from '../../../src/store/audit-repository.js';
+import { AUDIT_ANCHOR_ROW, AUDIT_CONFIG_ROW, AUDIT_ENTRY_ROW } from '../../../src/store/audit-repository.js';
+import type { AnyRowSpec } from '../../../src/store/rows.js';
 import { BLIND_INDEX_ROW, CANARY_ROW } from '../../../src/store/guard-repository.js';
 import { KEK_ROW } from '../../../src/store/kek-repository.js';
 import { ERASURE_TOTALS_ROW, ROTATION_ROW } from '../../../src/store/rotation-repository.js';
@@ -82,10 +83,11 @@ describe('row MACs', () => {
       [...section.matchAll(/^\| `([a-z_]+)` \| ([^|]+) \|$/gm)].map((m) => [m[1], (m[2] ?? '').split(',').map((c) => c.trim())]),
     );
     const snake = (n: string) => n.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-    for (const spec of [AUDIT_ENTRY_ROW, CONSENT_ROW, APPROVAL_ROW, APPROVAL_SUBJECT_ROW, READ_COUNTER_ROW, KEK_ROW, ROTATION_ROW, ERASURE_TOTALS_ROW, CANARY_ROW, BLIND_INDEX_ROW]) {
+    const specs: readonly AnyRowSpec[] = [AUDIT_ENTRY_ROW, AUDIT_ANCHOR_ROW, AUDIT_CONFIG_ROW, CONSENT_ROW, APPROVAL_ROW, APPROVAL_SUBJECT_ROW, READ_COUNTER_ROW, KEK_ROW, ROTATION_ROW, ERASURE_TOTALS_ROW, CANARY_ROW, BLIND_INDEX_ROW];
+    for (const spec of specs) {
       const columns = spec.names.map((n) => `${snake(n)}${spec.columns[n] === 'int?' ? '?' : ''}`);
       expect(documented.get(spec.table), spec.table).toEqual(columns);
     }
-    expect(documented.size).toBe(10);
+    expect(documented.size).toBe(specs.length);
   });
 });

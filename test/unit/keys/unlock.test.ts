@@ -17,6 +17,7 @@ import { flipped, makeTempDir, removeTempDir } from '../../helpers/unit-bytes.js
 import { expectVaultRejection } from '../../helpers/unit-errors.js';
 
 const NOW = 1_714_550_400_000;
+const SETTINGS = { vaultKeys: [SUBJECT_INDEX_KEY], checkpointEvery: 1000 };
 
 /** A provider holding `fill`-filled key bytes in memory, wrapping with childvault's sealed box. */
 function provider(fill: number, id = 'raw-key'): MasterKeyProvider & { attached: (string | null)[] } {
@@ -46,7 +47,7 @@ function keksOf(unlocked: UnlockedVault): KekRepository {
 
 /** Unlocks, then unwraps the active KEK as openVault does. */
 async function unlockAll(p: MasterKeyProvider, now = NOW) {
-  const unlocked = await unlockVault(db, repos, p, now);
+  const unlocked = await unlockVault(db, repos, p, now, SETTINGS);
   const keyring = await loadKeyring(p, unlocked.meta.vaultId, keksOf(unlocked));
   return { ...unlocked, keyring };
 }
@@ -107,24 +108,24 @@ describe('unlockVault', () => {
   });
 
   it('refuses a wrong master key with WRONG_MASTER_KEY, and writes nothing', async () => {
-    await unlockVault(db, repos, provider(1), NOW);
+    await unlockVault(db, repos, provider(1), NOW, SETTINGS);
     const before = db.prepare('SELECT count(*) AS n FROM keks').get();
-    const error = await expectVaultRejection(unlockVault(db, repos, provider(2), NOW), 'WRONG_MASTER_KEY');
+    const error = await expectVaultRejection(unlockVault(db, repos, provider(2), NOW, SETTINGS), 'WRONG_MASTER_KEY');
     expect(error.message).toContain('does not open vault');
     expect(db.prepare('SELECT count(*) AS n FROM keks').get()).toEqual(before);
   });
 
   it('refuses a master key of another kind with WRONG_MASTER_KEY naming both kinds, without attaching it', async () => {
-    await unlockVault(db, repos, provider(1, 'raw-key'), NOW);
+    await unlockVault(db, repos, provider(1, 'raw-key'), NOW, SETTINGS);
     const other = provider(1, 'passphrase');
-    const error = await expectVaultRejection(unlockVault(db, repos, other, NOW), 'WRONG_MASTER_KEY');
+    const error = await expectVaultRejection(unlockVault(db, repos, other, NOW, SETTINGS), 'WRONG_MASTER_KEY');
     expect(error.message).toContain('"raw-key"');
     expect(error.message).toContain('"passphrase"');
     expect(other.attached).toEqual([]);
   });
 
   it('passes through a provider failure that is not an authentication failure (a KMS outage)', async () => {
-    await unlockVault(db, repos, provider(1), NOW);
+    await unlockVault(db, repos, provider(1), NOW, SETTINGS);
     const down: MasterKeyProvider = {
       id: 'raw-key',
       wrap: async () => {
@@ -134,7 +135,7 @@ describe('unlockVault', () => {
         throw new VaultError('MASTER_KEY_UNAVAILABLE', 'kms unreachable');
       },
     };
-    const error = await expectVaultRejection(unlockVault(db, repos, down, NOW), 'MASTER_KEY_UNAVAILABLE');
+    const error = await expectVaultRejection(unlockVault(db, repos, down, NOW, SETTINGS), 'MASTER_KEY_UNAVAILABLE');
     expect(error.message).toBe('kms unreachable');
   });
 
@@ -154,21 +155,21 @@ describe('unlockVault', () => {
   });
 
   it('refuses a format-2 vault whose master check was replaced by a format-1 one (32 zero bytes)', async () => {
-    const { meta } = await unlockVault(db, repos, provider(1), NOW);
+    const { meta } = await unlockVault(db, repos, provider(1), NOW, SETTINGS);
     const p = provider(1);
     db.prepare('UPDATE vault_meta SET master_check = ?').run(await p.wrap(new Uint8Array(32), masterCheckAad(meta.vaultId)));
-    const error = await expectVaultRejection(unlockVault(db, repos, p, NOW), 'INTEGRITY');
+    const error = await expectVaultRejection(unlockVault(db, repos, p, NOW, SETTINGS), 'INTEGRITY');
     expect(error.message).toContain('does not belong to its format 2');
   });
 
   it('refuses a format-1 vault whose master check holds a key (the format was edited)', async () => {
-    await unlockVault(db, repos, provider(1), NOW);
+    await unlockVault(db, repos, provider(1), NOW, SETTINGS);
     db.prepare('UPDATE vault_meta SET format_version = 1').run();
-    await expectVaultRejection(unlockVault(db, repos, provider(1), NOW), 'INTEGRITY');
+    await expectVaultRejection(unlockVault(db, repos, provider(1), NOW, SETTINGS), 'INTEGRITY');
   });
 
   it('reports a tampered vault key as INTEGRITY', async () => {
-    const { meta } = await unlockVault(db, repos, provider(1), NOW);
+    const { meta } = await unlockVault(db, repos, provider(1), NOW, SETTINGS);
     await loadVaultKeys(db, repos, provider(1), meta, [SUBJECT_INDEX_KEY], NOW);
     const row = repos.meta.getKey(SUBJECT_INDEX_KEY)!;
     db.prepare('UPDATE vault_keys SET wrapped = ? WHERE name = ?').run(flipped(row.wrapped, 50), SUBJECT_INDEX_KEY);
@@ -177,40 +178,40 @@ describe('unlockVault', () => {
   });
 
   it('creates a missing vault key once, so a vault from an older version gains it', async () => {
-    const { meta } = await unlockVault(db, repos, provider(1), NOW);
+    const { meta } = await unlockVault(db, repos, provider(1), NOW, SETTINGS);
     const first = await loadVaultKeys(db, repos, provider(1), meta, ['future-key'], NOW);
     const again = await loadVaultKeys(db, repos, provider(1), meta, ['future-key'], NOW);
     const hex = (k: SecretBytes | undefined) => k?.use((b) => Buffer.from(b).toString('hex'));
     expect(hex(again.get('future-key'))).toBe(hex(first.get('future-key')));
-    expect(repos.meta.listKeys().map((k) => k.name)).toEqual(['future-key']);
+    expect(repos.meta.listKeys().map((k) => k.name)).toEqual(['future-key', SUBJECT_INDEX_KEY]); // the second made with the vault
   });
 
   it('treats a tampered master check like a wrong key (WRONG_MASTER_KEY)', async () => {
-    const { meta } = await unlockVault(db, repos, provider(1), NOW);
+    const { meta } = await unlockVault(db, repos, provider(1), NOW, SETTINGS);
     db.prepare('UPDATE vault_meta SET master_check = ?').run(flipped(meta.masterCheck, 40));
-    await expectVaultRejection(unlockVault(db, repos, provider(1), NOW), 'WRONG_MASTER_KEY');
+    await expectVaultRejection(unlockVault(db, repos, provider(1), NOW, SETTINGS), 'WRONG_MASTER_KEY');
   });
 
   it('refuses a vault whose format is newer than this build with MIGRATION', async () => {
-    await unlockVault(db, repos, provider(1), NOW);
+    await unlockVault(db, repos, provider(1), NOW, SETTINGS);
     db.prepare('UPDATE vault_meta SET format_version = ?').run(VAULT_FORMAT_VERSION + 1);
-    const error = await expectVaultRejection(unlockVault(db, repos, provider(1), NOW), 'MIGRATION');
+    const error = await expectVaultRejection(unlockVault(db, repos, provider(1), NOW, SETTINGS), 'MIGRATION');
     expect(error.message).toContain('upgrade childvault');
   });
 
   it('refuses a vault without an active KEK as CORRUPT', async () => {
-    await unlockVault(db, repos, provider(1), NOW);
+    await unlockVault(db, repos, provider(1), NOW, SETTINGS);
     db.pragma('foreign_keys = OFF');
     db.prepare('DELETE FROM keks').run();
     await expectVaultRejection(unlockAll(provider(1)), 'CORRUPT');
   });
 
   it('binds the master check to the vault id: a check copied from another vault does not pass', async () => {
-    const { meta } = await unlockVault(db, repos, provider(1), NOW);
+    const { meta } = await unlockVault(db, repos, provider(1), NOW, SETTINGS);
     const p = provider(1);
     // The check of a different vault id, under the same master key.
     const foreignCheck = await p.wrap(new Uint8Array(32), masterCheckAad(flipped(meta.vaultId, 15)));
     db.prepare('UPDATE vault_meta SET master_check = ?').run(foreignCheck);
-    await expectVaultRejection(unlockVault(db, repos, p, NOW), 'WRONG_MASTER_KEY');
+    await expectVaultRejection(unlockVault(db, repos, p, NOW, SETTINGS), 'WRONG_MASTER_KEY');
   });
 });

@@ -12,6 +12,8 @@ describe('approval actor ids', () => {
     const li = actorSkeleton('staff:cpo-li');
     for (const alike of ['staff:cpo-1i', 'staff:cpo-l1', 'staff-cpo-li', 'staff.cpo_li', 'STAFF:CPO-LI']) expect(actorSkeleton(alike)).toBe(li);
     expect(actorSkeleton('rnod')).toBe(actorSkeleton('mod'));
+    expect(actorSkeleton('staff:c1ong')).toBe(actorSkeleton('staff:dong')); // c-one looks like d
+    expect(actorSkeleton('staff:c1ong')).toBe(actorSkeleton('staff:cIong'.toLowerCase()));
     expect(actorSkeleton('staff:cpo-wang')).not.toBe(li);
   });
 });
