@@ -72,6 +72,8 @@ export function policyPath(options: GlobalOptions): string | undefined {
 export interface OpenExtras {
   /** `audit discard-pending`: the audit_pending rows to discard at this open. */
   readonly discardPendingAudit?: readonly number[];
+  /** `upgrade`: upgrade a format-1 vault at this open. */
+  readonly upgrade?: boolean;
 }
 
 /** Opens the vault named by the global options; the caller closes it. */

@@ -15,6 +15,7 @@ import { registerInit } from './commands/init.js';
 import { registerScan } from './commands/scan.js';
 import { registerStatus } from './commands/status.js';
 import { registerSubject } from './commands/subject.js';
+import { registerUpgrade } from './commands/upgrade.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 
 export const VERSION = '0.1.0';
@@ -53,6 +54,7 @@ Example:
   registerRetention(program);
   registerScan(program);
   registerCanary(program);
+  registerUpgrade(program);
   for (const command of program.commands) command.exitOverride().showHelpAfterError('(run with --help for usage)');
   return program;
 }

@@ -11,6 +11,7 @@ import { keyFile, openVault, type AccessContext, type PolicyInput } from '../../
 import { tempDir } from '../helpers/fixtures.js';
 import { EXAMPLE_POLICY_PATH } from '../helpers/policy.js';
 import { errorOf } from '../helpers/unit-errors.js';
+import { runCli } from '../helpers/processes.js';
 
 const FIXTURE = new URL('../fixtures/format1/', import.meta.url);
 const policy = JSON.parse(readFileSync(EXAMPLE_POLICY_PATH, 'utf8')) as PolicyInput;
@@ -106,4 +107,19 @@ describe('upgrading a format-1 vault', () => {
     expect(error.message).toContain('cannot be upgraded');
     expect(query(path, 'SELECT format_version FROM vault_meta')).toEqual([{ format_version: 1 }]);
   });
+
+  it('through the CLI: every command refuses a format-1 vault naming `childvault upgrade`, which upgrades it once', async () => {
+    const { path, keyPath } = copyFixture();
+    const args = ['--db', path, '--key-file', keyPath, '--policy', EXAMPLE_POLICY_PATH];
+    const refused = await runCli(['status', ...args]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/is format 1 .*`childvault upgrade`.* \[MIGRATION\]\n$/);
+    const upgraded = await runCli(['upgrade', '--db', path, '--key-file', keyPath]);
+    expect(upgraded.code).toBe(0);
+    expect(upgraded.stdout).toMatch(/is format 2/);
+    const status = await runCli(['status', '--json', ...args]);
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ formatVersion: 2 });
+  });
 });
+
