@@ -76,10 +76,10 @@ function sameRow(spec: AnyRowSpec, a: Readonly<Record<string, unknown>>, b: Read
 export class RowMacs implements RowAuthenticator {
   readonly #key: SecretBytes;
   /**
-   * Rows this process wrote or already checked, by table and MAC. A row read back with the same
-   * MAC and the same columns is authentic without hashing again (a MAC costs ~1.5 µs; the vault
-   * reads the same consent, KEK and counter rows, and the audit head it just wrote, on every call).
-   * Sound because only this process's memory holds it: a changed column is hashed and checked.
+   * Rows this process already checked, by table and MAC. A row read again with the same MAC and
+   * the same columns is authentic without hashing again (a MAC costs ~1.5 µs; the vault reads the
+   * same consent, KEK and counter rows on every call). Sound because only this process's memory
+   * holds it: a changed column is hashed and checked.
    */
   readonly #known = new Map<AnyRowSpec, Map<number, { readonly mac: Uint8Array; readonly row: Readonly<Record<string, unknown>> }>>();
   #size = 0;
@@ -90,9 +90,7 @@ export class RowMacs implements RowAuthenticator {
   }
 
   mac<S extends AnyRowSpec>(spec: S, row: RowOf<S>): Uint8Array {
-    const mac = this.#compute(spec, row);
-    this.#remember(spec, row, mac);
-    return mac;
+    return this.#compute(spec, row);
   }
 
   check<S extends AnyRowSpec>(spec: S, row: RowOf<S>, mac: Uint8Array | null, rowName: string): RowOf<S> {

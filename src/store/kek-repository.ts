@@ -28,6 +28,7 @@ const COLUMNS = `${KEK_ROW.select}, wrapped, mac`;
 export class KekRepository {
   readonly #auth: RowAuthenticator;
   readonly #active: Statement<[], StoredKek>;
+  readonly #activeState: Statement<[], Stored<typeof KEK_ROW>>;
   readonly #get: Statement<[number], StoredKek>;
   readonly #insert: Statement;
   readonly #usage: Statement<[], StoredKek & { dekCount: number }>;
@@ -40,6 +41,7 @@ export class KekRepository {
   constructor(db: SqliteDatabase, auth: RowAuthenticator) {
     this.#auth = auth;
     this.#active = db.prepare(`SELECT ${COLUMNS} FROM keks WHERE state = 'active'`);
+    this.#activeState = db.prepare(`SELECT ${KEK_ROW.select}, mac FROM keks WHERE state = 'active'`);
     this.#get = db.prepare(`SELECT ${COLUMNS} FROM keks WHERE version = ?`);
     this.#insert = db.prepare(KEK_ROW.insert);
     // One scan of records grouped by KEK (no index on kek_version: it would cost every write).
@@ -104,9 +106,10 @@ export class KekRepository {
     return row === undefined ? undefined : this.#checked(row);
   }
 
-  /** The active version (authenticated): checked inside every write transaction. */
+  /** The active version (authenticated, without its key bytes): read inside every write transaction. */
   activeVersion(): number | undefined {
-    return this.active()?.version;
+    const row = this.#activeState.get();
+    return row === undefined ? undefined : this.#auth.check(KEK_ROW, row, row.mac, `v${row.version}`).version;
   }
 
   get(version: number): KekRow | undefined {
