@@ -13,6 +13,52 @@ import { hashCanonical } from '../crypto/hash.js';
 import { encodeCanonical, u64 } from '../format/canonical.js';
 import { CATEGORY_NAME_PATTERN } from '../schema/categories.js';
 
+/**
+ * Every action the vault records (docs/audit.md lists them). The writer side is typed with it, so
+ * a new operation must be named here before it can be audited; readers of exported files accept
+ * any action name, because an export from a newer vault may hold actions this version does not know.
+ */
+export const AUDIT_ACTIONS = [
+  'open',
+  'vault.upgrade',
+  'status',
+  'put',
+  'import',
+  'get',
+  'export',
+  'erase',
+  'protections',
+  'consent.grant',
+  'consent.withdraw',
+  'consent.list',
+  'approval.create',
+  'approval.revoke',
+  'approval.list',
+  'key.list',
+  'key.rotate',
+  'key.rotate-master',
+  'key.destroy',
+  'retention.sweep',
+  'audit.export',
+  'audit.checkpoint',
+  'audit.verify',
+  'audit.report',
+  'audit.discard-pending',
+  'scan',
+  'canary.plant',
+  'guard.refused',
+] as const;
+
+/** An action the vault writes (see {@link AUDIT_ACTIONS}). */
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+const KNOWN_ACTIONS: ReadonlySet<string> = new Set(AUDIT_ACTIONS);
+
+/** True when `name` is an action this version writes. */
+export function isAuditAction(name: string): name is AuditAction {
+  return KNOWN_ACTIONS.has(name);
+}
+
 export const AUDIT_OUTCOMES = ['allowed', 'denied', 'error'] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
@@ -25,7 +71,7 @@ export interface AuditRecord {
   readonly actor: string;
   readonly role: string;
   readonly purpose: string;
-  readonly action: string;
+  readonly action: AuditAction;
   /** The subject's pseudonym (32 bytes), or null when the operation has no (valid) subject. */
   readonly subject: Uint8Array | null;
   readonly categories: readonly string[];

@@ -28,7 +28,7 @@ export function pseudonym(n: number): Uint8Array {
 }
 
 const ACTORS = ['svc:profile', 'svc:map', 'cli:officer', 'svc:import'];
-const ACTIONS = ['put', 'get', 'get', 'import', 'erase', 'status'];
+const ACTIONS = ['put', 'get', 'get', 'import', 'erase', 'status'] as const;
 const CATEGORIES = [[], ['location'], ['contact', 'location'], ['face'], ['voice', 'face']];
 
 /** A varied, deterministic record for position `i` (1-based), one second apart from T0. */
