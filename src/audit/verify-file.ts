@@ -15,6 +15,7 @@ import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { isVaultError, needs, VaultError } from '../errors.js';
 import { CsvParser, CsvSyntaxError } from './csv.js';
+import type { EntryRow } from './entry.js';
 import { ExportChecker, typeOf, validate, type FileVerifyReport, type WrittenForm } from './export-checker.js';
 import {
   checkpointCsvCells,
@@ -24,13 +25,13 @@ import {
   csvCellsToRecord,
   elidedCsvCells,
   elidedJsonLine,
-  entryTextCsvCells,
-  entryTextJsonLine,
+  entryCsvCells,
+  entryJsonFieldAt,
+  entryJsonLine,
   headerCsvCells,
   headerJsonLine,
   type CheckpointLine,
   type ElidedLine,
-  type EntryText,
   type HeaderLine,
 } from './export-format.js';
 import { scanEntryCells, scanEntryLine } from './export-scan.js';
@@ -42,43 +43,59 @@ export const MAX_LINE_BYTES = 1024 * 1024;
 const READ_CHUNK_BYTES = 1024 * 1024;
 const CSV_SLICE_BYTES = 64 * 1024;
 
+/** The index of the first character where `a` and `b` differ (the shorter's length if one is a prefix of the other). */
+function firstDifference(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  return i;
+}
+
 /** The written form of JSON Lines: the line itself. */
 class JsonForm implements WrittenForm {
   text = '';
-  header(h: HeaderLine): boolean {
-    return headerJsonLine(h) === this.text;
+  #where(expected: string): string | null {
+    return expected === this.text ? null : `character ${firstDifference(expected, this.text) + 1}`;
   }
-  entry(t: EntryText): boolean {
-    return entryTextJsonLine(t) === this.text;
+  header(h: HeaderLine): string | null {
+    return this.#where(headerJsonLine(h));
   }
-  elided(e: ElidedLine): boolean {
-    return elidedJsonLine(e.from, e.digests) === this.text;
+  entry(r: EntryRow): string | null {
+    const expected = entryJsonLine(r);
+    return expected === this.text ? null : `field ${entryJsonFieldAt(r, firstDifference(expected, this.text))}`;
   }
-  checkpoint(c: CheckpointLine): boolean {
-    return checkpointJsonLine(c) === this.text;
+  elided(e: ElidedLine): string | null {
+    return this.#where(elidedJsonLine(e.from, e.digests));
+  }
+  checkpoint(c: CheckpointLine): string | null {
+    return this.#where(checkpointJsonLine(c));
   }
 }
 
+/** Null when the cells are the expected ones, else the column of the first that differs. */
+function differingColumn(expected: readonly (string | null)[], actual: readonly string[]): string | null {
+  for (let i = 0; i < expected.length; i++) if ((expected[i] ?? '') !== actual[i]) return `column ${CSV_COLUMNS[i] ?? i + 1}`;
+  return expected.length === actual.length ? null : `column ${expected.length + 1}`;
+}
+
 function sameCells(expected: readonly (string | null)[], actual: readonly string[]): boolean {
-  if (expected.length !== actual.length) return false;
-  for (let i = 0; i < expected.length; i++) if ((expected[i] ?? '') !== actual[i]) return false;
-  return true;
+  return differingColumn(expected, actual) === null;
 }
 
 /** The written form of CSV: the cells (quoting is CSV's business; the cells are what the writer chose). */
 class CsvForm implements WrittenForm {
   cells: readonly string[] = [];
-  header(h: HeaderLine): boolean {
-    return sameCells(headerCsvCells(h), this.cells);
+  header(h: HeaderLine): string | null {
+    return differingColumn(headerCsvCells(h), this.cells);
   }
-  entry(t: EntryText): boolean {
-    return sameCells(entryTextCsvCells(t), this.cells);
+  entry(r: EntryRow): string | null {
+    return differingColumn(entryCsvCells(r), this.cells);
   }
-  elided(e: ElidedLine): boolean {
-    return sameCells(elidedCsvCells(e.from, e.digests), this.cells);
+  elided(e: ElidedLine): string | null {
+    return differingColumn(elidedCsvCells(e.from, e.digests), this.cells);
   }
-  checkpoint(c: CheckpointLine): boolean {
-    return sameCells(checkpointCsvCells(c), this.cells);
+  checkpoint(c: CheckpointLine): string | null {
+    return differingColumn(checkpointCsvCells(c), this.cells);
   }
 }
 
@@ -89,9 +106,9 @@ function checkJsonLine(checker: ExportChecker, form: JsonForm, text: string, lin
   checker.lastLine = line;
   if (text.startsWith(ENTRY_LINE_START)) {
     // Nearly every line: an entry exactly as written. Anything else takes the general path below.
-    const entry = scanEntryLine(text);
-    if (entry !== null) {
-      if (checker.expectType('entry', line)) checker.record({ type: 'entry', data: { entry, text: null } }, line, form);
+    const row = scanEntryLine(text);
+    if (row !== null) {
+      if (checker.expectType('entry', line)) checker.record({ type: 'entry', data: { row, written: true } }, line, form);
       return;
     }
   }
@@ -134,9 +151,9 @@ function checkCsvRecord(checker: ExportChecker, form: CsvForm, cells: string[], 
   if (!checker.expectType(type, line)) return;
   if (type === 'entry') {
     // Nearly every record: an entry exactly as written. Anything else takes the general path below.
-    const entry = scanEntryCells(cells);
-    if (entry !== null) {
-      checker.record({ type: 'entry', data: { entry, text: null } }, line, form);
+    const row = scanEntryCells(cells);
+    if (row !== null) {
+      checker.record({ type: 'entry', data: { row, written: true } }, line, form);
       return;
     }
   }
