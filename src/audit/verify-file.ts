@@ -10,7 +10,7 @@
  * result is a report: the first problem, its seq when it has one and its line; never a crash,
  * and never the file's contents in a message.
  */
-import { isAscii } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { isVaultError, needs, VaultError } from '../errors.js';
@@ -82,7 +82,10 @@ function sameCells(expected: readonly (string | null)[], actual: readonly string
   return differingColumn(expected, actual) === null;
 }
 
-/** The written form of CSV: the cells (quoting is CSV's business; the cells are what the writer chose). */
+/**
+ * The written form of CSV: the cells. Quoting is held to the writer's too, but by the parser
+ * (a cell is quoted exactly when it holds a comma, a quote or a line break).
+ */
 class CsvForm implements WrittenForm {
   cells: readonly string[] = [];
   header(h: HeaderLine): string | null {
@@ -215,15 +218,22 @@ async function checkJsonLines(checker: ExportChecker, chunks: AsyncIterable<Buff
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let line = 0;
-  const decode = (bytes: Buffer, start: number, end: number, ascii: boolean): string => {
+  /** The line's text without a CR before its LF; null when it is not UTF-8 (decoding would replace bytes, so two files could read alike). */
+  const decode = (bytes: Buffer, start: number, end: number, ascii: boolean): string | null => {
     const stop = end > start && bytes[end - 1] === 0x0d ? end - 1 : end;
+    if (!ascii && !isUtf8(bytes.subarray(start, stop))) return null;
     return bytes.toString(ascii ? 'latin1' : 'utf8', start, stop);
+  };
+  const check = (text: string | null): void => {
+    line++;
+    if (text === null) checker.fail(line, `line ${line} is not valid UTF-8`);
+    else checkJsonLine(checker, form, text, line);
   };
   for await (const chunk of chunks) {
     const ascii = isAscii(chunk);
     let start = 0;
     for (let nl = chunk.indexOf(0x0a); nl !== -1; nl = chunk.indexOf(0x0a, start)) {
-      let text: string;
+      let text: string | null;
       if (pending.length > 0) {
         const whole = Buffer.concat([...pending, chunk.subarray(0, nl)]);
         text = decode(whole, 0, whole.length, isAscii(whole));
@@ -232,7 +242,7 @@ async function checkJsonLines(checker: ExportChecker, chunks: AsyncIterable<Buff
       } else {
         text = decode(chunk, start, nl, ascii);
       }
-      checkJsonLine(checker, form, text, ++line);
+      check(text);
       if (checker.failed) return;
       start = nl + 1;
     }
@@ -248,7 +258,8 @@ async function checkJsonLines(checker: ExportChecker, chunks: AsyncIterable<Buff
   if (pending.length > 0) {
     // The last line, without its LF: a CR there is not a line ending, and stays part of the line.
     const whole = Buffer.concat(pending);
-    checkJsonLine(checker, form, whole.toString(isAscii(whole) ? 'latin1' : 'utf8'), ++line);
+    const ascii = isAscii(whole);
+    check(ascii || isUtf8(whole) ? whole.toString(ascii ? 'latin1' : 'utf8') : null);
   }
 }
 
@@ -258,7 +269,8 @@ async function checkJsonLines(checker: ExportChecker, chunks: AsyncIterable<Buff
  * kept outside it until a full collection — the CSV cells, slices of them, would hold them.
  */
 async function* decodeChunks(chunks: AsyncIterable<Buffer>): AsyncGenerator<string> {
-  const decoder = new TextDecoder('utf-8');
+  // Fatal: invalid UTF-8 would be replaced by U+FFFD, so two different files would read alike.
+  const decoder = new TextDecoder('utf-8', { fatal: true });
   for await (const chunk of chunks) {
     for (let at = 0; at < chunk.length; at += CSV_SLICE_BYTES) {
       const text = decoder.decode(chunk.subarray(at, at + CSV_SLICE_BYTES), { stream: true });
@@ -323,7 +335,7 @@ export async function verifyAuditExportFile(path: string, publicKey: Uint8Array,
 }
 
 async function checkCsv(checker: ExportChecker, chunks: AsyncIterable<string>): Promise<void> {
-  const parser = new CsvParser({ maxRecordChars: MAX_LINE_BYTES });
+  const parser = new CsvParser({ maxRecordChars: MAX_LINE_BYTES, minimalQuotes: true, columns: CSV_COLUMNS });
   const form = new CsvForm();
   let headerRow = true;
   const onRecord = (cells: string[], line: number): void => {
@@ -344,7 +356,8 @@ async function checkCsv(checker: ExportChecker, chunks: AsyncIterable<string>): 
     }
     for (const r of parser.end()) onRecord(r.record, r.line);
   } catch (error) {
-    if (!(error instanceof CsvSyntaxError)) throw error;
-    checker.fail(error.line, error.message);
+    if (error instanceof CsvSyntaxError) checker.fail(error.line, error.message);
+    else if (error instanceof TypeError && (error as { code?: unknown }).code === 'ERR_ENCODING_INVALID_ENCODED_DATA') checker.fail(parser.line, `line ${parser.line} is not valid UTF-8`);
+    else throw error;
   }
 }

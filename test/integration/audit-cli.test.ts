@@ -111,6 +111,22 @@ describe('childvault audit verify --file (offline)', () => {
     expect(empty.stderr).toBe('childvault: FAILED: line 3: detail must be null, not an empty object (the two would hash alike) [INTEGRITY]\n');
   });
 
+  it('exits 3 for a CSV cell quoted without need, and accepts LF line ends', async () => {
+    const quoted = await exportFile('csv', {}, (t) => t.replace('\r\nentry,1,2026-11-27T10:00:01.000Z,svc:map,', '\r\nentry,1,2026-11-27T10:00:01.000Z,"svc:map",'));
+    const result = await runCli(['audit', 'verify', '--file', quoted, '--public-key', publicKey]);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toBe('childvault: FAILED: line 4: column actor is quoted but holds no comma, quote or line break (only such cells are quoted) [INTEGRITY]\n');
+    // LF between records (quoted CRLFs inside cells untouched: they are content).
+    const lf = await exportFile('csv', {}, (t) => {
+      const edited = t.replace(/\r\n(?=(?:header|checkpoint|entry|elided),)/g, '\n');
+      expect(edited.split('\r\n').length).toBeLessThan(t.split('\r\n').length / 10);
+      return edited;
+    });
+    const ok = await runCli(['audit', 'verify', '--file', lf, '--public-key', publicKey]);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+  });
+
   it('exits 3 for a file that is not an export, without echoing it', async () => {
     const path = join(tempDir(), 'notes.txt');
     writeFileSync(path, 'PLANTED-CHILD-NAME,born 2019\n');

@@ -466,10 +466,25 @@ describe('verifyAuditExportFile: malformed input (JSON Lines)', () => {
     expectFailure(report, null, /^line 2 is longer than 1 MiB/, 2);
   });
 
-  it('accepts CRLF line ends and a missing final line end', async () => {
+  it('accepts CRLF line ends (also mixed with LF) and a missing final line end', async () => {
     const text = lines.join('\n');
     expect((await verify(text.replaceAll('\n', '\r\n'), small.key.publicKey)).ok).toBe(true);
+    expect((await verify(text.replace('\n', '\r\n'), small.key.publicKey)).ok).toBe(true);
     expect((await verify(text.trimEnd(), small.key.publicKey)).ok).toBe(true);
+  });
+
+  it('refuses a file that is not valid UTF-8 (a replaced byte would read like U+FFFD), and a byte order mark', async () => {
+    const bytes = Buffer.from(lines.join('\n'));
+    const at = bytes.indexOf('"actor":"') + 9;
+    const line = bytes.subarray(0, at).toString().split('\n').length;
+    const invalid = Buffer.from(bytes);
+    invalid[at] = 0xff;
+    expectFailure(await verify(invalid, small.key.publicKey), null, new RegExp(`^line ${line} is not valid UTF-8$`), line);
+    // The same text with U+FFFD, valid UTF-8, is read, and fails as an edit.
+    const replaced = Buffer.concat([bytes.subarray(0, at), Buffer.from('\ufffd'), bytes.subarray(at + 1)]);
+    expect((await verify(replaced, small.key.publicKey)).problem?.message).toMatch(/was modified/);
+    const bom = await verify(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), bytes]), small.key.publicKey);
+    expectFailure(bom, null, /^line 1 is neither a JSON Lines export header nor the CSV header row/, 1);
   });
 });
 
@@ -505,6 +520,40 @@ describe('verifyAuditExportFile: malformed input (CSV)', () => {
     expectFailure(await verify(withRow(4, camel.join(',')), small.key.publicKey), null, /^line 4: request_id must be at most 256 characters$/, 4);
   });
 
+  it('accepts LF line ends as well as CRLF, record by record (quoted line breaks stay content)', async () => {
+    expect(text).toMatch(/"[^"]*\r\n[^"]*"/); // the sample holds a quoted CRLF, which must not change
+    const records = new CsvParser().push(text);
+    expect(records.length).toBeGreaterThan(20);
+    // Re-terminate every record with LF only, keeping the cells exactly.
+    const lf = [CSV_COLUMNS, ...records.slice(1).map((r) => r.record)].map((cells) => csvLine(cells).replace(/\r\n$/, '\n')).join('');
+    expect(lf).not.toBe(text);
+    expect(await verify(lf, small.key.publicKey)).toMatchObject({ ok: true, format: 'csv' });
+    // Converting every CRLF, also inside quoted cells, changes those cells: an edit.
+    expect((await verify(text.replaceAll('\r\n', '\n'), small.key.publicKey)).ok).toBe(false);
+  });
+
+  it('refuses a cell quoted without need (the exact-text rule holds for CSV quoting too)', async () => {
+    const rows = text.split('\r\n');
+    expect(rows[3]).toMatch(/^entry,1,2026-11-27T10:00:01\.000Z,svc:map,/);
+    for (const [row, message] of [
+      [rows[3]!.replace(',svc:map,', ',"svc:map",'), /^line 4: column actor is quoted but holds no comma, quote or line break \(only such cells are quoted\)$/],
+      [rows[3]!.replace(/^entry,/, '"entry",'), /^line 4: column type is quoted/],
+      [rows[3]!.replace(',,', ',"",'), /^line 4: column \w+ is quoted/],
+    ] as const) {
+      expect(row).not.toBe(rows[3]);
+      expectFailure(await verify([...rows.slice(0, 3), row, ...rows.slice(4)].join('\r\n'), small.key.publicKey), null, message, 4);
+    }
+    const header = rows[0]!.replace(',request_id,', ',"request_id",');
+    expectFailure(await verify([header, ...rows.slice(1)].join('\r\n'), small.key.publicKey), null, /^line 1: column request_id is quoted/, 1);
+  });
+
+  it('refuses a CSV file that is not valid UTF-8', async () => {
+    const bytes = Buffer.from(text);
+    const invalid = Buffer.from(bytes);
+    invalid[bytes.indexOf('svc:map')] = 0xfe;
+    expectFailure(await verify(invalid, small.key.publicKey), null, /^line \d+ is not valid UTF-8$/);
+  });
+
   it('reports a bad checkpoint_every cell in the header record by its column', async () => {
     const rows = text.split('\r\n');
     const header = rows[1]!.split(',');
@@ -532,7 +581,9 @@ describe('verifyAuditExportFile: not an export', () => {
     expectFailure(report, null, /^line 1 is neither a JSON Lines export header nor the CSV header row/, 1);
     expect(report.format).toBeNull();
     const braced = await verify(Uint8Array.of(0x7b, 0xff, 0x00, 0x7d, 0x0a, 0x01));
-    expectFailure(braced, null, /^line 1 is not valid JSON$/, 1);
+    expectFailure(braced, null, /^line 1 is not valid UTF-8$/, 1);
+    const nul = await verify(Uint8Array.of(0x7b, 0x00, 0x7d, 0x0a));
+    expectFailure(nul, null, /^line 1 is not valid JSON$/, 1);
   });
 
   it('throws NOT_FOUND for a missing file or a directory, VALIDATION for a bad key length', async () => {
