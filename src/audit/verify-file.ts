@@ -224,6 +224,9 @@ async function checkJsonLines(checker: ExportChecker, chunks: AsyncIterable<Buff
     if (!ascii && !isUtf8(bytes.subarray(start, stop))) return null;
     return bytes.toString(ascii ? 'latin1' : 'utf8', start, stop);
   };
+  const tooLong = (n: number): void => {
+    checker.fail(n, `line ${n} is longer than 1 MiB: it is not an export record`);
+  };
   const check = (text: string | null): void => {
     line++;
     if (text === null) checker.fail(line, `line ${line} is not valid UTF-8`);
@@ -233,6 +236,11 @@ async function checkJsonLines(checker: ExportChecker, chunks: AsyncIterable<Buff
     const ascii = isAscii(chunk);
     let start = 0;
     for (let nl = chunk.indexOf(0x0a); nl !== -1; nl = chunk.indexOf(0x0a, start)) {
+      // Every line, whole or not: a line that ends inside this chunk can be over the limit too.
+      if (pendingBytes + nl - start > MAX_LINE_BYTES) {
+        tooLong(line + 1);
+        return;
+      }
       let text: string | null;
       if (pending.length > 0) {
         const whole = Buffer.concat([...pending, chunk.subarray(0, nl)]);
@@ -250,7 +258,7 @@ async function checkJsonLines(checker: ExportChecker, chunks: AsyncIterable<Buff
       pending.push(Buffer.from(chunk.subarray(start))); // a copy: the chunk's buffer is read into again
       pendingBytes += chunk.length - start;
       if (pendingBytes > MAX_LINE_BYTES) {
-        checker.fail(line + 1, `line ${line + 1} is longer than 1 MiB: it is not an export record`);
+        tooLong(line + 1);
         return;
       }
     }

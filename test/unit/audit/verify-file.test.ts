@@ -466,6 +466,14 @@ describe('verifyAuditExportFile: malformed input (JSON Lines)', () => {
     expectFailure(report, null, /^line 2 is longer than 1 MiB/, 2);
   });
 
+  it('reports a line of 1-2 MiB that ends in the chunk after the one it starts in', async () => {
+    // Read in 1 MiB chunks: the first holds less than 1 MiB of line 2, the second ends it.
+    const long = `{${'"x"'.repeat(512 * 1024)}}`;
+    expect(Buffer.byteLength(long)).toBeGreaterThan(1024 * 1024);
+    expect(Buffer.byteLength(long)).toBeLessThan(2 * 1024 * 1024);
+    expectFailure(await verify(`${lines[0]}\n${long}\n${lines.slice(1).join('\n')}`, small.key.publicKey), null, /^line 2 is longer than 1 MiB: it is not an export record$/, 2);
+  });
+
   it('accepts CRLF line ends (also mixed with LF) and a missing final line end', async () => {
     const text = lines.join('\n');
     expect((await verify(text.replaceAll('\n', '\r\n'), small.key.publicKey)).ok).toBe(true);
