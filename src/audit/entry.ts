@@ -227,6 +227,13 @@ export const MAX_FIELD_CHARS = 256;
 /** At most this many categories in one entry. */
 export const MAX_CATEGORIES = 64;
 
+/**
+ * Longest canonical detail text the writer accepts (UTF-16 code units): with the other bounds,
+ * an entry's record stays far below the 1 MiB a verifier accepts per line, whatever the detail
+ * holds (a label can come from outside, e.g. the name of a row that failed authentication).
+ */
+export const MAX_DETAIL_CHARS = 64 * 1024;
+
 /** Category names (docs/audit.md): `,` cannot occur in one, so the joined text splits back unambiguously. */
 export const CATEGORY_NAME = /^[a-z][a-z0-9_]{0,31}$/;
 
@@ -332,7 +339,9 @@ function assertWritable(record: AuditRecord): void {
 /** The stored form of a record at position `seq`. */
 export function toEntry(seq: number, record: AuditRecord): UnhashedEntry {
   assertWritable(record);
-  return { ...record, seq, categories: canonicalCategories(record.categories), detail: canonicalDetail(record.detail) };
+  const detail = canonicalDetail(record.detail);
+  if (detail !== null && detail.length > MAX_DETAIL_CHARS) throw new Error(`internal: audit detail is longer than ${MAX_DETAIL_CHARS} characters`);
+  return { ...record, seq, categories: canonicalCategories(record.categories), detail };
 }
 
 // ---------------------------------------------------------------------------------------------

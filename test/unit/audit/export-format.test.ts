@@ -355,6 +355,9 @@ describe('canonical detail (the writer side)', () => {
     expect(() => toEntry(1, { ...sampleRecord(1), requestId: 'x'.repeat(257) })).toThrow(/internal: audit field requestId/);
     expect(() => toEntry(1, { ...sampleRecord(1), categories: ['a,b'] })).toThrow(/internal: audit categories/);
     expect(() => toEntry(1, { ...sampleRecord(1), detail: { '1': 1 } })).toThrow(TypeError);
+    // A detail label from outside (a forged row's name) cannot make an entry the verifier refuses.
+    expect(() => toEntry(1, { ...sampleRecord(1), detail: { tampered: `apv_${'x'.repeat(3_000_000)}` } })).toThrow(/internal: audit detail is longer than 65536 characters/);
+    expect(() => toEntry(1, { ...sampleRecord(1), detail: { label: 'x'.repeat(60_000) } })).not.toThrow();
   });
 });
 
