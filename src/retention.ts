@@ -4,7 +4,7 @@
  * makes them gone — data key and ciphertext — and records the erasures for backup safety.
  */
 import { z } from 'zod';
-import type { AuditDetail, AuditRecord } from './audit/entry.js';
+import type { AuditAction, AuditDetail, AuditRecord } from './audit/entry.js';
 import { DAY_MS } from './schema/categories.js';
 import { parseOrThrow } from './schema/zod-errors.js';
 import type { AccessContext } from './schema/access-context.js';
@@ -45,8 +45,8 @@ export interface RetentionDeps {
   readonly rotations: RotationRepository;
   /** Days a category is kept; undefined for a category this vault does not declare. */
   retentionDays(category: string): number | undefined;
-  run<T>(ctx: AccessContext, action: string, fn: (c: { actor: string; role: string; purpose: string }) => Promise<T>): Promise<T>;
-  record(c: { actor: string; role: string; purpose: string }, action: string, detail: AuditDetail | null): AuditRecord;
+  run<T>(ctx: AccessContext, action: AuditAction, fn: (c: { actor: string; role: string; purpose: string }) => Promise<T>): Promise<T>;
+  record(c: { actor: string; role: string; purpose: string }, action: AuditAction, detail: AuditDetail | null): AuditRecord;
   append(record: AuditRecord): void;
   forgetDek(dekId: Uint8Array): void;
   now(): number;

@@ -8,7 +8,7 @@ import { VaultApprovals } from './access/vault-approvals.js';
 import { consentRecord, VaultConsents, type ConsentRecord } from './access/vault-consents.js';
 import { applyView } from './access/views.js';
 import type { AuditLog } from './audit/audit-log.js';
-import { idList, MAX_LISTED_IDS, type AuditDetail, type AuditRecord } from './audit/entry.js';
+import { idList, MAX_LISTED_IDS, type AuditAction, type AuditDetail, type AuditRecord } from './audit/entry.js';
 import { admitPending, foreignPendingRows, PENDING_PER_OPEN } from './audit/pending.js';
 import { assertNoContactIn, type FreeTextField } from './guard/free-text.js';
 import { VaultAudit } from './audit/vault-audit.js';
@@ -293,7 +293,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
       db: init.db,
       repo: init.repos.access,
       controller: init.access,
-      run: <T>(ctx: AccessContext, action: string, fn: (c: Context, attempt: Attempt) => Promise<T>) => this.#run(ctx, action, fn),
+      run: <T>(ctx: AccessContext, action: AuditAction, fn: (c: Context, attempt: Attempt) => Promise<T>) => this.#run(ctx, action, fn),
       append: (record: AuditRecord) => {
         this.#log.append(record);
       },
@@ -308,7 +308,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
     this.approvals = new VaultApprovals({ ...shared, record: (c, action, what) => this.#record(c, action, what), checkFreeText: (fields) => { this.#checkFreeText(fields); } });
     const admin = {
       db: init.db,
-      record: (c: Context, action: string, detail: AuditDetail | null) => this.#record(c, action, { detail }),
+      record: (c: Context, action: AuditAction, detail: AuditDetail | null) => this.#record(c, action, { detail }),
       append: (record: AuditRecord) => {
         this.#log.append(record);
       },
@@ -670,7 +670,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
    * is refused without an entry), then records any VaultError the operation ends with as an
    * `error` entry in its own transaction — the operation's own transaction was rolled back.
    */
-  async #run<T>(ctx: AccessContext, action: string, fn: (c: Context, attempt: Attempt) => Promise<T>): Promise<T> {
+  async #run<T>(ctx: AccessContext, action: AuditAction, fn: (c: Context, attempt: Attempt) => Promise<T>): Promise<T> {
     this.#ensureOpen();
     const c = parseOrThrow(accessContextSchema, ctx, 'ctx');
     this.#checkContext(c);
@@ -774,7 +774,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
     assertNoContactIn(fields, this.#leakMatcher());
   }
 
-  #recordFailure(c: Context, action: string, attempt: Attempt, code: string): void {
+  #recordFailure(c: Context, action: AuditAction, attempt: Attempt, code: string): void {
     try {
       writeTransaction(this.#db, 'recording a failure', () => {
         const outcome = isAccessCode(code) ? 'denied' : 'error';
@@ -789,7 +789,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
   /** An audit record for this call. Inside a transaction when `tag` is given (the pseudonym may be created). */
   #record(
     c: Pick<Context, 'actor' | 'role' | 'purpose'> & Partial<Pick<Context, 'approval' | 'requestId'>>,
-    action: string,
+    action: AuditAction,
     what: {
       tag?: Uint8Array | null;
       categories?: readonly string[];
@@ -834,7 +834,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
   }
 
   /** Runs a management operation: the role must hold a grant for (action, ctx.purpose). */
-  #runManaged<T>(ctx: AccessContext, auditAction: string, action: ManagementAction, fn: (c: Context, attempt: Attempt) => Promise<T>): Promise<T> {
+  #runManaged<T>(ctx: AccessContext, auditAction: AuditAction, action: ManagementAction, fn: (c: Context, attempt: Attempt) => Promise<T>): Promise<T> {
     return this.#run(ctx, auditAction, async (c, attempt) => {
       this.#requireAccess().decideManagement(action, c.role, c.purpose);
       return fn(c, attempt);

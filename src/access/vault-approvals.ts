@@ -4,7 +4,7 @@
  * named categories, until it expires or its read budget is spent.
  */
 import { z } from 'zod';
-import { canonicalCategories, splitCategories, type AuditDetail, type AuditRecord } from '../audit/entry.js';
+import { canonicalCategories, splitCategories, type AuditAction, type AuditDetail, type AuditRecord } from '../audit/entry.js';
 import { VaultError } from '../errors.js';
 import { idToUuid, newId } from '../format/ids.js';
 import type { AccessContext } from '../schema/access-context.js';
@@ -65,8 +65,8 @@ export interface VaultApprovalsDeps {
   readonly db: SqliteDatabase;
   readonly repo: AccessRepository;
   readonly controller: AccessController | null;
-  run<T>(ctx: AccessContext, action: string, fn: (c: { actor: string; role: string; purpose: string }, attempt: { tag: Uint8Array | null; categories: readonly string[] }) => Promise<T>): Promise<T>;
-  record(c: { actor: string; role: string; purpose: string }, action: string, what: { categories: readonly string[]; approval?: string; detail?: AuditDetail }): AuditRecord;
+  run<T>(ctx: AccessContext, action: AuditAction, fn: (c: { actor: string; role: string; purpose: string }, attempt: { tag: Uint8Array | null; categories: readonly string[] }) => Promise<T>): Promise<T>;
+  record(c: { actor: string; role: string; purpose: string }, action: AuditAction, what: { categories: readonly string[]; approval?: string; detail?: AuditDetail }): AuditRecord;
   append(record: AuditRecord): void;
   /** Refuses names and text that hold a contact (they are kept for good: audit log, approvals). */
   checkFreeText(fields: readonly FreeTextField[]): void;

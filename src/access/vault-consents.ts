@@ -6,7 +6,7 @@
  * remaining consent or legal hold covers.
  */
 import { z } from 'zod';
-import { canonicalCategories, idList, splitCategories, type AuditDetail, type AuditRecord } from '../audit/entry.js';
+import { canonicalCategories, idList, splitCategories, type AuditAction, type AuditDetail, type AuditRecord } from '../audit/entry.js';
 import { VaultError } from '../errors.js';
 import { idToUuid, newId } from '../format/ids.js';
 import type { AccessContext } from '../schema/access-context.js';
@@ -74,8 +74,8 @@ export interface VaultConsentsDeps {
   readonly repo: AccessRepository;
   /** Null when the vault was opened without a policy. */
   readonly controller: AccessController | null;
-  run<T>(ctx: AccessContext, action: string, fn: (c: { actor: string; role: string; purpose: string }, attempt: { tag: Uint8Array | null; categories: readonly string[] }) => Promise<T>): Promise<T>;
-  record(c: { actor: string; role: string; purpose: string }, action: string, what: { tag: Uint8Array; categories: readonly string[]; consent?: string; detail?: AuditDetail }): AuditRecord;
+  run<T>(ctx: AccessContext, action: AuditAction, fn: (c: { actor: string; role: string; purpose: string }, attempt: { tag: Uint8Array | null; categories: readonly string[] }) => Promise<T>): Promise<T>;
+  record(c: { actor: string; role: string; purpose: string }, action: AuditAction, what: { tag: Uint8Array; categories: readonly string[]; consent?: string; detail?: AuditDetail }): AuditRecord;
   append(record: AuditRecord): void;
   /** Inside a transaction: erases those categories of the subject; returns what was erased. */
   eraseCategories(tag: Uint8Array, categories: readonly string[]): string[];

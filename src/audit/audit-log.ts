@@ -11,9 +11,9 @@ import { sign, verifySignature, type SigningKey } from '../crypto/signing.js';
 import { VaultError } from '../errors.js';
 import { encodeCanonical } from '../format/canonical.js';
 import { toHex } from '../format/ids.js';
-import { AUDIT_ANCHOR_ROW, AUDIT_ENTRY_ROW, type AuditRepository, type CheckpointRow, type HeadRow } from '../store/audit-repository.js';
+import { AUDIT_ANCHOR_ROW, AUDIT_ENTRY_ROW, STORED_ROW, type AuditRepository, type CheckpointRow, type HeadRow } from '../store/audit-repository.js';
 import type { RowAuthenticator } from '../store/rows.js';
-import { chainHash, checkpointMessage, entryDigest, genesisHash, toEntry, type AuditEntry, type AuditRecord } from './entry.js';
+import { chainHash, checkpointMessage, entryDigest, genesisHash, ROW, rowDigest, toEntry, type AuditEntry, type AuditRecord } from './entry.js';
 
 /** Names of the vault keys the audit log uses (wrapped by the master key, in vault_keys). */
 export const AUDIT_PSEUDONYM_KEY = 'audit-pseudonym';
@@ -258,16 +258,16 @@ export class AuditLog {
       const page = this.#repo.verifyRows(after, seq, 500);
       if (page.length === 0) broken();
       for (const r of page) {
-        const subject = r[6] === null ? null : Buffer.from(r[6], 'hex');
-        // prettier-ignore
-        const hash = chainHash(prev, entryDigest({ seq: r[0], ts: r[1], actor: r[2], role: r[3], purpose: r[4], action: r[5], subject, categories: r[7],
-          outcome: r[8], reason: r[9], approval: r[10], consent: r[11], requestId: r[12], detail: r[13] }));
+        const seq = r[ROW.seq];
+        const digest = rowDigest(r);
+        if (digest === null) return broken();
+        const hash = chainHash(prev, digest);
         const hashHex = toHex(hash);
-        if (r[0] !== after + 1 || r[14] !== prevHex || r[15] !== hashHex) broken();
-        if (r[16] !== toHex(this.#rows.mac(AUDIT_ENTRY_ROW, { seq: r[0], hash }))) forged(r[0]);
+        if (seq !== after + 1 || r[ROW.prevHash] !== prevHex || r[ROW.hash] !== hashHex) broken();
+        if (r[STORED_ROW.mac] !== toHex(this.#rows.mac(AUDIT_ENTRY_ROW, { seq, hash }))) forged(seq);
         prev = hash;
         prevHex = hashHex;
-        after = r[0];
+        after = seq;
       }
     }
   }

@@ -14,9 +14,8 @@
 import { equalBytes } from '../crypto/hash.js';
 import { verifySignature } from '../crypto/signing.js';
 import { toHex } from '../format/ids.js';
-import { chainHash, checkpointMessage, entryDigest, type AuditEntry } from './entry.js';
-import type { ExportEntryRow } from './export.js';
-import { hexBytes, hexOf } from './export-text.js';
+import { chainHash, checkpointMessage, entryToRow, ROW, rowDigest, type AuditEntry, type EntryRow } from './entry.js';
+import { equalsHex } from './export-text.js';
 
 export interface ChainProblem {
   /** The first seq where the chain is wrong (null when the problem has no seq, e.g. an empty export). */
@@ -61,7 +60,8 @@ export function linkProblem(seq: number): ChainProblem {
 
 /** Entry `seq` arrived where `expected` belongs. */
 export function gapProblem(seq: number, expected: number): ChainProblem {
-  return { seq: expected, message: `entry ${seq} arrives where ${expected} belongs: entries ${expected}${seq - 1 > expected ? `-${seq - 1}` : ''} were removed or reordered` };
+  const missing = seq - 1 > expected ? `entries ${expected}-${seq - 1} were` : `entry ${expected} was`;
+  return { seq: expected, message: `entry ${seq} arrives where ${expected} belongs: ${missing} removed or reordered` };
 }
 
 /** Thrown internally to stop at the first problem. */
@@ -81,7 +81,7 @@ export class ChainVerifier {
   #checkpoints = 0;
   #lastCheckpoint: CheckpointInput | null = null;
   #problem: ChainProblem | null = null;
-  /** `#hash` as hex, when known (the row fast path compares hex). */
+  /** `#hash` as the hex text a row held for it, when known (null after an elided digest). */
   #hashHex: string | null = null;
   readonly #every: number;
 
@@ -104,42 +104,31 @@ export class ChainVerifier {
 
   /** Feeds the next full entry (with the prev_hash and hash it claims). */
   entry(e: AuditEntry): void {
-    this.#guard(() => {
-      this.#expectNext(e.seq);
-      if (!equalBytes(e.prevHash, this.#hash)) {
-        throw new ChainBroken(linkProblem(e.seq));
-      }
-      const computed = chainHash(this.#hash, entryDigest(e));
-      if (!equalBytes(computed, e.hash)) {
-        throw new ChainBroken({ seq: e.seq, message: `entry ${e.seq} was modified: its fields do not hash to its recorded hash` });
-      }
-      this.#advance(e.seq, computed);
-      this.#entries++;
-    });
+    this.entryRow(entryToRow(e));
   }
 
   /**
-   * `entry`, for a row read with its bytes as hex (AuditRepository.pageRows): the fast path of
-   * live verification — hashes are compared as hex, only the pseudonym is decoded. Returns the
-   * entry's hash, or null once the chain has failed (then or before).
+   * `entry`, for a raw row (bytes as hex: AuditRepository.pageRows/verifyRows, or an export record
+   * read by export-scan.ts): the fast path of live and offline verification — hashes are compared
+   * with their hex without decoding it, only the pseudonym is decoded. Returns the entry's hash, or
+   * null once the chain has failed (then or before).
    */
-  entryRow(r: readonly [...ExportEntryRow, ...unknown[]]): Uint8Array | null {
+  entryRow(r: EntryRow): Uint8Array | null {
     let hash: Uint8Array | null = null;
     this.#guard(() => {
-      const seq = r[0];
+      const seq = r[ROW.seq];
       this.#expectNext(seq);
-      if (r[14] !== (this.#hashHex ??= hexOf(this.#hash))) {
-        throw new ChainBroken(linkProblem(seq));
-      }
-      const subject = r[6] === null ? null : hexBytes(r[6], 32);
-      if (r[6] !== null && subject === null) throw new ChainBroken({ seq, message: `entry ${seq} has a malformed subject pseudonym` });
-      // prettier-ignore
-      const computed = chainHash(this.#hash, entryDigest({ seq, ts: r[1], actor: r[2], role: r[3], purpose: r[4], action: r[5], subject, categories: r[7],
-        outcome: r[8], reason: r[9], approval: r[10], consent: r[11], requestId: r[12], detail: r[13] }));
-      const computedHex = hexOf(computed);
-      if (computedHex !== r[15]) throw new ChainBroken({ seq, message: `entry ${seq} was modified: its fields do not hash to its recorded hash` });
+      // The previous row's hash text, once verified, is the hex of #hash: the next prev_hash is
+      // then one string comparison.
+      const prevHash = r[ROW.prevHash];
+      if (prevHash !== this.#hashHex && !equalsHex(this.#hash, prevHash)) throw new ChainBroken(linkProblem(seq));
+      const digest = rowDigest(r);
+      if (digest === null) throw new ChainBroken({ seq, message: `entry ${seq} has a malformed subject pseudonym` });
+      const computed = chainHash(this.#hash, digest);
+      const hashHex = r[ROW.hash];
+      if (!equalsHex(computed, hashHex)) throw new ChainBroken({ seq, message: `entry ${seq} was modified: its fields do not hash to its recorded hash` });
       this.#advance(seq, computed);
-      this.#hashHex = computedHex;
+      this.#hashHex = hashHex;
       this.#entries++;
       hash = computed;
     });

@@ -10,6 +10,8 @@
  * The reader takes text in chunks of any size (file stream chunks, or lines with their
  * terminators), keeps at most one record in memory, and numbers lines by LF: a record's `line`
  * is the line it starts on. Records end with CRLF or LF; the last one may have no terminator.
+ * With `minimalQuotes`, it also refuses a quoted cell that needs no quotes: then every cell has
+ * one written form, the writer's (an export is held to the exact text the vault wrote).
  */
 import { VaultError } from '../errors.js';
 
@@ -29,7 +31,8 @@ export class CsvSyntaxError extends VaultError {
   }
 }
 
-const NEEDS_QUOTES = /[",\r\n]/;
+/** What makes a cell need quotes: a comma, a quote, CR or LF. */
+export const NEEDS_QUOTES = /[",\r\n]/;
 
 /** One cell in RFC 4180 form: quoted (with quotes doubled) only when it holds `,` `"` CR or LF. */
 export function csvCell(cell: string | null): string {
@@ -70,6 +73,10 @@ const enum State {
 export interface CsvParserOptions {
   /** The longest record accepted, in characters (default 1 MiB): bounds memory on hostile input. */
   readonly maxRecordChars?: number;
+  /** Refuse a quoted cell that holds no comma, quote, CR or LF (as {@link csvCell} would not quote it). */
+  readonly minimalQuotes?: boolean;
+  /** Names of the columns, for messages (`column consent` rather than `cell 13`). */
+  readonly columns?: readonly string[];
 }
 
 /**
@@ -83,7 +90,11 @@ export interface CsvParserOptions {
  */
 export class CsvParser {
   readonly #maxRecordChars: number;
+  readonly #minimalQuotes: boolean;
+  readonly #columns: readonly string[];
   #state: State = State.FieldStart;
+  /** The current field was quoted. */
+  #quoted = false;
   #line = 1;
   #recordLine = 1;
   #cells: string[] = [];
@@ -98,6 +109,8 @@ export class CsvParser {
 
   constructor(options: CsvParserOptions = {}) {
     this.#maxRecordChars = options.maxRecordChars ?? 1024 * 1024;
+    this.#minimalQuotes = options.minimalQuotes === true;
+    this.#columns = options.columns ?? [];
   }
 
   /** The line the parser has reached (1-based). */
@@ -139,6 +152,7 @@ export class CsvParser {
           if (this.#cells.length === 0 && !this.#inRecord) this.#recordLine = this.#line;
           if (chunk.charCodeAt(i) === QUOTE) {
             this.#state = State.Quoted;
+            this.#quoted = true;
             this.#inRecord = true;
             i++;
           } else {
@@ -220,6 +234,14 @@ export class CsvParser {
   }
 
   #endField(): void {
+    if (this.#quoted) {
+      this.#quoted = false;
+      if (this.#minimalQuotes && !NEEDS_QUOTES.test(this.#field)) {
+        const index = this.#cells.length;
+        const name = this.#columns[index];
+        throw new CsvSyntaxError(this.#recordLine, `${name === undefined ? `cell ${index + 1}` : `column ${name}`} is quoted but holds no comma, quote or line break (only such cells are quoted)`);
+      }
+    }
     this.#cells.push(this.#field);
     this.#cellChars += this.#field.length + 1;
     this.#field = '';

@@ -1,70 +1,251 @@
 /**
- * Audit entries: their fields, their canonical bytes, and the hash chain over them.
+ * Audit entries: the one declaration of their fields, the forms derived from it, their canonical
+ * bytes, and the hash chain over them.
  *
- *   digest_i = BLAKE2b-256(encode("audit-entry", seq, ts, actor, role, purpose, action, subject,
- *                                 categories, outcome, reason, approval, consent, requestId, detail))
+ *   digest_i = BLAKE2b-256(encode("audit-entry", every field of ENTRY_FIELDS but the chain's hashes, in order))
  *   hash_i   = BLAKE2b-256(encode("audit-chain", hash_{i-1}, digest_i))
  *   hash_0   = BLAKE2b-256(encode("audit-genesis", vaultId))
  *
  * Chaining the entry's digest (rather than its bytes) lets a filtered export prove the chain with
  * the 32-byte digests of the entries it leaves out, without revealing them.
+ *
+ * Why one declaration: an entry lives in five forms — what an operation records, the SQLite row,
+ * the raw row the hot paths read (bytes as hex), the JSON Lines record and the CSV row — and the
+ * digest must see the same fields in the same order in all of them. `ENTRY_FIELDS` says, once,
+ * each field's name, kind, nullability and column; the SQL (store/audit-repository.ts), the row
+ * indices, the digest order and the export codecs (export-format.ts, export-scan.ts) are derived
+ * from it. Adding a field is one line here — and a new export format version, since it changes
+ * the digest.
  */
 import { hashCanonical } from '../crypto/hash.js';
-import { encodeCanonical, u64 } from '../format/canonical.js';
-import { CATEGORY_NAME_PATTERN } from '../schema/categories.js';
+import { encodeCanonical, u64, type CanonicalField } from '../format/canonical.js';
+import { toHex } from '../format/ids.js';
+import { hexBytes } from './export-text.js';
+
+// ---------------------------------------------------------------------------------------------
+// Actions and outcomes
+
+/**
+ * Every action the vault records (docs/audit.md lists them). The writer side is typed with it, so
+ * a new operation must be named here before it can be audited; readers of exported files accept
+ * any well-formed name ({@link ACTION_NAME}), because an export from a newer vault may hold actions
+ * this version does not know.
+ */
+export const AUDIT_ACTIONS = [
+  'open',
+  'vault.upgrade',
+  'status',
+  'put',
+  'import',
+  'get',
+  'export',
+  'erase',
+  'protections',
+  'consent.grant',
+  'consent.withdraw',
+  'consent.list',
+  'approval.create',
+  'approval.revoke',
+  'approval.list',
+  'key.list',
+  'key.rotate',
+  'key.rotate-master',
+  'key.destroy',
+  'retention.sweep',
+  'audit.export',
+  'audit.checkpoint',
+  'audit.verify',
+  'audit.report',
+  'audit.discard-pending',
+  'scan',
+  'canary.plant',
+  'guard.refused',
+] as const;
+
+/** An action the vault writes (see {@link AUDIT_ACTIONS}). */
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+/**
+ * A well-formed action name, as readers accept it: lower-case ASCII words of letters and digits
+ * joined by `.` or `-`, starting with a letter, at most 64 characters. Every {@link AuditAction}
+ * is one.
+ */
+export const ACTION_NAME = /^[a-z][a-z0-9]*(?:[.-][a-z0-9]+)*$/;
+export const MAX_ACTION_CHARS = 64;
+
+const KNOWN_ACTIONS: ReadonlySet<string> = new Set(AUDIT_ACTIONS);
+
+/** True when `name` is an action this version writes. */
+export function isAuditAction(name: string): name is AuditAction {
+  return KNOWN_ACTIONS.has(name);
+}
+
+/** True when `name` is a well-formed action name (known or not). */
+export function isActionName(name: string): boolean {
+  return name.length <= MAX_ACTION_CHARS && ACTION_NAME.test(name);
+}
 
 export const AUDIT_OUTCOMES = ['allowed', 'denied', 'error'] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
-/** Small, non-sensitive facts about an operation: counts, labels, versions. */
+/** Small, non-sensitive facts about an operation: counts, labels, versions (see {@link canonicalDetail}). */
 export type AuditDetail = Readonly<Record<string, string | number | boolean>>;
 
-/** What an operation records; the log adds seq and hashes. */
-export interface AuditRecord {
-  readonly ts: number;
-  readonly actor: string;
-  readonly role: string;
-  readonly purpose: string;
-  readonly action: string;
-  /** The subject's pseudonym (32 bytes), or null when the operation has no (valid) subject. */
-  readonly subject: Uint8Array | null;
-  readonly categories: readonly string[];
-  readonly outcome: AuditOutcome;
-  readonly reason: string | null;
-  readonly approval: string | null;
-  readonly consent: string | null;
-  readonly requestId: string | null;
-  readonly detail: AuditDetail | null;
+// ---------------------------------------------------------------------------------------------
+// The declaration
+
+/**
+ * How a field is typed, stored, hashed and written:
+ *
+ * | kind | record (writer) | stored | raw row | in the digest | JSON Lines | CSV cell |
+ * | --- | --- | --- | --- | --- | --- | --- |
+ * | `seq` | (the log's) | INTEGER | number | u64 | number | decimal |
+ * | `time` | ms | INTEGER ms | number | u64 | ISO string | ISO |
+ * | `text` | string | TEXT | string | UTF-8 | string | as is |
+ * | `action` | {@link AuditAction} | TEXT | string | UTF-8 | string | as is |
+ * | `pseudonym` | 32 bytes | BLOB | hex | the 32 bytes | hex string | hex |
+ * | `categories` | names | TEXT, sorted, `,`-joined | string | that text | array of names | that text |
+ * | `outcome` | {@link AuditOutcome} | TEXT | string | UTF-8 | string | as is |
+ * | `detail` | {@link AuditDetail} | TEXT, canonical JSON | string | that text | object | that text |
+ * | `hash` | (the log's) | BLOB | hex | — (the chain's own) | hex string | hex |
+ *
+ * A nullable field's absence is null (JSON), an empty cell (CSV), NULL (SQL) and the empty string
+ * in the digest — which is why a present value is never empty.
+ */
+export type FieldKind = 'seq' | 'time' | 'text' | 'action' | 'pseudonym' | 'categories' | 'outcome' | 'detail' | 'hash';
+
+/** One field of an audit entry. */
+export interface EntryFieldSpec {
+  /** The field's name in code and in JSON Lines records. */
+  readonly name: string;
+  /** Its column, in the `audit_log` table and in CSV exports. */
+  readonly column: string;
+  readonly kind: FieldKind;
+  /** Whether the field may be absent. */
+  readonly nullable: boolean;
 }
 
-/** An entry as stored and exported: the hashed fields in their exact text form. */
-export interface AuditEntry {
-  readonly seq: number;
-  readonly ts: number;
-  readonly actor: string;
-  readonly role: string;
-  readonly purpose: string;
-  readonly action: string;
-  readonly subject: Uint8Array | null;
-  /** Sorted, de-duplicated category names joined by ','; '' for none. */
-  readonly categories: string;
-  readonly outcome: AuditOutcome;
-  readonly reason: string | null;
-  readonly approval: string | null;
-  readonly consent: string | null;
-  readonly requestId: string | null;
-  /** Canonical JSON (sorted keys, no spaces), or null. */
-  readonly detail: string | null;
-  readonly prevHash: Uint8Array;
-  readonly hash: Uint8Array;
+/**
+ * The audit entry, field by field, in the order of its digest, its JSON Lines record, its CSV
+ * columns and its raw rows. Every field is hashed except the chain's own `prevHash` and `hash`.
+ */
+export const ENTRY_FIELDS = [
+  { name: 'seq', column: 'seq', kind: 'seq', nullable: false },
+  { name: 'ts', column: 'ts', kind: 'time', nullable: false },
+  { name: 'actor', column: 'actor', kind: 'text', nullable: false },
+  { name: 'role', column: 'role', kind: 'text', nullable: false },
+  { name: 'purpose', column: 'purpose', kind: 'text', nullable: false },
+  { name: 'action', column: 'action', kind: 'action', nullable: false },
+  /** The subject's pseudonym, or null when the operation has no (valid) subject. */
+  { name: 'subject', column: 'subject', kind: 'pseudonym', nullable: true },
+  { name: 'categories', column: 'categories', kind: 'categories', nullable: false },
+  { name: 'outcome', column: 'outcome', kind: 'outcome', nullable: false },
+  /** For `denied` and `error`: the refusal or error code. */
+  { name: 'reason', column: 'reason', kind: 'text', nullable: true },
+  { name: 'approval', column: 'approval', kind: 'text', nullable: true },
+  /** Up to {@link MAX_LISTED_IDS} consent ids, comma-joined (one text; the full count goes in detail). */
+  { name: 'consent', column: 'consent', kind: 'text', nullable: true },
+  { name: 'requestId', column: 'request_id', kind: 'text', nullable: true },
+  { name: 'detail', column: 'detail', kind: 'detail', nullable: true },
+  { name: 'prevHash', column: 'prev_hash', kind: 'hash', nullable: false },
+  { name: 'hash', column: 'hash', kind: 'hash', nullable: false },
+] as const satisfies readonly EntryFieldSpec[];
+
+type Fields = typeof ENTRY_FIELDS;
+type Field = Fields[number];
+export type EntryFieldName = Field['name'];
+export type EntryColumn = Field['column'];
+
+/** The value of each kind in each form (see {@link FieldKind}). */
+interface KindForms {
+  seq: { record: never; stored: number; row: number; json: number };
+  time: { record: number; stored: number; row: number; json: string };
+  text: { record: string; stored: string; row: string; json: string };
+  action: { record: AuditAction; stored: string; row: string; json: string };
+  pseudonym: { record: Uint8Array; stored: Uint8Array; row: string; json: string };
+  categories: { record: readonly string[]; stored: string; row: string; json: string[] };
+  outcome: { record: AuditOutcome; stored: AuditOutcome; row: AuditOutcome; json: AuditOutcome };
+  detail: { record: AuditDetail; stored: string; row: string; json: Record<string, string | number | boolean> };
+  hash: { record: never; stored: Uint8Array; row: string; json: string };
 }
 
-export type UnhashedEntry = Omit<AuditEntry, 'prevHash' | 'hash'>;
+/** The value of field `F` in `form`, with null when the field is nullable. */
+export type FieldValue<F extends EntryFieldSpec, Form extends keyof KindForms['seq']> = KindForms[F['kind']][Form] | (F['nullable'] extends true ? null : never);
 
-const EMPTY = new Uint8Array(0);
+/** The fields the log assigns (seq and the chain's hashes); an operation records the others. */
+type LogKind = 'seq' | 'hash';
+
+/**
+ * What an operation records; the log adds seq and hashes. `categories` in any order (stored
+ * sorted and de-duplicated), `detail` as an object (stored as canonical JSON).
+ */
+export type AuditRecord = { readonly [F in Field as F['kind'] extends LogKind ? never : F['name']]: FieldValue<F, 'record'> };
+
+/** An entry as stored and verified: categories and detail in their canonical text, bytes as bytes. */
+export type AuditEntry = { readonly [F in Field as F['name']]: FieldValue<F, 'stored'> };
+
+/** A stored entry before it is chained. */
+export type UnhashedEntry = { readonly [F in Field as F['kind'] extends 'hash' ? never : F['name']]: FieldValue<F, 'stored'> };
+
+// Mapped over a type parameter, so that a tuple maps to a tuple (a mapped type over a concrete
+// tuple type maps every array member instead).
+type RowValuesOf<T extends readonly EntryFieldSpec[]> = { readonly [I in keyof T]: T[I] extends EntryFieldSpec ? FieldValue<T[I], 'row'> : never };
+type ColumnsOf<T extends readonly EntryFieldSpec[]> = { readonly [I in keyof T]: T[I] extends EntryFieldSpec ? T[I]['column'] : never };
+type IndexPairsOf<T extends readonly EntryFieldSpec[]> = { [I in keyof T]: I extends `${infer X extends number}` ? [T[I] extends EntryFieldSpec ? T[I]['name'] : never, X] : never };
+
+/** The fields' values of an {@link EntryRow}, in declaration order. */
+export type EntryRowValues = RowValuesOf<Fields>;
+
+/** The entry's columns, in declaration order. */
+export type EntryColumns = ColumnsOf<Fields>;
+
+/**
+ * An entry as a raw row: its fields in declaration order, bytes as lower-case hex, times in
+ * milliseconds, categories and detail in their stored text. The hot paths (export, live and
+ * offline verification) work on these: SQLite returns them in raw mode about 2.5x faster than
+ * objects holding buffers, and the export text is built from them directly. A row may carry more
+ * values after the entry's (columns the log keeps but does not export); they are ignored here.
+ * Read a field as `row[ROW.name]`.
+ */
+export type EntryRow = readonly [...EntryRowValues, ...unknown[]];
+
+/** The index of each field in an {@link EntryRow}: `row[ROW.subject]`. */
+export const ROW = Object.freeze(Object.fromEntries(ENTRY_FIELDS.map((f, i) => [f.name, i]))) as { readonly [P in IndexPairsOf<Fields>[number] as P[0]]: P[1] };
+
+/** The number of fields of an entry. */
+export const ENTRY_FIELD_COUNT = ENTRY_FIELDS.length;
+
+// ---------------------------------------------------------------------------------------------
+// Canonical forms
 
 /** At most this many ids in an entry's consent field (callers put the full count in detail). */
 export const MAX_LISTED_IDS = 5;
+
+/** Longest text an entry field may hold, in UTF-16 code units: what the export reader accepts. */
+export const MAX_FIELD_CHARS = 256;
+
+/** At most this many categories in one entry. */
+export const MAX_CATEGORIES = 64;
+
+/**
+ * Longest canonical detail text the writer accepts (UTF-16 code units): with the other bounds,
+ * an entry's record stays far below the 1 MiB a verifier accepts per line, whatever the detail
+ * holds (a label can come from outside, e.g. the name of a row that failed authentication).
+ */
+export const MAX_DETAIL_CHARS = 64 * 1024;
+
+/** Category names (docs/audit.md): `,` cannot occur in one, so the joined text splits back unambiguously. */
+export const CATEGORY_NAME = /^[a-z][a-z0-9_]{0,31}$/;
+
+/**
+ * Keys of `detail`: a letter, then letters, digits, `_`, `.` or `-` (`erased.location`), at most
+ * 64. They start with a letter, so no key is an array index (JavaScript would reorder those when
+ * parsing), and they are ASCII, so sorting by UTF-16 code unit, by code point and by byte agree.
+ */
+export const DETAIL_KEY = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+
+/** A lone UTF-16 surrogate: not a Unicode scalar value, and UTF-8 would encode it as U+FFFD. */
+export const LONE_SURROGATE = /\p{Cs}/u;
 
 /** A bounded, comma-joined id list for an entry field, or null for none. */
 export function idList(ids: readonly string[]): string | null {
@@ -76,91 +257,196 @@ export function splitCategories(text: string): string[] {
   return text === '' ? [] : text.split(',');
 }
 
-/** The one text form of a category list. */
+/** The one text form of a category list: sorted, de-duplicated, comma-joined ('' for none). */
 export function canonicalCategories(categories: readonly string[]): string {
   return [...new Set(categories)].sort().join(',');
 }
 
-/** The one text form of a detail object: JSON with sorted keys; only strings, finite numbers, booleans. */
+/** True when `names` is already canonical: category names in strictly ascending order. */
+export function areCanonicalCategories(names: readonly unknown[]): names is readonly string[] {
+  if (names.length > MAX_CATEGORIES) return false;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i];
+    if (typeof name !== 'string' || !CATEGORY_NAME.test(name)) return false;
+    if (i > 0 && !((names[i - 1] as string) < name)) return false;
+  }
+  return true;
+}
+
+/** Why a detail value cannot be written, or null: strings (well-formed), booleans, safe integers. */
+function detailValueProblem(v: unknown): string | null {
+  if (typeof v === 'boolean') return null;
+  if (typeof v === 'number') return Number.isSafeInteger(v) ? null : 'must be a whole number from -(2^53-1) to 2^53-1';
+  if (typeof v === 'string') return LONE_SURROGATE.test(v) ? 'must not hold a lone surrogate' : null;
+  return 'must be a string, a whole number or a boolean';
+}
+
+/**
+ * The one text form of a detail object: JSON with its keys sorted and no spaces, or null for no
+ * detail (an empty object is no detail). Keys are ASCII names ({@link DETAIL_KEY}); values
+ * strings, booleans or safe integers — so a verifier in any language can check the form without
+ * reproducing JavaScript's number formatting. Throws (a programming error) for anything else.
+ */
 export function canonicalDetail(detail: AuditDetail | null): string | null {
   if (detail === null) return null;
   const keys = Object.keys(detail).sort();
   if (keys.length === 0) return null;
-  const parts = keys.map((k) => {
+  let out = '{';
+  for (const k of keys) {
+    if (!DETAIL_KEY.test(k)) throw new TypeError('audit detail keys must be a letter, then letters, digits, _ . or -');
     const v = detail[k];
-    if (typeof v === 'number' && !Number.isFinite(v)) throw new RangeError(`audit detail ${k} must be finite`);
-    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') throw new TypeError(`audit detail ${k} must be a string, number or boolean`);
-    return `${JSON.stringify(k)}:${JSON.stringify(v)}`;
-  });
-  return `{${parts.join(',')}}`;
+    const problem = detailValueProblem(v);
+    if (problem !== null) throw new TypeError(`audit detail ${k} ${problem}`);
+    out += `${out === '{' ? '' : ','}"${k}":${JSON.stringify(v)}`;
+  }
+  return `${out}}`;
 }
 
-/** Longest text an entry field may hold: what the export reader accepts (docs/audit.md). */
-export const MAX_FIELD_CHARS = 256;
+/**
+ * Why a parsed detail object is not one the vault writes, naming the rule (never the value), or
+ * null when it is canonical apart from its text (spacing, number spelling), which the written-form
+ * check catches.
+ */
+export function detailProblem(detail: Readonly<Record<string, unknown>>): string | null {
+  const keys = Object.keys(detail);
+  if (keys.length === 0) return 'must be null, not an empty object (the two would hash alike)';
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string;
+    if (!DETAIL_KEY.test(k)) return 'keys must be ASCII names (a letter, then letters, digits, _ . or -; at most 64)';
+    if (i > 0 && !((keys[i - 1] as string) < k)) return 'keys must be in ascending order (by code point) without repeats';
+    const problem = detailValueProblem(detail[k]);
+    if (problem !== null) return `values ${problem}`;
+  }
+  return null;
+}
 
 /**
  * Refuses (as a programming error) a record the export verifier would reject: an entry is
  * append-only, so one that cannot be verified would poison every future export.
  */
 function assertWritable(record: AuditRecord): void {
-  const texts: [string, string | null][] = [
-    ['actor', record.actor],
-    ['role', record.role],
-    ['purpose', record.purpose],
-    ['action', record.action],
-    ['reason', record.reason],
-    ['approval', record.approval],
-    ['consent', record.consent],
-    ['requestId', record.requestId],
-  ];
-  for (const [field, value] of texts) {
-    if (value !== null && (value.length === 0 || value.length > MAX_FIELD_CHARS)) throw new Error(`internal: audit field ${field} is empty or too long`);
+  for (const f of ENTRY_FIELDS) {
+    if (f.kind !== 'text' && f.kind !== 'action') continue;
+    const value = record[f.name as keyof AuditRecord] as string | null;
+    if (value !== null && (value.length === 0 || value.length > MAX_FIELD_CHARS || LONE_SURROGATE.test(value))) {
+      throw new Error(`internal: audit field ${f.name} is empty, too long or not well-formed`);
+    }
   }
-  for (const c of record.categories) if (!CATEGORY_NAME_PATTERN.test(c)) throw new Error('internal: audit categories must be category names');
+  if (!isActionName(record.action)) throw new Error('internal: audit action is not an action name');
+  if (record.categories.length > MAX_CATEGORIES || record.categories.some((c) => !CATEGORY_NAME.test(c))) throw new Error('internal: audit categories must be category names');
 }
 
 /** The stored form of a record at position `seq`. */
 export function toEntry(seq: number, record: AuditRecord): UnhashedEntry {
   assertWritable(record);
-  return {
-    seq,
-    ts: record.ts,
-    actor: record.actor,
-    role: record.role,
-    purpose: record.purpose,
-    action: record.action,
-    subject: record.subject,
-    categories: canonicalCategories(record.categories),
-    outcome: record.outcome,
-    reason: record.reason,
-    approval: record.approval,
-    consent: record.consent,
-    requestId: record.requestId,
-    detail: canonicalDetail(record.detail),
-  };
+  const detail = canonicalDetail(record.detail);
+  if (detail !== null && detail.length > MAX_DETAIL_CHARS) throw new Error(`internal: audit detail is longer than ${MAX_DETAIL_CHARS} characters`);
+  return { ...record, seq, categories: canonicalCategories(record.categories), detail };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Derived conversions and the digest
+
+const EMPTY = new Uint8Array(0);
+
+/** The kind of each field, by index. */
+export const FIELD_KINDS: readonly FieldKind[] = ENTRY_FIELDS.map((f) => f.kind);
+
+/** Whether each field may be null, by index. */
+export const FIELD_NULLABLE: readonly boolean[] = ENTRY_FIELDS.map((f) => f.nullable);
+
+/** The indices of the hashed fields, in digest order. */
+const DIGESTED: readonly number[] = ENTRY_FIELDS.flatMap((f, i) => (f.kind === 'hash' ? [] : [i]));
+
+/** True for the kinds held as bytes in the store (hex in raw rows). */
+export function isBytesKind(kind: FieldKind): boolean {
+  return kind === 'pseudonym' || kind === 'hash';
+}
+
+/** The raw row of a stored entry. */
+export function entryToRow(e: AuditEntry): EntryRow {
+  return ENTRY_FIELDS.map((f) => {
+    const v = e[f.name];
+    return v instanceof Uint8Array ? toHex(v) : v;
+  }) as unknown as EntryRow;
+}
+
+/** The stored entry of a raw row, or null if a hex field is malformed. */
+export function rowToEntry(r: EntryRow): AuditEntry | null {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < ENTRY_FIELD_COUNT; i++) {
+    const f = ENTRY_FIELDS[i] as Field;
+    const v = r[i];
+    if (isBytesKind(f.kind) && v !== null) {
+      const bytes = hexBytes(v, 32);
+      if (bytes === null) return null;
+      out[f.name] = bytes;
+    } else out[f.name] = v;
+  }
+  return out as AuditEntry;
 }
 
 /**
- * The digest of an entry's fields. Optional text fields are encoded as '' when absent: none of
- * them may be empty when present (the access-context schema requires at least one character).
+ * The last pseudonym a reader decoded while validating it (export-scan.ts), so that the digest
+ * of the same row, computed right after, does not decode it again: offline verification reads
+ * every hex field of a line once, as the reader did before rows carried hex.
+ */
+let decodedText: string | null = null;
+let decodedBytes: Uint8Array | null = null;
+
+/** The bytes of a 32-byte pseudonym in lower-case hex (null if it is not one), remembered for {@link rowDigest}. */
+export function decodePseudonym(text: string): Uint8Array | null {
+  const bytes = hexBytes(text, 32);
+  decodedText = bytes === null ? null : text;
+  decodedBytes = bytes;
+  return bytes;
+}
+
+/** How each hashed field enters the digest: as u64, as bytes (hex in a row), or as UTF-8 text ('' when null). */
+const enum DigestAs {
+  U64,
+  Bytes,
+  Text,
+}
+
+const DIGEST_AS: readonly DigestAs[] = DIGESTED.map((i) => {
+  const kind = (ENTRY_FIELDS[i] as Field).kind;
+  return kind === 'seq' || kind === 'time' ? DigestAs.U64 : isBytesKind(kind) ? DigestAs.Bytes : DigestAs.Text;
+});
+
+/**
+ * The digest of an entry's fields (all but the chain's hashes, in declaration order). Absent
+ * optional fields are encoded as '': none of them may be empty when present.
  */
 export function entryDigest(e: UnhashedEntry): Uint8Array {
-  return hashCanonical('audit-entry', [
-      u64(e.seq),
-      u64(e.ts),
-      e.actor,
-      e.role,
-      e.purpose,
-      e.action,
-      e.subject ?? EMPTY,
-      e.categories,
-      e.outcome,
-      e.reason ?? '',
-      e.approval ?? '',
-      e.consent ?? '',
-      e.requestId ?? '',
-      e.detail ?? '',
-  ]);
+  const parts: CanonicalField[] = [];
+  for (let j = 0; j < DIGESTED.length; j++) {
+    const v = e[(ENTRY_FIELDS[DIGESTED[j] as number] as Field).name as keyof UnhashedEntry];
+    const as = DIGEST_AS[j];
+    parts.push(as === DigestAs.U64 ? u64(v as number) : v === null ? (as === DigestAs.Bytes ? EMPTY : '') : v);
+  }
+  return hashCanonical('audit-entry', parts);
+}
+
+/**
+ * {@link entryDigest} of a raw row (the hot paths' form): the pseudonym is decoded from hex, the
+ * rest taken as it is. Null when the row's pseudonym is not 32 bytes of lower-case hex.
+ */
+export function rowDigest(r: EntryRow): Uint8Array | null {
+  const parts: CanonicalField[] = [];
+  for (let j = 0; j < DIGESTED.length; j++) {
+    const v = r[DIGESTED[j] as number];
+    const as = DIGEST_AS[j];
+    if (as === DigestAs.U64) parts.push(u64(v as number));
+    else if (v === null) parts.push(as === DigestAs.Bytes ? EMPTY : '');
+    else if (as === DigestAs.Bytes) {
+      // Equal text decodes to equal bytes, so the memo is right whichever string holds it.
+      const bytes = v === decodedText ? decodedBytes : hexBytes(v, 32);
+      if (bytes === null) return null;
+      parts.push(bytes);
+    } else parts.push(v as string);
+  }
+  return hashCanonical('audit-entry', parts);
 }
 
 export function chainHash(prevHash: Uint8Array, digest: Uint8Array): Uint8Array {
@@ -179,7 +465,9 @@ export function checkpointMessage(vaultId: Uint8Array, seq: number, hash: Uint8A
 
 /**
  * The bytes an export's header signature covers: which vault, up to which entry, when, with what
- * interval and filter. A file cut at an earlier checkpoint, or with an edited filter, fails it.
+ * interval and filter (`filterJson`: the header's filter exactly as written — compact, keys in the
+ * order since, until, subject, actor, action, nulls kept). A file cut at an earlier checkpoint, or
+ * with an edited filter, fails it.
  */
 export function exportSealMessage(vaultId: Uint8Array, head: number, exportedAt: number, checkpointEvery: number, filterJson: string): Uint8Array {
   return encodeCanonical('audit-export', [vaultId, u64(head), u64(exportedAt), checkpointEvery, filterJson]);

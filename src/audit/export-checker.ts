@@ -9,25 +9,22 @@ import { toHex } from '../format/ids.js';
 import { formatIssues } from '../schema/zod-errors.js';
 import { ChainVerifier, type ChainProblem, type ChainReport } from './chain-verifier.js';
 import { verifySignature } from '../crypto/signing.js';
-import { exportSealMessage, genesisHash, type AuditEntry } from './entry.js';
+import { exportSealMessage, genesisHash, ROW, type EntryRow } from './entry.js';
 import {
   checkpointFromLine,
   columnOfField,
-  entryFromLine,
-  entryText,
+  entryLineToRow,
   filterFromHeader,
   filterMismatch,
   RECORD_SCHEMAS,
   type CheckpointLine,
   type ElidedLine,
   type EntryLine,
-  type EntryText,
   type ExportFilter,
   type ExportRecordType,
   type HeaderLine,
   sealedFilterJson,
 } from './export-format.js';
-import { parseEntryRecord } from './export-scan.js';
 
 /** The result of verifying an export file: the chain report, the format and the problem's line. */
 export type FileVerifyReport = ChainReport & {
@@ -39,22 +36,35 @@ export type FileVerifyReport = ChainReport & {
 
 const RECORD_TYPES: readonly string[] = ['header', 'entry', 'elided', 'checkpoint'];
 
-/** How a record was written: each check compares the record rebuilt from its values with it. */
+/**
+ * How a record was written: each check rebuilds the record from its values and compares it with
+ * what was read, returning null when they are the same, or where they first differ (`field
+ * detail`, `column consent`, `character 57`) — a place, never the text.
+ */
 export interface WrittenForm {
-  header(h: HeaderLine): boolean;
-  entry(t: EntryText): boolean;
-  elided(e: ElidedLine): boolean;
-  checkpoint(c: CheckpointLine): boolean;
+  header(h: HeaderLine): string | null;
+  entry(r: EntryRow): string | null;
+  elided(e: ElidedLine): string | null;
+  checkpoint(c: CheckpointLine): string | null;
+}
+
+/** An entry read from a file: its raw row, and whether its text was already proven to be the written form. */
+export interface EntryRecord {
+  readonly row: EntryRow;
+  /** True when the reader proved the text is exactly the written form (export-scan.ts), so it need not be compared. */
+  readonly written: boolean;
 }
 
 export type ValidRecord =
   | { readonly type: 'header'; readonly data: HeaderLine }
-  /** `text` null: the line was read in its written form (scanEntryLine), no need to compare it. */
-  | { readonly type: 'entry'; readonly data: { readonly entry: AuditEntry; readonly text: EntryText | null } }
+  | { readonly type: 'entry'; readonly data: EntryRecord }
   | { readonly type: 'elided'; readonly data: ElidedLine }
   | { readonly type: 'checkpoint'; readonly data: CheckpointLine };
 
-const EDITED = 'it is not exactly as the vault wrote it: the file was edited';
+/** The end of every message about a record that is valid but not in the vault's exact text. */
+function edited(where: string): string {
+  return `is not exactly as the vault wrote it (the first difference is at ${where}): the file was edited`;
+}
 
 /**
  * The checks that do not depend on the format: the header against the given key, record order,
@@ -66,6 +76,8 @@ export class ExportChecker {
   #header: HeaderLine | null = null;
   #headerLine = 1;
   #filter: ExportFilter = {};
+  /** The filter's pseudonym as hex (rows hold hex), or null. */
+  #subjectHex: string | null = null;
   #unfiltered = true;
   /** The final checkpoint (at the header's head) has been read: nothing may follow. */
   #complete = false;
@@ -130,8 +142,9 @@ export class ExportChecker {
   }
 
   #onHeader(h: HeaderLine, line: number, form: WrittenForm): void {
-    if (!form.header(h)) {
-      this.fail(line, `line ${line}: the header record ${EDITED}`);
+    const where = form.header(h);
+    if (where !== null) {
+      this.fail(line, `line ${line}: the header record ${edited(where)}`);
       return;
     }
     const vaultId = Buffer.from(h.vaultId, 'hex');
@@ -146,6 +159,7 @@ export class ExportChecker {
     this.#header = h;
     this.#headerLine = line;
     this.#filter = filterFromHeader(h.filter);
+    this.#subjectHex = h.filter.subject;
     this.#unfiltered = Object.values(h.filter).every((v) => v === null);
     const seal = exportSealMessage(vaultId, h.head, Date.parse(h.exportedAt), h.checkpointEvery, sealedFilterJson(h.filter));
     if (!verifySignature(this.#publicKey, seal, Buffer.from(h.signature, 'hex'))) {
@@ -155,19 +169,21 @@ export class ExportChecker {
     this.#verifier = new ChainVerifier(vaultId, Buffer.from(h.genesis, 'hex'), this.#publicKey, h.checkpointEvery);
   }
 
-  #onEntry(data: { readonly entry: AuditEntry; readonly text: EntryText | null }, line: number, form: WrittenForm): void {
+  #onEntry(data: EntryRecord, line: number, form: WrittenForm): void {
     const verifier = this.#verifier;
     if (verifier === null) return;
-    const entry = data.entry;
-    verifier.entry(entry);
+    const row = data.row;
+    const seq = row[ROW.seq];
+    verifier.entryRow(row);
     if (this.#noteChainProblem(line)) return;
-    if (data.text !== null && !form.entry(data.text)) {
-      this.fail(line, `entry ${entry.seq} (line ${line}): ${EDITED}`, entry.seq);
+    const where = data.written ? null : form.entry(row);
+    if (where !== null) {
+      this.fail(line, `entry ${seq} (line ${line}) ${edited(where)}`, seq);
       return;
     }
-    const mismatch = filterMismatch(entry, this.#filter);
+    const mismatch = filterMismatch(row, this.#filter, this.#subjectHex);
     if (mismatch !== null) {
-      this.fail(line, `entry ${entry.seq} (line ${line}) does not match the export's ${mismatch} filter: the header or the entry was edited`, entry.seq);
+      this.fail(line, `entry ${seq} (line ${line}) does not match the export's ${mismatch} filter: the header or the entry was edited`, seq);
     }
   }
 
@@ -182,7 +198,8 @@ export class ExportChecker {
       verifier.elided(data.from + i, Buffer.from(data.digests[i] ?? '', 'hex'));
       if (this.#noteChainProblem(line)) return;
     }
-    if (!form.elided(data)) this.fail(line, `line ${line}: the elided record from seq ${data.from} ${EDITED}`, data.from);
+    const where = form.elided(data);
+    if (where !== null) this.fail(line, `line ${line}: the elided record from seq ${data.from} ${edited(where)}`, data.from);
   }
 
   #onCheckpoint(data: CheckpointLine, line: number, form: WrittenForm): void {
@@ -191,8 +208,9 @@ export class ExportChecker {
     if (verifier === null || header === null) return;
     verifier.checkpoint(checkpointFromLine(data));
     if (this.#noteChainProblem(line)) return;
-    if (!form.checkpoint(data)) {
-      this.fail(line, `line ${line}: the checkpoint at seq ${data.seq} ${EDITED}`, data.seq);
+    const where = form.checkpoint(data);
+    if (where !== null) {
+      this.fail(line, `line ${line}: the checkpoint at seq ${data.seq} ${edited(where)}`, data.seq);
       return;
     }
     if (data.seq === header.head) {
@@ -225,16 +243,10 @@ export class ExportChecker {
 
 /** Validates a parsed record with its type's schema; on failure, fails naming the field (or CSV column). */
 export function validate(checker: ExportChecker, type: ExportRecordType, value: unknown, line: number, csv: boolean): ValidRecord | null {
-  if (type === 'entry') {
-    // The hot path: most records are entries, and nearly all of them are valid.
-    const fast = parseEntryRecord(value);
-    if (fast !== null) return { type, data: fast };
-  }
   const result = (RECORD_SCHEMAS[type] as z.ZodType).safeParse(value);
   if (result.success) {
     if (type !== 'entry') return { type, data: result.data } as ValidRecord;
-    const entry = entryFromLine(result.data as EntryLine);
-    return { type, data: { entry, text: entryText(entry) } };
+    return { type, data: { row: entryLineToRow(result.data as EntryLine), written: false } };
   }
   const issues = csv ? result.error.issues.map((i) => ({ ...i, path: i.path.map((p, k) => (k === 0 ? columnOfField(String(p), type) : p)) })) : result.error.issues;
   checker.fail(line, `line ${line}: ${formatIssues('', issues).message}`);

@@ -1,138 +1,85 @@
 /**
  * The verifier's fast paths for entry records: nearly every record of an export is an entry, and
- * nearly every one is exactly as the vault wrote it. These read such records in one pass —
- * validating, converting to the stored entry, and proving the written form — and return null for
- * anything else, which then takes the general path (JSON.parse, the zod schema, the written-form
- * comparison) that accepts the same records with the same result and explains the others.
+ * nearly every one is exactly as the vault wrote it. These read such a record in one pass —
+ * validating each field by its kind and proving the written form as they go — into the raw row
+ * the chain verifier takes, and return null for anything else, which then takes the general path
+ * (JSON.parse or the CSV cells, the zod schema, the written-form comparison) that accepts the
+ * same records with the same row and explains the others.
+ *
+ * Both walk the entry's declaration (entry.ts `ENTRY_FIELDS`): a field added there is read here.
  *
  * Why: verification must reach hundreds of thousands of entries a second, and the general path
  * spends most of its time on work these avoid (parsing to objects, rebuilding text to compare).
  * The differential tests in test/unit/audit/export-format.test.ts hold the two paths together.
  */
-import { AUDIT_OUTCOMES, canonicalCategories, canonicalDetail, type AuditEntry } from './entry.js';
-import { CATEGORY_NAME, CSV_COLUMNS, entryLineSchema, type EntryText } from './export-format.js';
-import { digitsAt, hexBytes, isoToMs } from './export-text.js';
+import {
+  areCanonicalCategories,
+  AUDIT_OUTCOMES,
+  canonicalDetail,
+  CATEGORY_NAME,
+  decodePseudonym,
+  detailProblem,
+  ENTRY_FIELD_COUNT,
+  ENTRY_FIELDS,
+  FIELD_KINDS,
+  FIELD_NULLABLE,
+  isActionName,
+  LONE_SURROGATE,
+  MAX_CATEGORIES,
+  MAX_FIELD_CHARS,
+  type EntryFieldSpec,
+  type EntryRow,
+  type FieldKind,
+} from './entry.js';
+import { CSV_COLUMNS, ENTRY_JSON_KEYS } from './export-format.js';
+import { digitsAt, isoToMs, jsonString } from './export-text.js';
 
-function isText(v: unknown): v is string {
-  return typeof v === 'string' && v.length >= 1 && v.length <= 256;
+const HEX = new Int8Array(128).fill(0);
+for (const c of '0123456789abcdef') HEX[c.charCodeAt(0)] = 1;
+
+/** True when the 64 characters of `s` from `at` are lower-case hex (validated without decoding: no bytes to allocate). */
+function isHex64(s: string, at: number): boolean {
+  if (at + 64 > s.length) return false;
+  for (let i = at; i < at + 64; i++) if (HEX[s.charCodeAt(i)] !== 1) return false;
+  return true;
 }
 
-function isTextOrNull(v: unknown): v is string | null {
-  return v === null || isText(v);
-}
+const OUTCOMES: readonly string[] = AUDIT_OUTCOMES;
 
-const OUTCOMES: readonly unknown[] = AUDIT_OUTCOMES;
-const ENTRY_FIELDS = Object.keys(entryLineSchema.shape).length;
+/** Detail texts already found canonical: details repeat (`{"returned":1}`), parsing them does not need to. */
+const canonicalDetails = new Set<string>();
 
-function sortedCategories(v: unknown): string | null {
-  if (!Array.isArray(v) || v.length > 64) return null;
-  let ordered = true;
-  for (let i = 0; i < v.length; i++) {
-    const c: unknown = v[i];
-    if (typeof c !== 'string' || !CATEGORY_NAME.test(c)) return null;
-    if (i > 0 && !((v[i - 1] as string) < c)) ordered = false;
+/** True when `text` is a detail exactly as the vault writes one (canonicalDetail's output). */
+export function isCanonicalDetailText(text: string): boolean {
+  if (canonicalDetails.has(text)) return true;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return false;
   }
-  return ordered ? (v as string[]).join(',') : canonicalCategories(v as string[]);
-}
-
-function isDetail(v: unknown): v is Record<string, string | number | boolean> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v) || Object.getPrototypeOf(v) !== Object.prototype) return false;
-  for (const key in v) {
-    if (key.length > 256) return false;
-    const value: unknown = (v as Record<string, unknown>)[key];
-    if (typeof value !== 'string' && typeof value !== 'boolean' && !(typeof value === 'number' && Number.isFinite(value))) return false;
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return false;
+  const detail = parsed as Record<string, string | number | boolean>;
+  if (detailProblem(detail) !== null || canonicalDetail(detail) !== text) return false;
+  // Only short texts are kept (at most 4096 × 256 characters): a hostile file cannot fill memory.
+  if (text.length <= 256) {
+    if (canonicalDetails.size >= 4096) canonicalDetails.clear();
+    canonicalDetails.add(text);
   }
   return true;
 }
 
-/**
- * Validates a parsed entry record and converts it in one pass: the stored entry (for the chain)
- * and its fields' export text (for the written-form check). Accepts only what
- * `entryLineSchema` accepts; returns null for anything else — the caller then asks the schema
- * for a message. Several times faster than the schema plus {@link entryFromLine}.
- */
-export function parseEntryRecord(value: unknown): { entry: AuditEntry; text: EntryText } | null {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
-  const v = value as Record<string, unknown>;
-  let fields = 0;
-  for (const _key in v) fields++;
-  if (fields !== ENTRY_FIELDS || v['type'] !== 'entry') return null;
-  const { seq, ts, actor, role, purpose, action, subject, outcome, reason, approval, consent, requestId, detail, prevHash, hash } = v;
-  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) return null;
-  const ms = isoToMs(ts);
-  if (ms === null || !isText(actor) || !isText(role) || !isText(purpose) || !isText(action)) return null;
-  const subjectBytes = subject === null ? null : hexBytes(subject, 32);
-  if (subject !== null && subjectBytes === null) return null;
-  const categories = sortedCategories(v['categories']);
-  if (categories === null || !OUTCOMES.includes(outcome) || !isTextOrNull(reason) || !isTextOrNull(approval) || !isTextOrNull(consent) || !isTextOrNull(requestId)) return null;
-  if (detail !== null && !isDetail(detail)) return null;
-  const prevHashBytes = hexBytes(prevHash, 32);
-  const hashBytes = hexBytes(hash, 32);
-  if (prevHashBytes === null || hashBytes === null) return null;
-  const canonical = detail === null ? null : canonicalDetail(detail);
-  const result = outcome as AuditEntry['outcome'];
-  // Plain literals, not spreads of a shared part: V8 copies spreads on a slow path (~10 µs here).
-  return {
-    entry: { seq, ts: ms, actor, role, purpose, action, subject: subjectBytes, categories, outcome: result, reason, approval, consent, requestId, detail: canonical, prevHash: prevHashBytes, hash: hashBytes },
-    text: { seq, ts: ts as string, actor, role, purpose, action, subject: subject as string | null, categories, outcome: result, reason, approval, consent, requestId, detail: canonical, prevHash: prevHash as string, hash: hash as string },
-  };
+/** Entry text as a reader accepts it: 1..256 code units, well-formed. */
+function isText(s: string): boolean {
+  return s.length >= 1 && s.length <= MAX_FIELD_CHARS && !LONE_SURROGATE.test(s);
 }
 
-const LINE_PREFIX = '{"type":"entry","seq":';
-const HASHES_SUFFIX_LENGTH = ',"prevHash":"'.length + 64 + '","hash":"'.length + 64 + '"}'.length;
-/** Characters JSON.stringify escapes (quote, backslash, controls, lone surrogates): the scan leaves such strings to JSON.parse. */
+// ---------------------------------------------------------------------------------------------
+// JSON Lines
+
+/** Backslash, controls (JSON escapes them) and lone surrogates: text with any of them is read by JSON.parse. */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-const NEEDS_ESCAPE = /["\\\x00-\x1f]|\p{Cs}/u;
-
-/** A cursor over one line; every `expect*` returns false (and the scan gives up) on a mismatch. */
-class LineScanner {
-  at = 0;
-  constructor(readonly line: string) {}
-
-  literal(text: string): boolean {
-    // A loop, not startsWith(text, at): V8 does not inline that builtin, and this runs ~17 times a line.
-    const line = this.line;
-    const at = this.at;
-    if (at + text.length > line.length) return false;
-    for (let i = 0; i < text.length; i++) if (line.charCodeAt(at + i) !== text.charCodeAt(i)) return false;
-    this.at = at + text.length;
-    return true;
-  }
-
-  /** A JSON string without escapes, 1..256 characters: exactly its text between quotes. */
-  text(): string | null {
-    const line = this.line;
-    if (line.charCodeAt(this.at) !== 0x22) return null;
-    const end = line.indexOf('"', this.at + 1);
-    if (end === -1) return null;
-    const value = line.slice(this.at + 1, end);
-    if (value.length < 1 || value.length > 256 || NEEDS_ESCAPE.test(value)) return null;
-    this.at = end + 1;
-    return value;
-  }
-
-  textOrNull(): string | null | undefined {
-    if (this.literal('null')) return null;
-    return this.text() ?? undefined;
-  }
-
-  /** A whole number as JSON.stringify writes it (no sign, no leading zero), >= 1. */
-  seq(): number | null {
-    const line = this.line;
-    const start = this.at;
-    let end = start;
-    while (end < line.length && end - start <= 16) {
-      const c = line.charCodeAt(end);
-      if (c < 0x30 || c > 0x39) break;
-      end++;
-    }
-    if (end === start || line.charCodeAt(start) === 0x30) return null;
-    const n = Number(line.slice(start, end));
-    if (!Number.isSafeInteger(n)) return null;
-    this.at = end;
-    return n;
-  }
-}
+const SPECIAL = /[\\\x00-\x1f]|\p{Cs}/u;
 
 /** The minute prefix of the last timestamp read (`2026-11-27T10:00:`) and its milliseconds. */
 let scannedMinute = '';
@@ -153,154 +100,270 @@ function scanTime(line: string, at: number): number | null {
   return sec < 0 || sec > 59 || milli < 0 ? null : scannedMinuteMs + sec * 1000 + milli;
 }
 
+/** A cursor over one line; each read returns undefined (and the scan gives up) on a mismatch. */
+class LineScanner {
+  at = 0;
+  constructor(readonly line: string) {}
 
-/** Detail texts already found canonical: details repeat (`{"returned":1}`), parsing them does not need to. */
-const canonicalDetails = new Set<string>();
+  literal(text: string): boolean {
+    // A loop, not startsWith(text, at): V8 does not inline that builtin, and this runs ~17 times a line.
+    const line = this.line;
+    const at = this.at;
+    if (at + text.length > line.length) return false;
+    for (let i = 0; i < text.length; i++) if (line.charCodeAt(at + i) !== text.charCodeAt(i)) return false;
+    this.at = at + text.length;
+    return true;
+  }
 
-function isCanonicalDetailText(text: string): boolean {
-  if (canonicalDetails.has(text)) return true;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return false;
+  /**
+   * A JSON string exactly as JSON.stringify writes it, holding no lone surrogate: its value.
+   * Strings holding escapes are parsed and written back, so only the canonical escaping passes.
+   */
+  string(): string | undefined {
+    const line = this.line;
+    const start = this.at;
+    if (line.charCodeAt(start) !== 0x22) return undefined;
+    let end = line.indexOf('"', start + 1);
+    let escaped = false;
+    for (;;) {
+      if (end === -1) return undefined;
+      let backslashes = 0;
+      while (line.charCodeAt(end - 1 - backslashes) === 0x5c) backslashes++;
+      if (backslashes === 0) break;
+      escaped = true;
+      if (backslashes % 2 === 0) break;
+      end = line.indexOf('"', end + 1);
+    }
+    const raw = line.slice(start + 1, end);
+    this.at = end + 1;
+    // Text without escapes, controls or lone surrogates (nearly all of it) is its own value.
+    if (!escaped && !SPECIAL.test(raw)) return raw;
+    const token = line.slice(start, end + 1);
+    let value: unknown;
+    try {
+      value = JSON.parse(token);
+    } catch {
+      return undefined;
+    }
+    // Escapes can spell a lone surrogate, which no entry text may hold.
+    return typeof value === 'string' && jsonString(value) === token && !LONE_SURROGATE.test(value) ? value : undefined;
   }
-  if (!isDetail(parsed) || canonicalDetail(parsed) !== text) return false;
-  // Only short texts are kept (at most 4096 × 256 characters): a hostile file cannot fill memory.
-  if (text.length <= 256) {
-    if (canonicalDetails.size >= 4096) canonicalDetails.clear();
-    canonicalDetails.add(text);
+
+  /** A whole number as JSON.stringify writes it (no sign, no leading zero), >= 1. */
+  seq(): number | undefined {
+    const line = this.line;
+    const start = this.at;
+    let end = start;
+    while (end < line.length && end - start <= 16) {
+      const c = line.charCodeAt(end);
+      if (c < 0x30 || c > 0x39) break;
+      end++;
+    }
+    if (end === start || line.charCodeAt(start) === 0x30) return undefined;
+    const n = Number(line.slice(start, end));
+    if (!Number.isSafeInteger(n)) return undefined;
+    this.at = end;
+    return n;
   }
-  return true;
+
+  /** `"<ISO time>"`: its milliseconds. */
+  time(): number | undefined {
+    if (!this.literal('"')) return undefined;
+    const ms = scanTime(this.line, this.at);
+    this.at += 24;
+    return ms !== null && this.literal('"') ? ms : undefined;
+  }
+
+  /** Entry text: 1..256 code units (string() has refused lone surrogates). */
+  text(): string | undefined {
+    const v = this.string();
+    return v !== undefined && v.length >= 1 && v.length <= MAX_FIELD_CHARS ? v : undefined;
+  }
+
+  action(): string | undefined {
+    const v = this.string();
+    return v !== undefined && isActionName(v) ? v : undefined;
+  }
+
+  outcome(): string | undefined {
+    const v = this.string();
+    return v !== undefined && OUTCOMES.includes(v) ? v : undefined;
+  }
+
+  /** `"<64 hex>"` of a pseudonym: the hex, decoded once here for the digest (decodePseudonym). */
+  pseudonym(): string | undefined {
+    const line = this.line;
+    const at = this.at;
+    if (line.charCodeAt(at) !== 0x22 || line.charCodeAt(at + 65) !== 0x22) return undefined;
+    const text = line.slice(at + 1, at + 65);
+    if (decodePseudonym(text) === null) return undefined;
+    this.at = at + 66;
+    return text;
+  }
+
+  /** `"<64 hex>"` of a chain hash: the hex (validated, not decoded: the verifier compares it as hex). */
+  hex(): string | undefined {
+    const line = this.line;
+    const at = this.at;
+    if (line.charCodeAt(at) !== 0x22 || line.charCodeAt(at + 65) !== 0x22 || !isHex64(line, at + 1)) return undefined;
+    this.at = at + 66;
+    return line.slice(at + 1, at + 65);
+  }
+
+  /** A JSON array of category names in canonical order: their comma-joined text. */
+  categories(): string | undefined {
+    if (!this.literal('[')) return undefined;
+    if (this.literal(']')) return '';
+    let joined = '';
+    let previous = '';
+    for (let n = 0; ; n++) {
+      const name = this.string();
+      if (name === undefined || n >= MAX_CATEGORIES || !CATEGORY_NAME.test(name) || (n > 0 && !(previous < name))) return undefined;
+      joined += n === 0 ? name : `,${name}`;
+      previous = name;
+      if (this.literal(']')) return joined;
+      if (!this.literal(',')) return undefined;
+    }
+  }
+
+  /** A flat JSON object in canonical detail form: its text. */
+  detail(): string | undefined {
+    const line = this.line;
+    const start = this.at;
+    if (line.charCodeAt(start) !== 0x7b) return undefined;
+    // The object ends at the first '}' outside a string; a nested object or array is not a detail.
+    let i = start + 1;
+    for (; i < line.length; i++) {
+      const c = line.charCodeAt(i);
+      if (c === 0x7d) break;
+      if (c === 0x7b || c === 0x5b) return undefined;
+      if (c === 0x22) {
+        for (i++; i < line.length; i++) {
+          const d = line.charCodeAt(i);
+          if (d === 0x5c) i++;
+          else if (d === 0x22) break;
+        }
+      }
+    }
+    if (i >= line.length) return undefined;
+    const text = line.slice(start, i + 1);
+    if (!isCanonicalDetailText(text)) return undefined;
+    this.at = i + 1;
+    return text;
+  }
+
+  /** A detail that must end at `end` (the fields after it have fixed widths): its text. */
+  detailUntil(end: number): string | undefined {
+    if (end <= this.at || this.line.charCodeAt(this.at) !== 0x7b) return undefined;
+    const text = this.line.slice(this.at, end);
+    if (!isCanonicalDetailText(text)) return undefined;
+    this.at = end;
+    return text;
+  }
+}
+
+/** The scanner method that reads each kind (`null` is tried first for a nullable field). */
+const READ_KIND: Record<FieldKind, string> = {
+  seq: 'seq',
+  time: 'time',
+  text: 'text',
+  action: 'action',
+  pseudonym: 'pseudonym',
+  categories: 'categories',
+  outcome: 'outcome',
+  detail: 'detail',
+  hash: 'hex',
+};
+
+/** The length of a field's JSON text when it is always the same (a 64-hex hash), else null. */
+function fixedWidth(f: EntryFieldSpec, i: number): number | null {
+  return f.kind === 'hash' && !f.nullable ? (ENTRY_JSON_KEYS[i] as string).length + 66 : null;
 }
 
 /**
- * Reads an entry line that is exactly in the form {@link entryJsonLine} writes, without
- * JSON.parse and without rebuilding the line to compare it: the scan expects each piece of that
- * form in turn. Returns null for anything else (escaped strings included) — the caller then
- * takes the general path (JSON.parse, schema, written-form check), which accepts the same lines
- * with the same result and explains the others. About three times faster than that path.
+ * Compiles {@link scanEntryLine} from the declaration (as export-format.ts compiles the writer):
+ * for each field in turn, `if (!s.literal(<its key>)) return null; const v3 = s.text(); if (v3 ===
+ * undefined) return null;` …, then `return [v0, …, v15]`. Why: a loop over the fields (a switch per
+ * field, the row filled index by index) cost ~5% of an offline verification. When every field
+ * after `detail` has a fixed width, the detail is read up to where they must start (no scan for
+ * its end). Only the declaration goes into the source (its keys as JSON string literals, method
+ * names per kind), never data.
  */
-export function scanEntryLine(line: string): AuditEntry | null {
-  const s = new LineScanner(line);
-  if (!s.literal(LINE_PREFIX)) return null;
-  const seq = s.seq();
-  if (seq === null || !s.literal(',"ts":"')) return null;
-  const ts = scanTime(line, s.at);
-  s.at += 24;
-  if (ts === null || !s.literal('","actor":')) return null;
-  const actor = s.text();
-  if (actor === null || !s.literal(',"role":')) return null;
-  const role = s.text();
-  if (role === null || !s.literal(',"purpose":')) return null;
-  const purpose = s.text();
-  if (purpose === null || !s.literal(',"action":')) return null;
-  const action = s.text();
-  if (action === null || !s.literal(',"subject":')) return null;
-  let subject: Uint8Array | null = null;
-  if (!s.literal('null')) {
-    if (!s.literal('"')) return null;
-    subject = hexBytes(line.slice(s.at, s.at + 64), 32);
-    s.at += 64;
-    if (subject === null || !s.literal('"')) return null;
-  }
-  if (!s.literal(',"categories":[')) return null;
-  let categories = '';
-  if (!s.literal(']')) {
-    let previous = '';
-    for (let n = 0; ; n++) {
-      const name = s.text();
-      if (name === null || n >= 64 || !CATEGORY_NAME.test(name) || (n > 0 && !(previous < name))) return null;
-      categories += n === 0 ? name : `,${name}`;
-      previous = name;
-      if (s.literal(']')) break;
-      if (!s.literal(',')) return null;
+function compileScanEntryLine(): (line: string) => EntryRow | null {
+  const lines = ['const s = new LineScanner(line);'];
+  const fields = ENTRY_FIELDS as readonly EntryFieldSpec[];
+  fields.forEach((f, i) => {
+    lines.push(`if (!s.literal(${JSON.stringify(ENTRY_JSON_KEYS[i])})) return null;`);
+    let read = `s.${READ_KIND[f.kind]}()`;
+    if (f.kind === 'detail') {
+      const after = fields.slice(i + 1).map((g, j) => fixedWidth(g, i + 1 + j));
+      if (after.every((w) => w !== null)) read = `s.detailUntil(line.length - ${after.reduce((a: number, w) => a + (w ?? 0), 1)})`;
     }
-  }
-  if (!s.literal(',"outcome":"')) return null;
-  const outcome = s.literal('allowed') ? 'allowed' : s.literal('denied') ? 'denied' : s.literal('error') ? 'error' : null;
-  if (outcome === null || !s.literal('","reason":')) return null;
-  const reason = s.textOrNull();
-  if (reason === undefined || !s.literal(',"approval":')) return null;
-  const approval = s.textOrNull();
-  if (approval === undefined || !s.literal(',"consent":')) return null;
-  const consent = s.textOrNull();
-  if (consent === undefined || !s.literal(',"requestId":')) return null;
-  const requestId = s.textOrNull();
-  if (requestId === undefined || !s.literal(',"detail":')) return null;
-  // The hashes close the line at fixed offsets; the detail is everything between.
-  const hashesAt = line.length - HASHES_SUFFIX_LENGTH;
-  if (hashesAt < s.at) return null;
-  const detailText = line.slice(s.at, hashesAt);
-  let detail: string | null = null;
-  if (detailText !== 'null') {
-    if (!isCanonicalDetailText(detailText)) return null;
-    detail = detailText;
-  }
-  s.at = hashesAt;
-  if (!s.literal(',"prevHash":"')) return null;
-  const prevHash = hexBytes(line.slice(s.at, s.at + 64), 32);
-  s.at += 64;
-  if (prevHash === null || !s.literal('","hash":"')) return null;
-  const hash = hexBytes(line.slice(s.at, s.at + 64), 32);
-  s.at += 64;
-  if (hash === null || !s.literal('"}') || s.at !== line.length) return null;
-  return { seq, ts, actor, role, purpose, action, subject, categories, outcome, reason, approval, consent, requestId, detail, prevHash, hash };
+    lines.push(`const v${i} = ${f.nullable ? `s.literal("null") ? null : ${read}` : read};`, `if (v${i} === undefined) return null;`);
+  });
+  lines.push(`return s.literal("}") && s.at === line.length ? [${fields.map((_f, i) => `v${i}`).join(', ')}] : null;`);
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- compiled from the constant declaration only (see above)
+  const compile = new Function('LineScanner', `'use strict'; return (line) => { ${lines.join('\n')} };`) as (scanner: typeof LineScanner) => (line: string) => EntryRow | null;
+  return compile(LineScanner);
 }
 
-const CSV_ENTRY_CELLS = CSV_COLUMNS.indexOf('signature');
+/**
+ * Reads an entry line that is exactly in the form `entryJsonLine` writes, without JSON.parse and
+ * without rebuilding the line to compare it: the scan expects each field of the declaration in
+ * turn. Returns its raw row, or null for anything else — the caller then takes the general path
+ * (JSON.parse, schema, written-form check), which accepts the same lines with the same row and
+ * explains the others. About three times faster than that path. Compiled from the declaration
+ * (see compileScanEntryLine).
+ */
+export const scanEntryLine: (line: string) => EntryRow | null = compileScanEntryLine();
+
+// ---------------------------------------------------------------------------------------------
+// CSV
+
 const SEQ_TEXT = /^[1-9][0-9]{0,15}$/;
 
-function cellText(cell: string): boolean {
-  return cell.length >= 1 && cell.length <= 256;
+/** One entry cell's raw-row value, or undefined when it is not what the writer puts there. */
+function cellValue(i: number, cell: string): unknown {
+  if (cell === '' && FIELD_NULLABLE[i] === true) return null;
+  switch (FIELD_KINDS[i]) {
+    case 'seq': {
+      const n = Number(cell);
+      return SEQ_TEXT.test(cell) && Number.isSafeInteger(n) ? n : undefined;
+    }
+    case 'time':
+      return isoToMs(cell) ?? undefined;
+    case 'text':
+      return isText(cell) ? cell : undefined;
+    case 'action':
+      return isActionName(cell) ? cell : undefined;
+    case 'pseudonym':
+      return decodePseudonym(cell) === null ? undefined : cell;
+    case 'hash':
+      return cell.length === 64 && isHex64(cell, 0) ? cell : undefined;
+    case 'categories':
+      return cell === '' || areCanonicalCategories(cell.split(',')) ? cell : undefined;
+    case 'outcome':
+      return OUTCOMES.includes(cell) ? cell : undefined;
+    case 'detail':
+      return isCanonicalDetailText(cell) ? cell : undefined;
+    default:
+      return undefined;
+  }
 }
 
 /**
  * The CSV counterpart of {@link scanEntryLine}: reads the cells of an entry record that are
- * exactly what the writer puts there, or returns null (the general path then explains).
+ * exactly what the writer puts there into its raw row, or returns null (the general path then
+ * explains).
  */
-export function scanEntryCells(cells: readonly string[]): AuditEntry | null {
+export function scanEntryCells(cells: readonly string[]): EntryRow | null {
   if (cells.length !== CSV_COLUMNS.length || cells[0] !== 'entry') return null;
-  for (let i = CSV_ENTRY_CELLS; i < cells.length; i++) if (cells[i] !== '') return null;
-  const [, seqText = '', tsText = '', actor = '', role = '', purpose = '', action = '', subjectText = '', categories = '', outcome = '', reason = '', approval = '', consent = '', requestId = '', detail = '', prevHashText = '', hashText = ''] =
-    cells;
-  if (!SEQ_TEXT.test(seqText)) return null;
-  const seq = Number(seqText);
-  const ts = isoToMs(tsText);
-  if (!Number.isSafeInteger(seq) || ts === null || !cellText(actor) || !cellText(role) || !cellText(purpose) || !cellText(action)) return null;
-  const subject = subjectText === '' ? null : hexBytes(subjectText, 32);
-  if (subjectText !== '' && subject === null) return null;
-  if (categories !== '') {
-    const names = categories.split(',');
-    if (names.length > 64) return null;
-    for (let i = 0; i < names.length; i++) {
-      const name = names[i] ?? '';
-      if (!CATEGORY_NAME.test(name) || (i > 0 && !((names[i - 1] ?? '') < name))) return null;
-    }
+  for (let i = 1 + ENTRY_FIELD_COUNT; i < cells.length; i++) if (cells[i] !== '') return null;
+  const row = new Array<unknown>(ENTRY_FIELD_COUNT);
+  for (let i = 0; i < ENTRY_FIELD_COUNT; i++) {
+    const value = cellValue(i, cells[1 + i] ?? '');
+    if (value === undefined) return null;
+    row[i] = value;
   }
-  if (outcome !== 'allowed' && outcome !== 'denied' && outcome !== 'error') return null;
-  for (const optional of [reason, approval, consent, requestId]) if (optional.length > 256) return null;
-  if (detail !== '' && !isCanonicalDetailText(detail)) return null;
-  const prevHash = hexBytes(prevHashText, 32);
-  const hash = hexBytes(hashText, 32);
-  if (prevHash === null || hash === null) return null;
-  const orNull = (cell: string): string | null => (cell === '' ? null : cell);
-  return {
-    seq,
-    ts,
-    actor,
-    role,
-    purpose,
-    action,
-    subject,
-    categories,
-    outcome,
-    reason: orNull(reason),
-    approval: orNull(approval),
-    consent: orNull(consent),
-    requestId: orNull(requestId),
-    detail: orNull(detail),
-    prevHash,
-    hash,
-  };
+  return row as unknown as EntryRow;
 }

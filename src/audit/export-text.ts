@@ -10,7 +10,12 @@
 import { toHex } from '../format/ids.js';
 
 const HEX_VALUES = new Int8Array(128).fill(-1);
-for (let i = 0; i < 16; i++) HEX_VALUES['0123456789abcdef'.charCodeAt(i)] = i;
+/** The character code of each hex digit. */
+const HEX_CODES = new Uint8Array(16);
+for (let i = 0; i < 16; i++) {
+  HEX_CODES[i] = '0123456789abcdef'.charCodeAt(i);
+  HEX_VALUES[HEX_CODES[i] ?? 0] = i;
+}
 
 /** Lower-case hex of `bytes` (the one implementation: format/ids.ts). */
 export const hexOf = toHex;
@@ -27,6 +32,20 @@ export function hexBytes(text: unknown, length: number): Uint8Array | null {
     out[i] = (hi << 4) | lo;
   }
   return bad < 0 ? null : out;
+}
+
+/**
+ * True when `text` is the lower-case hex of `bytes`, compared without building a string: the
+ * verifiers compare every computed hash with the hex a row or a file holds (hashes are public, so
+ * the comparison need not be constant-time).
+ */
+export function equalsHex(bytes: Uint8Array, text: unknown): boolean {
+  if (typeof text !== 'string' || text.length !== bytes.length * 2) return false;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i] ?? 0;
+    if (text.charCodeAt(2 * i) !== HEX_CODES[b >> 4] || text.charCodeAt(2 * i + 1) !== HEX_CODES[b & 15]) return false;
+  }
+  return true;
 }
 
 /** Bytes of hex that a schema has already validated. */

@@ -9,9 +9,10 @@
  * range); the upgrade of a format-1 vault runs it to the end inside its transaction.
  */
 import { toHex } from '../format/ids.js';
-import { AUDIT_ENTRY_ROW, type AuditRepository, type CheckpointRow } from '../store/audit-repository.js';
+import { AUDIT_ENTRY_ROW, STORED_ROW, type AuditRepository, type CheckpointRow } from '../store/audit-repository.js';
 import type { RowAuthenticator } from '../store/rows.js';
 import { ChainVerifier, type ChainReport, type ChainStart } from './chain-verifier.js';
+import { ROW } from './entry.js';
 
 /** Rows per page: small pages keep each one in the young generation of the garbage collector. */
 const PAGE = 500;
@@ -62,13 +63,14 @@ export function* verifyLiveChain(repo: AuditRepository, options: LiveChainOption
     for (const row of page) {
       const hash = verifier.entryRow(row);
       if (hash === null) break;
-      if (rows !== null && row[16] !== toHex(rows.mac(AUDIT_ENTRY_ROW, { seq: row[0], hash }))) {
-        verifier.fail({ seq: row[0], message: `entry ${row[0]} is not authenticated by this vault (its MAC does not match): it was written or rewritten by someone without the master key` });
+      const seq = row[ROW.seq];
+      if (rows !== null && row[STORED_ROW.mac] !== toHex(rows.mac(AUDIT_ENTRY_ROW, { seq, hash }))) {
+        verifier.fail({ seq, message: `entry ${seq} is not authenticated by this vault (its MAC does not match): it was written or rewritten by someone without the master key` });
         break;
       }
-      checkpointsUpTo(row[0]);
+      checkpointsUpTo(seq);
     }
-    after = page[page.length - 1]?.[0] ?? head;
+    after = page[page.length - 1]?.[ROW.seq] ?? head;
     yield { done: after - from, total: head - from };
   }
   // A checkpoint past the entries that remain: the tail was cut (the verifier reports it).

@@ -14,7 +14,7 @@ import { readTransaction, writeTransaction, type SqliteDatabase } from '../store
 import type { AuditLog } from './audit-log.js';
 import type { ChainProblem, ChainReport } from './chain-verifier.js';
 import { equalBytes } from '../crypto/hash.js';
-import type { AuditDetail, AuditRecord } from './entry.js';
+import type { AuditAction, AuditDetail, AuditRecord } from './entry.js';
 import { verifyLiveChain } from './live-chain.js';
 import { canVerifyInParallel, verifyInParallel } from './parallel-verify.js';
 import type { SecretBytes } from '../crypto/secret-bytes.js';
@@ -31,7 +31,7 @@ export interface VaultAuditDeps {
   readonly integrityKey: SecretBytes;
   readonly vaultId: Uint8Array;
   /** Runs an audited operation (context validation, failure entries) — the vault's own runner. */
-  run<T>(ctx: AccessContext, action: string, fn: (ctx: unknown, record: (detail: AuditDetail | null) => AuditRecord) => Promise<T>): Promise<T>;
+  run<T>(ctx: AccessContext, action: AuditAction, fn: (ctx: unknown, record: (detail: AuditDetail | null) => AuditRecord) => Promise<T>): Promise<T>;
   now(): number;
   /** The pseudonym of a subject id, or null if it has none (never seen, or erased). */
   pseudonymOf(subject: string): Uint8Array | null;

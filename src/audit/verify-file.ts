@@ -10,11 +10,12 @@
  * result is a report: the first problem, its seq when it has one and its line; never a crash,
  * and never the file's contents in a message.
  */
-import { isAscii } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { isVaultError, needs, VaultError } from '../errors.js';
 import { CsvParser, CsvSyntaxError } from './csv.js';
+import type { EntryRow } from './entry.js';
 import { ExportChecker, typeOf, validate, type FileVerifyReport, type WrittenForm } from './export-checker.js';
 import {
   checkpointCsvCells,
@@ -24,13 +25,13 @@ import {
   csvCellsToRecord,
   elidedCsvCells,
   elidedJsonLine,
-  entryTextCsvCells,
-  entryTextJsonLine,
+  entryCsvCells,
+  entryJsonFieldAt,
+  entryJsonLine,
   headerCsvCells,
   headerJsonLine,
   type CheckpointLine,
   type ElidedLine,
-  type EntryText,
   type HeaderLine,
 } from './export-format.js';
 import { scanEntryCells, scanEntryLine } from './export-scan.js';
@@ -42,43 +43,62 @@ export const MAX_LINE_BYTES = 1024 * 1024;
 const READ_CHUNK_BYTES = 1024 * 1024;
 const CSV_SLICE_BYTES = 64 * 1024;
 
+/** The index of the first character where `a` and `b` differ (the shorter's length if one is a prefix of the other). */
+function firstDifference(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  return i;
+}
+
 /** The written form of JSON Lines: the line itself. */
 class JsonForm implements WrittenForm {
   text = '';
-  header(h: HeaderLine): boolean {
-    return headerJsonLine(h) === this.text;
+  #where(expected: string): string | null {
+    return expected === this.text ? null : `character ${firstDifference(expected, this.text) + 1}`;
   }
-  entry(t: EntryText): boolean {
-    return entryTextJsonLine(t) === this.text;
+  header(h: HeaderLine): string | null {
+    return this.#where(headerJsonLine(h));
   }
-  elided(e: ElidedLine): boolean {
-    return elidedJsonLine(e.from, e.digests) === this.text;
+  entry(r: EntryRow): string | null {
+    const expected = entryJsonLine(r);
+    return expected === this.text ? null : `field ${entryJsonFieldAt(r, firstDifference(expected, this.text))}`;
   }
-  checkpoint(c: CheckpointLine): boolean {
-    return checkpointJsonLine(c) === this.text;
+  elided(e: ElidedLine): string | null {
+    return this.#where(elidedJsonLine(e.from, e.digests));
   }
+  checkpoint(c: CheckpointLine): string | null {
+    return this.#where(checkpointJsonLine(c));
+  }
+}
+
+/** Null when the cells are the expected ones, else the column of the first that differs. */
+function differingColumn(expected: readonly (string | null)[], actual: readonly string[]): string | null {
+  for (let i = 0; i < expected.length; i++) if ((expected[i] ?? '') !== actual[i]) return `column ${CSV_COLUMNS[i] ?? i + 1}`;
+  return expected.length === actual.length ? null : `column ${expected.length + 1}`;
 }
 
 function sameCells(expected: readonly (string | null)[], actual: readonly string[]): boolean {
-  if (expected.length !== actual.length) return false;
-  for (let i = 0; i < expected.length; i++) if ((expected[i] ?? '') !== actual[i]) return false;
-  return true;
+  return differingColumn(expected, actual) === null;
 }
 
-/** The written form of CSV: the cells (quoting is CSV's business; the cells are what the writer chose). */
+/**
+ * The written form of CSV: the cells. Quoting is held to the writer's too, but by the parser
+ * (a cell is quoted exactly when it holds a comma, a quote or a line break).
+ */
 class CsvForm implements WrittenForm {
   cells: readonly string[] = [];
-  header(h: HeaderLine): boolean {
-    return sameCells(headerCsvCells(h), this.cells);
+  header(h: HeaderLine): string | null {
+    return differingColumn(headerCsvCells(h), this.cells);
   }
-  entry(t: EntryText): boolean {
-    return sameCells(entryTextCsvCells(t), this.cells);
+  entry(r: EntryRow): string | null {
+    return differingColumn(entryCsvCells(r), this.cells);
   }
-  elided(e: ElidedLine): boolean {
-    return sameCells(elidedCsvCells(e.from, e.digests), this.cells);
+  elided(e: ElidedLine): string | null {
+    return differingColumn(elidedCsvCells(e.from, e.digests), this.cells);
   }
-  checkpoint(c: CheckpointLine): boolean {
-    return sameCells(checkpointCsvCells(c), this.cells);
+  checkpoint(c: CheckpointLine): string | null {
+    return differingColumn(checkpointCsvCells(c), this.cells);
   }
 }
 
@@ -89,9 +109,9 @@ function checkJsonLine(checker: ExportChecker, form: JsonForm, text: string, lin
   checker.lastLine = line;
   if (text.startsWith(ENTRY_LINE_START)) {
     // Nearly every line: an entry exactly as written. Anything else takes the general path below.
-    const entry = scanEntryLine(text);
-    if (entry !== null) {
-      if (checker.expectType('entry', line)) checker.record({ type: 'entry', data: { entry, text: null } }, line, form);
+    const row = scanEntryLine(text);
+    if (row !== null) {
+      if (checker.expectType('entry', line)) checker.record({ type: 'entry', data: { row, written: true } }, line, form);
       return;
     }
   }
@@ -134,9 +154,9 @@ function checkCsvRecord(checker: ExportChecker, form: CsvForm, cells: string[], 
   if (!checker.expectType(type, line)) return;
   if (type === 'entry') {
     // Nearly every record: an entry exactly as written. Anything else takes the general path below.
-    const entry = scanEntryCells(cells);
-    if (entry !== null) {
-      checker.record({ type: 'entry', data: { entry, text: null } }, line, form);
+    const row = scanEntryCells(cells);
+    if (row !== null) {
+      checker.record({ type: 'entry', data: { row, written: true } }, line, form);
       return;
     }
   }
@@ -198,15 +218,30 @@ async function checkJsonLines(checker: ExportChecker, chunks: AsyncIterable<Buff
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let line = 0;
-  const decode = (bytes: Buffer, start: number, end: number, ascii: boolean): string => {
+  /** The line's text without a CR before its LF; null when it is not UTF-8 (decoding would replace bytes, so two files could read alike). */
+  const decode = (bytes: Buffer, start: number, end: number, ascii: boolean): string | null => {
     const stop = end > start && bytes[end - 1] === 0x0d ? end - 1 : end;
+    if (!ascii && !isUtf8(bytes.subarray(start, stop))) return null;
     return bytes.toString(ascii ? 'latin1' : 'utf8', start, stop);
+  };
+  const tooLong = (n: number): void => {
+    checker.fail(n, `line ${n} is longer than 1 MiB: it is not an export record`);
+  };
+  const check = (text: string | null): void => {
+    line++;
+    if (text === null) checker.fail(line, `line ${line} is not valid UTF-8`);
+    else checkJsonLine(checker, form, text, line);
   };
   for await (const chunk of chunks) {
     const ascii = isAscii(chunk);
     let start = 0;
     for (let nl = chunk.indexOf(0x0a); nl !== -1; nl = chunk.indexOf(0x0a, start)) {
-      let text: string;
+      // Every line, whole or not: a line that ends inside this chunk can be over the limit too.
+      if (pendingBytes + nl - start > MAX_LINE_BYTES) {
+        tooLong(line + 1);
+        return;
+      }
+      let text: string | null;
       if (pending.length > 0) {
         const whole = Buffer.concat([...pending, chunk.subarray(0, nl)]);
         text = decode(whole, 0, whole.length, isAscii(whole));
@@ -215,7 +250,7 @@ async function checkJsonLines(checker: ExportChecker, chunks: AsyncIterable<Buff
       } else {
         text = decode(chunk, start, nl, ascii);
       }
-      checkJsonLine(checker, form, text, ++line);
+      check(text);
       if (checker.failed) return;
       start = nl + 1;
     }
@@ -223,7 +258,7 @@ async function checkJsonLines(checker: ExportChecker, chunks: AsyncIterable<Buff
       pending.push(Buffer.from(chunk.subarray(start))); // a copy: the chunk's buffer is read into again
       pendingBytes += chunk.length - start;
       if (pendingBytes > MAX_LINE_BYTES) {
-        checker.fail(line + 1, `line ${line + 1} is longer than 1 MiB: it is not an export record`);
+        tooLong(line + 1);
         return;
       }
     }
@@ -231,7 +266,8 @@ async function checkJsonLines(checker: ExportChecker, chunks: AsyncIterable<Buff
   if (pending.length > 0) {
     // The last line, without its LF: a CR there is not a line ending, and stays part of the line.
     const whole = Buffer.concat(pending);
-    checkJsonLine(checker, form, whole.toString(isAscii(whole) ? 'latin1' : 'utf8'), ++line);
+    const ascii = isAscii(whole);
+    check(ascii || isUtf8(whole) ? whole.toString(ascii ? 'latin1' : 'utf8') : null);
   }
 }
 
@@ -241,7 +277,8 @@ async function checkJsonLines(checker: ExportChecker, chunks: AsyncIterable<Buff
  * kept outside it until a full collection — the CSV cells, slices of them, would hold them.
  */
 async function* decodeChunks(chunks: AsyncIterable<Buffer>): AsyncGenerator<string> {
-  const decoder = new TextDecoder('utf-8');
+  // Fatal: invalid UTF-8 would be replaced by U+FFFD, so two different files would read alike.
+  const decoder = new TextDecoder('utf-8', { fatal: true });
   for await (const chunk of chunks) {
     for (let at = 0; at < chunk.length; at += CSV_SLICE_BYTES) {
       const text = decoder.decode(chunk.subarray(at, at + CSV_SLICE_BYTES), { stream: true });
@@ -306,7 +343,7 @@ export async function verifyAuditExportFile(path: string, publicKey: Uint8Array,
 }
 
 async function checkCsv(checker: ExportChecker, chunks: AsyncIterable<string>): Promise<void> {
-  const parser = new CsvParser({ maxRecordChars: MAX_LINE_BYTES });
+  const parser = new CsvParser({ maxRecordChars: MAX_LINE_BYTES, minimalQuotes: true, columns: CSV_COLUMNS });
   const form = new CsvForm();
   let headerRow = true;
   const onRecord = (cells: string[], line: number): void => {
@@ -327,7 +364,8 @@ async function checkCsv(checker: ExportChecker, chunks: AsyncIterable<string>): 
     }
     for (const r of parser.end()) onRecord(r.record, r.line);
   } catch (error) {
-    if (!(error instanceof CsvSyntaxError)) throw error;
-    checker.fail(error.line, error.message);
+    if (error instanceof CsvSyntaxError) checker.fail(error.line, error.message);
+    else if (error instanceof TypeError && (error as { code?: unknown }).code === 'ERR_ENCODING_INVALID_ENCODED_DATA') checker.fail(parser.line, `line ${parser.line} is not valid UTF-8`);
+    else throw error;
   }
 }

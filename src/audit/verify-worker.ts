@@ -11,6 +11,7 @@ import { loadSodium } from '../crypto/sodium.js';
 import { RowMacs } from '../integrity/row-macs.js';
 import { AuditRepository } from '../store/audit-repository.js';
 import { openDatabase } from '../store/database.js';
+import { ROW } from './entry.js';
 import { hexBytes } from './export-text.js';
 import { verifyLiveChain } from './live-chain.js';
 import type { RangeJob, RangeMessage } from './parallel-verify.js';
@@ -29,7 +30,7 @@ async function run(job: RangeJob): Promise<void> {
     try {
       const repo = new AuditRepository(db);
       const first = job.from === 0 ? undefined : repo.verifyRows(job.from, job.to, 1)[0];
-      const startHex = first?.[14] ?? null;
+      const startHex = first?.[ROW.prevHash] ?? null;
       const lastCheckpoint = job.from === 0 ? null : (repo.checkpointAtOrBefore(job.from) ?? null);
       const start = job.from === 0 ? undefined : { seq: job.from, hash: (startHex === null ? null : hexBytes(startHex, 32)) ?? new Uint8Array(32), lastCheckpoint };
       const chain = verifyLiveChain(repo, {
@@ -46,7 +47,7 @@ async function run(job: RangeJob): Promise<void> {
       let pages = 0;
       for (let step = chain.next(); ; step = chain.next()) {
         if (step.done === true) {
-          post({ type: 'done', report: step.value, firstSeq: first?.[0] ?? null, startHex });
+          post({ type: 'done', report: step.value, firstSeq: first?.[ROW.seq] ?? null, startHex });
           return;
         }
         if (++pages % PROGRESS_EVERY === 0) post({ type: 'progress', done: step.value.done });

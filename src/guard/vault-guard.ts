@@ -10,7 +10,7 @@
  */
 import type Database from 'better-sqlite3';
 import { z } from 'zod';
-import type { AuditDetail, AuditRecord } from '../audit/entry.js';
+import type { AuditAction, AuditDetail, AuditRecord } from '../audit/entry.js';
 import { VaultError } from '../errors.js';
 import type { AccessContext } from '../schema/access-context.js';
 import { parseOrThrow, safe } from '../schema/zod-errors.js';
@@ -33,8 +33,8 @@ export interface GuardDeps {
   matcher(): LeakMatcher;
   /** Who the guard's audit entries name: the context the vault was opened with. */
   readonly opener: Actor;
-  run<T>(ctx: AccessContext, action: string, fn: (c: Actor) => Promise<T>): Promise<T>;
-  record(c: Actor, action: string, detail: AuditDetail | null): AuditRecord;
+  run<T>(ctx: AccessContext, action: AuditAction, fn: (c: Actor) => Promise<T>): Promise<T>;
+  record(c: Actor, action: AuditAction, detail: AuditDetail | null): AuditRecord;
   append(record: AuditRecord): void;
   now(): number;
 }

@@ -4,7 +4,7 @@
  * and tell which erasures a backup could still undo. Every operation is audited; none logs key bytes.
  */
 import { z } from 'zod';
-import type { AuditDetail, AuditRecord } from '../audit/entry.js';
+import type { AuditAction, AuditDetail, AuditRecord } from '../audit/entry.js';
 import { parseOrThrow } from '../schema/zod-errors.js';
 import { VaultError } from '../errors.js';
 import type { AccessContext } from '../schema/access-context.js';
@@ -63,8 +63,8 @@ export interface VaultKeysDeps {
   readonly vaultMeta: () => VaultMetaRow;
   /** Switches the open vault to a new master key after a rotation. */
   readonly useMaster: (provider: MasterKeyProvider, meta: VaultMetaRow) => void;
-  run<T>(ctx: AccessContext, action: string, fn: (c: { actor: string; role: string; purpose: string }) => Promise<T>): Promise<T>;
-  readonly record: (c: { actor: string; role: string; purpose: string }, action: string, detail: AuditDetail | null) => AuditRecord;
+  run<T>(ctx: AccessContext, action: AuditAction, fn: (c: { actor: string; role: string; purpose: string }) => Promise<T>): Promise<T>;
+  readonly record: (c: { actor: string; role: string; purpose: string }, action: AuditAction, detail: AuditDetail | null) => AuditRecord;
   readonly append: (record: AuditRecord) => void;
   readonly now: () => number;
   readonly loadKek: (version: number) => Promise<void>;

@@ -28,7 +28,7 @@ export function pseudonym(n: number): Uint8Array {
 }
 
 const ACTORS = ['svc:profile', 'svc:map', 'cli:officer', 'svc:import'];
-const ACTIONS = ['put', 'get', 'get', 'import', 'erase', 'status'];
+const ACTIONS = ['put', 'get', 'get', 'import', 'erase', 'status'] as const;
 const CATEGORIES = [[], ['location'], ['contact', 'location'], ['face'], ['voice', 'face']];
 
 /** A varied, deterministic record for position `i` (1-based), one second apart from T0. */
@@ -47,7 +47,7 @@ export function sampleRecord(i: number): AuditRecord {
     approval: i % 11 === 0 ? `apr-${i},"x"\r\nsecond line` : null,
     consent: i % 13 === 0 ? `cns-${i}` : null,
     requestId: i % 4 === 0 ? `req-${i}` : null,
-    detail: i % 2 === 0 ? { returned: i % 5, note: 'a,"quoted"\nlabel' } : i % 3 === 0 ? { big: 1e21, ok: true } : null,
+    detail: i % 2 === 0 ? { returned: i % 5, note: 'a,"quoted"\nlabel' } : i % 3 === 0 ? { big: Number.MAX_SAFE_INTEGER, ok: true } : null,
   };
 }
 

@@ -99,6 +99,34 @@ describe('childvault audit verify --file (offline)', () => {
     expect(result.stderr).toMatch(/^childvault: FAILED at seq 1000 \(line \d+\): no checkpoint between seq 0 and 2000, though one is signed every 1000 entries: checkpoints were deleted \[INTEGRITY\]\n$/);
   });
 
+  it('exits 3 for an entry in a non-canonical form that hashes alike, naming the field and the rule', async () => {
+    // Entry 2 (line 4) holds the categories contact and location: reordered, they would hash the same.
+    const reordered = await exportFile('jsonl', {}, (t) => t.replace('"categories":["contact","location"]', '"categories":["location","contact"]'));
+    const result = await runCli(['audit', 'verify', '--file', reordered, '--public-key', publicKey]);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toBe('childvault: FAILED: line 4: categories must be in ascending order (by code point) without repeats [INTEGRITY]\n');
+    const emptyDetail = await exportFile('jsonl', {}, (t) => t.replace(/("seq":1,[^\n]*"detail":)null/, '$1{}'));
+    const empty = await runCli(['audit', 'verify', '--file', emptyDetail, '--public-key', publicKey]);
+    expect(empty.code).toBe(3);
+    expect(empty.stderr).toBe('childvault: FAILED: line 3: detail must be null, not an empty object (the two would hash alike) [INTEGRITY]\n');
+  });
+
+  it('exits 3 for a CSV cell quoted without need, and accepts LF line ends', async () => {
+    const quoted = await exportFile('csv', {}, (t) => t.replace('\r\nentry,1,2026-11-27T10:00:01.000Z,svc:map,', '\r\nentry,1,2026-11-27T10:00:01.000Z,"svc:map",'));
+    const result = await runCli(['audit', 'verify', '--file', quoted, '--public-key', publicKey]);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toBe('childvault: FAILED: line 4: column actor is quoted but holds no comma, quote or line break (only such cells are quoted) [INTEGRITY]\n');
+    // LF between records (quoted CRLFs inside cells untouched: they are content).
+    const lf = await exportFile('csv', {}, (t) => {
+      const edited = t.replace(/\r\n(?=(?:header|checkpoint|entry|elided),)/g, '\n');
+      expect(edited.split('\r\n').length).toBeLessThan(t.split('\r\n').length / 10);
+      return edited;
+    });
+    const ok = await runCli(['audit', 'verify', '--file', lf, '--public-key', publicKey]);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+  });
+
   it('exits 3 for a file that is not an export, without echoing it', async () => {
     const path = join(tempDir(), 'notes.txt');
     writeFileSync(path, 'PLANTED-CHILD-NAME,born 2019\n');

@@ -6,7 +6,7 @@
  * database, plant canaries and scan a leaky service database. It uses the library exactly as a
  * service would.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,7 +53,7 @@ export function registerDemo(program: Command): void {
         if (existsSync(join(dir, 'pool.db'))) throw new VaultError('CONFLICT', `${dir} already holds a demo vault; give an empty folder`);
       }
       try {
-        await runDemo(dir, out);
+        await runDemo(dir, out, keep);
         out.line(keep ? `\nfiles kept in ${dir}` : `\ncleaned up ${dir} (use --dir PATH to keep the files)`);
       } finally {
         if (!keep) rmSync(dir, { recursive: true, force: true });
@@ -71,16 +71,25 @@ async function refusal(promise: Promise<unknown>): Promise<string> {
   }
 }
 
-async function runDemo(dir: string, out: Output): Promise<void> {
+/** What every printed command that opens the demo vault needs: the files the demo leaves in its folder. */
+const VAULT = '--db pool.db --key-file master.key --policy policy.json';
+
+/**
+ * `keep`: the folder stays (`--dir`), so every file a printed command names is left in it — the
+ * commands can be rerun there as printed.
+ */
+async function runDemo(dir: string, out: Output, keep: boolean): Promise<void> {
   const db = join(dir, 'pool.db');
   const keyPath = join(dir, 'master.key');
+  // The printed commands name policy.json: the example policy, copied beside the vault.
+  copyFileSync(EXAMPLE_POLICY, join(dir, 'policy.json'));
   const step = (n: number, title: string, cli?: string) => {
     out.line(`\n${n}. ${title}`);
     if (cli !== undefined) out.line(`   $ ${cli}`);
   };
   const children = demoChildren();
   out.line("childvault demo — a special protection pool for children's face, voice, location and contact data");
-  out.line(`working in ${dir} (all data below is fake); policy: docs/policy.example.json`);
+  out.line(`working in ${dir} (all data below is fake); policy.json is docs/policy.example.json`);
 
   step(1, 'Create the vault and a master key', 'childvault init --db pool.db --new-key-file master.key');
   const vault = await openVault({ path: db, masterKey: await generateKeyFile(keyPath), policy: EXAMPLE_POLICY, openedBy: operator });
@@ -89,16 +98,20 @@ async function runDemo(dir: string, out: Output): Promise<void> {
 
     const importFile = join(dir, 'legacy-export.jsonl');
     writeFileSync(importFile, demoJsonl(children), { mode: 0o600 });
-    step(2, `Import ${children.length} children from a legacy plaintext export`, 'childvault import legacy-export.jsonl --db pool.db --key-file master.key --policy policy.json');
+    step(2, `Import ${children.length} children from a legacy plaintext export`, `childvault import legacy-export.jsonl ${VAULT}`);
     const summary = await importJsonl(vault, importFile, { ctx: operator });
     out.line(`   imported ${summary.values} values for ${summary.subjects} subjects, each under its own data key`);
-    rmSync(importFile); // the plaintext export must not outlive the import
+    if (keep) {
+      out.line('   (legacy-export.jsonl is kept so the command above can be rerun; delete a real export once imported)');
+    } else {
+      rmSync(importFile); // the plaintext export must not outlive the import
+    }
 
     const kid = children[0]?.subject ?? 'u:demo-1';
     step(3, `The account service reads ${kid}'s contact: consent decides`);
     out.line(`   before the guardian consents: ${await refusal(vault.get(kid, ['contact'], accountService))}`);
     await vault.consent.grant(kid, { purpose: 'account', categories: ['contact'], guardianRef: 'g:demo-mother', verification: 'sms-code', noticeVersion: '2026-09' }, guardianPortal);
-    out.line('   $ childvault consent grant u:demo-1 --for account --categories contact --guardian g:demo-mother --verification sms-code --notice 2026-09');
+    out.line(`   $ childvault consent grant ${kid} --for account --categories contact --guardian g:demo-mother --verification sms-code --notice 2026-09 ${VAULT}`);
     const got = await vault.get(kid, ['contact'], accountService);
     out.line(`   after: console.log(contact) → ${String(got.contact)}`);
     try {
@@ -139,17 +152,17 @@ async function runDemo(dir: string, out: Output): Promise<void> {
   const reopened = await openVault({ path: db, masterKey: keyFile(keyPath), mustExist: true, policy: EXAMPLE_POLICY, openedBy: operator });
   try {
     const second = children[1]?.subject ?? 'u:demo-2';
-    step(7, `Erase ${second} (a guardian asked for deletion)`, `childvault subject erase ${second} --db pool.db --key-file master.key --policy policy.json`);
+    step(7, `Erase ${second} (a guardian asked for deletion)`, `childvault subject erase ${second} ${VAULT}`);
     const receipt = await reopened.erase(second, guardianPortal);
     out.line(`   destroyed the data keys and ciphertext of: ${receipt.erased.join(', ')}; its audit pseudonym key too`);
     const after = await reopened.get(second, ['location', 'contact', 'face', 'voice'], guardianPortal);
     out.line(`   reading ${second} now returns ${Object.keys(after).length} values`);
 
-    step(8, 'Verify the access log: every step above (and every refusal) is in it', 'childvault audit verify --db pool.db --key-file master.key');
+    step(8, 'Verify the access log: every step above (and every refusal) is in it', `childvault audit verify ${VAULT}`);
     const report = await reopened.audit.verify(officer);
     out.line(`   ${report.ok ? 'OK' : 'FAILED'}: ${report.entries} entries, ${report.checkpoints} checkpoints, head seq ${report.head?.seq ?? 0}`);
 
-    step(9, 'Status', 'childvault status --db pool.db --key-file master.key');
+    step(9, 'Status', `childvault status ${VAULT}`);
     const s = await reopened.status(operations);
     out.line(`   ${s.categories.map((c) => `${c.name} ${c.values}`).join(' · ')} · KEK v${s.keks.find((k) => k.state === 'active')?.version ?? '?'} active`);
 
@@ -180,11 +193,11 @@ async function guardSteps(vault: Vault, dir: string, children: readonly DemoChil
     out.line('   guarded INSERT of a clean ticket → stored');
     out.line(`   guarded INSERT of the child's face photo → ${refusalOf(() => insert.run('profile photo', kid.face.image))}`);
 
-    step(11, 'Plant canaries: fake children no legitimate flow reads', 'childvault canary plant 3 --db pool.db --key-file master.key --policy policy.json');
+    step(11, 'Plant canaries: fake children no legitimate flow reads', `childvault canary plant 3 ${VAULT}`);
     const planted = await vault.canaries.plant(3, leakDetection);
     out.line(`   ${planted.planted} canaries planted (${planted.total} in the vault); a canary found anywhere else proves a leak`);
 
-    step(12, 'Scan a service database that an unguarded code path wrote to', 'childvault scan service.db --db pool.db --key-file master.key --policy policy.json');
+    step(12, 'Scan a service database that an unguarded code path wrote to', `childvault scan service.db ${VAULT}`);
     // The leak: a code path that skipped the guard wrote the phone into a note and kept the photo.
     serviceDb.prepare('INSERT INTO tickets (note, photo) VALUES (?, ?)').run(`callback requested: ${kid.contact.phone}`, kid.face.image);
   } finally {

@@ -158,3 +158,37 @@ describe('csvLine → CsvParser round trip (property)', () => {
     );
   });
 });
+
+describe('CsvParser with minimalQuotes (the export reader: one written form per cell)', () => {
+  const strict = (text: string, columns?: readonly string[]) => {
+    const parser = new CsvParser({ minimalQuotes: true, ...(columns === undefined ? {} : { columns }) });
+    return [...parser.push(text), ...parser.end()].map((r) => r.record);
+  };
+
+  it('accepts cells quoted because they hold a comma, a quote, CR or LF', () => {
+    expect(strict('"x,y","say ""hi""","l1\nl2","cr\r",plain,\r\n')).toEqual([['x,y', 'say "hi"', 'l1\nl2', 'cr\r', 'plain', '']]);
+  });
+
+  it.each([
+    ['a plain cell', 'a,"b",c\r\n', /^line 1: column second is quoted but holds no comma, quote or line break/],
+    ['an empty cell', 'a,"",c\r\n', /^line 1: column second is quoted/],
+    ['the first cell', '"a",b\r\n', /^line 1: column first is quoted/],
+    ['the last cell, at the end of the input', 'a,b\r\nc,"d"', /^line 2: column second is quoted/],
+  ])('refuses %s quoted without need, naming its column', (_name, text, message) => {
+    expect(() => strict(text, ['first', 'second', 'third'])).toThrow(message);
+  });
+
+  it('names the cell by number without column names, and accepts the same input without the option', () => {
+    expect(() => strict('a,b,"c"\r\n')).toThrow(/^line 1: cell 3 is quoted/);
+    expect(parse('a,b,"c"\r\n')).toEqual([{ record: ['a', 'b', 'c'], line: 1 }]);
+  });
+
+  it('agrees with csvCell: every written line reads back, with any cells (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.option(fc.string({ unit: 'binary' }), { nil: null }), { minLength: 1, maxLength: 6 }), (cells) => {
+        const expected = cells.map((c) => c ?? '');
+        expect(strict(csvLine(cells))).toEqual([expected]);
+      }),
+    );
+  });
+});

@@ -2,9 +2,9 @@ import Database from 'better-sqlite3';
 import { Writable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CsvParser } from '../../../src/audit/csv.js';
-import { checkpointMessage, entryDigest, exportSealMessage } from '../../../src/audit/entry.js';
+import { checkpointMessage, entryDigest, entryToRow, exportSealMessage, type EntryRow } from '../../../src/audit/entry.js';
 import { CSV_COLUMNS, entryJsonLine, type ExportFilter } from '../../../src/audit/export-format.js';
-import { EXPORT_PAGE_SIZE, writeAuditExport, type ExportEntryRow, type ExportOptions, type ExportSource } from '../../../src/audit/export.js';
+import { EXPORT_PAGE_SIZE, writeAuditExport, type ExportOptions, type ExportSource } from '../../../src/audit/export.js';
 import { sign, verifySignature } from '../../../src/crypto/signing.js';
 import { loadSodium } from '../../../src/crypto/sodium.js';
 import { AuditRepository } from '../../../src/store/audit-repository.js';
@@ -79,7 +79,7 @@ describe('writeAuditExport, JSON Lines', () => {
     expect(coverage(lines)).toEqual(expected);
     expect(lines.some((l) => l.type === 'elided')).toBe(false);
     expect(lines.at(-1)).toMatchObject({ type: 'checkpoint', seq: 2600 });
-    expect(text.split('\n')[2]).toBe(entryJsonLine(chain.entries[0]!));
+    expect(text.split('\n')[2]).toBe(entryJsonLine(entryToRow(chain.entries[0]!)));
     expect(result).toEqual({ entries: 2600, elided: 0, checkpoints: 5, head: 2600, bytes: Buffer.byteLength(text) });
   });
 
@@ -249,7 +249,7 @@ describe('writeAuditExport from hex rows (pageEntryRows)', () => {
       const small = buildChain(1300, { checkpointEvery: 400 });
       for (const e of small.entries) repo.insert(e, new Uint8Array(32));
       for (const c of small.checkpoints) repo.insertCheckpoint(c);
-      const rows = db.prepare<[number, number, number], ExportEntryRow>(ROW_SQL).raw(true);
+      const rows = db.prepare<[number, number, number], EntryRow>(ROW_SQL).raw(true);
       const base: ExportSource = { ...small.source(), pageEntries: (a, u, l) => repo.page(a, u, l), pageCheckpoints: (a, u, l) => repo.checkpointPage(a, u, l) };
       const fast: ExportSource = { ...base, pageEntryRows: (a, u, l) => rows.all(a, u, l) };
       for (const format of ['jsonl', 'csv'] as const) {

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../../src/audit/audit-log.js';
-import { genesisHash, type AuditRecord } from '../../../src/audit/entry.js';
+import { genesisHash, type AuditAction, type AuditRecord } from '../../../src/audit/entry.js';
 import { buildAuditReport, formatAuditReport } from '../../../src/audit/report.js';
 import { SecretBytes } from '../../../src/crypto/secret-bytes.js';
 import { loadSodium } from '../../../src/crypto/sodium.js';
@@ -37,7 +37,7 @@ afterEach(() => {
   db.close();
 });
 
-function record(at: number, action: string, more: Partial<AuditRecord> = {}): AuditRecord {
+function record(at: number, action: AuditAction, more: Partial<AuditRecord> = {}): AuditRecord {
   return {
     ts: T0 + at,
     actor: 'svc:profile',
@@ -66,7 +66,7 @@ describe('buildAuditReport', () => {
     log.append(record(4, 'erase', { role: 'officer', purpose: 'erasure' })); // seq 6
     log.append(record(5, 'erase', { outcome: 'denied', reason: 'POLICY' }));
     log.append(record(6, 'key.rotate', { role: 'officer', subject: null, categories: [] }));
-    log.append(record(7, 'key.rewrap', { role: 'officer', subject: null, categories: [] }));
+    log.append(record(7, 'key.rotate-master', { role: 'officer', subject: null, categories: [] }));
     log.append(record(8, 'consent.grant'));
     log.append(record(9, 'consent.grant'));
     log.append(record(10, 'consent.withdraw')); // seq 12
@@ -85,8 +85,8 @@ describe('buildAuditReport', () => {
       { name: 'approval.create', count: 1 },
       { name: 'approval.revoke', count: 1 },
       { name: 'consent.withdraw', count: 1 },
-      { name: 'key.rewrap', count: 1 },
       { name: 'key.rotate', count: 1 },
+      { name: 'key.rotate-master', count: 1 },
       { name: 'put', count: 1 },
     ]);
     expect(report.byPurpose).toContainEqual({ name: 'safety', count: 1 });

@@ -9,13 +9,13 @@ import {
   CSV_COLUMNS,
   csvCellsToRecord,
   elidedCsvCells,
-  entryFromLine,
-  entryToCsvCells,
+  entryCsvCells,
+  entryLineSchema,
+  entryLineToRow,
   headerCsvCells,
   sealedFilterJson,
   type CheckpointLine,
   type ElidedLine,
-  type EntryLine,
   type ExportFilter,
   type HeaderFilter,
   type HeaderLine,
@@ -68,7 +68,8 @@ function cellsOf(r: Rec): (string | null)[] {
     case 'header':
       return headerCsvCells(r as unknown as HeaderLine);
     case 'entry':
-      return entryToCsvCells(entryFromLine(r as unknown as EntryLine));
+      // The cells of the entry as the record holds it (the Doc may carry non-canonical values on purpose).
+      return entryCsvCells(entryLineToRow(entryLineSchema.parse(r)));
     case 'elided': {
       const e = r as unknown as ElidedLine;
       return elidedCsvCells(e.from, e.digests);
@@ -194,7 +195,7 @@ describe.each(['jsonl', 'csv'] as const)('verifyAuditExportFile (%s)', (format) 
   it('catches a deleted entry: "entry N+1 arrives where N belongs"', async () => {
     const d = doc.clone();
     d.records.splice(d.index('entry', 7), 1);
-    expectFailure(await verify(d.text()), 7, /^entry 8 arrives where 7 belongs: entries 7 were removed or reordered/, d.lineOf(d.index('entry', 8)));
+    expectFailure(await verify(d.text()), 7, /^entry 8 arrives where 7 belongs: entry 7 was removed or reordered$/, d.lineOf(d.index('entry', 8)));
   });
 
   it('catches reordered and duplicated entries at the first out-of-place seq', async () => {
@@ -436,24 +437,27 @@ describe('verifyAuditExportFile: malformed input (JSON Lines)', () => {
     // Line 1 the header, line 2 the genesis checkpoint: entry 6 is on line 8.
     expect(lines[7]).toMatch(/^\{"type":"entry","seq":6,/);
     const spaced = lines[7]!.replace('"seq":6,', '"seq": 6,');
-    expectFailure(await verify(withLine(8, spaced), small.key.publicKey), 6, /^entry 6 \(line 8\): it is not exactly as the vault wrote it/, 8);
+    expectFailure(await verify(withLine(8, spaced), small.key.publicKey), 6, /^entry 6 \(line 8\) is not exactly as the vault wrote it \(the first difference is at field seq\): the file was edited$/, 8);
     const reordered = JSON.stringify(Object.fromEntries(Object.entries(JSON.parse(lines[7]!) as object).reverse()));
-    expectFailure(await verify(withLine(8, reordered), small.key.publicKey), 6, /not exactly as the vault wrote it/, 8);
+    expectFailure(await verify(withLine(8, reordered), small.key.publicKey), 6, /^entry 6 \(line 8\) is not exactly as the vault wrote it \(the first difference is at field seq\)/, 8);
+    const detailSpaced = lines[7]!.replace('"detail":{"note":', '"detail":{ "note":');
+    expect(detailSpaced).not.toBe(lines[7]);
+    expectFailure(await verify(withLine(8, detailSpaced), small.key.publicKey), 6, /^entry 6 \(line 8\) is not exactly as the vault wrote it \(the first difference is at field detail\)/, 8);
   });
 
   it('refuses a header that is valid JSON but not in the compact form the vault writes', async () => {
     const spaced = lines[0]!.replace('"checkpointEvery":10,', '"checkpointEvery": 10,');
     expect(spaced).not.toBe(lines[0]);
-    expectFailure(await verify(withLine(1, spaced), small.key.publicKey), null, /^line 1: the header record it is not exactly as the vault wrote it/, 1);
+    expectFailure(await verify(withLine(1, spaced), small.key.publicKey), null, /^line 1: the header record is not exactly as the vault wrote it \(the first difference is at character \d+\): the file was edited$/, 1);
   });
 
   it('catches one-byte edits that keep every value equal (only the exact text proves them)', async () => {
     const text = lines.join('\n');
-    expect(text).toContain('"big":1e+21');
-    for (const edit of ['"big":1E+21', '"big":1e021']) {
-      const report = await verify(text.replace('"big":1e+21', edit), small.key.publicKey);
+    expect(text).toContain('"big":9007199254740991');
+    for (const edit of ['"big":9007199254740991.0', '"big":9.007199254740991e15', '"big":9007199254740991e0']) {
+      const report = await verify(text.replace('"big":9007199254740991', edit), small.key.publicKey);
       expect(report.ok).toBe(false);
-      expect(report.problem?.message).toMatch(/not exactly as the vault wrote it/);
+      expect(report.problem?.message).toMatch(/is not exactly as the vault wrote it \(the first difference is at field detail\)/);
     }
   });
 
@@ -462,10 +466,33 @@ describe('verifyAuditExportFile: malformed input (JSON Lines)', () => {
     expectFailure(report, null, /^line 2 is longer than 1 MiB/, 2);
   });
 
-  it('accepts CRLF line ends and a missing final line end', async () => {
+  it('reports a line of 1-2 MiB that ends in the chunk after the one it starts in', async () => {
+    // Read in 1 MiB chunks: the first holds less than 1 MiB of line 2, the second ends it.
+    const long = `{${'"x"'.repeat(512 * 1024)}}`;
+    expect(Buffer.byteLength(long)).toBeGreaterThan(1024 * 1024);
+    expect(Buffer.byteLength(long)).toBeLessThan(2 * 1024 * 1024);
+    expectFailure(await verify(`${lines[0]}\n${long}\n${lines.slice(1).join('\n')}`, small.key.publicKey), null, /^line 2 is longer than 1 MiB: it is not an export record$/, 2);
+  });
+
+  it('accepts CRLF line ends (also mixed with LF) and a missing final line end', async () => {
     const text = lines.join('\n');
     expect((await verify(text.replaceAll('\n', '\r\n'), small.key.publicKey)).ok).toBe(true);
+    expect((await verify(text.replace('\n', '\r\n'), small.key.publicKey)).ok).toBe(true);
     expect((await verify(text.trimEnd(), small.key.publicKey)).ok).toBe(true);
+  });
+
+  it('refuses a file that is not valid UTF-8 (a replaced byte would read like U+FFFD), and a byte order mark', async () => {
+    const bytes = Buffer.from(lines.join('\n'));
+    const at = bytes.indexOf('"actor":"') + 9;
+    const line = bytes.subarray(0, at).toString().split('\n').length;
+    const invalid = Buffer.from(bytes);
+    invalid[at] = 0xff;
+    expectFailure(await verify(invalid, small.key.publicKey), null, new RegExp(`^line ${line} is not valid UTF-8$`), line);
+    // The same text with U+FFFD, valid UTF-8, is read, and fails as an edit.
+    const replaced = Buffer.concat([bytes.subarray(0, at), Buffer.from('\ufffd'), bytes.subarray(at + 1)]);
+    expect((await verify(replaced, small.key.publicKey)).problem?.message).toMatch(/was modified/);
+    const bom = await verify(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), bytes]), small.key.publicKey);
+    expectFailure(bom, null, /^line 1 is neither a JSON Lines export header nor the CSV header row/, 1);
   });
 });
 
@@ -501,6 +528,40 @@ describe('verifyAuditExportFile: malformed input (CSV)', () => {
     expectFailure(await verify(withRow(4, camel.join(',')), small.key.publicKey), null, /^line 4: request_id must be at most 256 characters$/, 4);
   });
 
+  it('accepts LF line ends as well as CRLF, record by record (quoted line breaks stay content)', async () => {
+    expect(text).toMatch(/"[^"]*\r\n[^"]*"/); // the sample holds a quoted CRLF, which must not change
+    const records = new CsvParser().push(text);
+    expect(records.length).toBeGreaterThan(20);
+    // Re-terminate every record with LF only, keeping the cells exactly.
+    const lf = [CSV_COLUMNS, ...records.slice(1).map((r) => r.record)].map((cells) => csvLine(cells).replace(/\r\n$/, '\n')).join('');
+    expect(lf).not.toBe(text);
+    expect(await verify(lf, small.key.publicKey)).toMatchObject({ ok: true, format: 'csv' });
+    // Converting every CRLF, also inside quoted cells, changes those cells: an edit.
+    expect((await verify(text.replaceAll('\r\n', '\n'), small.key.publicKey)).ok).toBe(false);
+  });
+
+  it('refuses a cell quoted without need (the exact-text rule holds for CSV quoting too)', async () => {
+    const rows = text.split('\r\n');
+    expect(rows[3]).toMatch(/^entry,1,2026-11-27T10:00:01\.000Z,svc:map,/);
+    for (const [row, message] of [
+      [rows[3]!.replace(',svc:map,', ',"svc:map",'), /^line 4: column actor is quoted but holds no comma, quote or line break \(only such cells are quoted\)$/],
+      [rows[3]!.replace(/^entry,/, '"entry",'), /^line 4: column type is quoted/],
+      [rows[3]!.replace(',,', ',"",'), /^line 4: column \w+ is quoted/],
+    ] as const) {
+      expect(row).not.toBe(rows[3]);
+      expectFailure(await verify([...rows.slice(0, 3), row, ...rows.slice(4)].join('\r\n'), small.key.publicKey), null, message, 4);
+    }
+    const header = rows[0]!.replace(',request_id,', ',"request_id",');
+    expectFailure(await verify([header, ...rows.slice(1)].join('\r\n'), small.key.publicKey), null, /^line 1: column request_id is quoted/, 1);
+  });
+
+  it('refuses a CSV file that is not valid UTF-8', async () => {
+    const bytes = Buffer.from(text);
+    const invalid = Buffer.from(bytes);
+    invalid[bytes.indexOf('svc:map')] = 0xfe;
+    expectFailure(await verify(invalid, small.key.publicKey), null, /^line \d+ is not valid UTF-8$/);
+  });
+
   it('reports a bad checkpoint_every cell in the header record by its column', async () => {
     const rows = text.split('\r\n');
     const header = rows[1]!.split(',');
@@ -528,7 +589,9 @@ describe('verifyAuditExportFile: not an export', () => {
     expectFailure(report, null, /^line 1 is neither a JSON Lines export header nor the CSV header row/, 1);
     expect(report.format).toBeNull();
     const braced = await verify(Uint8Array.of(0x7b, 0xff, 0x00, 0x7d, 0x0a, 0x01));
-    expectFailure(braced, null, /^line 1 is not valid JSON$/, 1);
+    expectFailure(braced, null, /^line 1 is not valid UTF-8$/, 1);
+    const nul = await verify(Uint8Array.of(0x7b, 0x00, 0x7d, 0x0a));
+    expectFailure(nul, null, /^line 1 is not valid JSON$/, 1);
   });
 
   it('throws NOT_FOUND for a missing file or a directory, VALIDATION for a bad key length', async () => {
