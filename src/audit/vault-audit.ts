@@ -147,28 +147,7 @@ export class VaultAudit {
    */
   async verify(ctx: AccessContext, onProgress?: (done: number, total: number) => void): Promise<ChainReport> {
     return this.#deps.run(ctx, 'audit.verify', async (_c, record) => {
-      const log = this.#deps.log;
-      const repo = this.#deps.repo;
-      const { head, lastCheckpoint, anchor } = readTransaction(this.#deps.db, 'reading the audit head', () => ({
-        head: repo.head()?.seq ?? 0,
-        lastCheckpoint: repo.lastCheckpoint(),
-        anchor: anchorOrProblem(log),
-      }));
-      const chain = { vaultId: this.#deps.vaultId, genesis: log.genesis, publicKey: log.publicKey, checkpointEvery: log.checkpointEvery, head, lastCheckpoint };
-      const path = this.#deps.db.memory ? null : this.#deps.db.name;
-      let report: ChainReport;
-      if (path !== null && canVerifyInParallel(head)) {
-        report = await verifyInParallel({ ...chain, path, integrityKey: this.#deps.integrityKey, onProgress });
-      } else {
-        const run = verifyLiveChain(repo, { ...chain, rows: this.#deps.rows });
-        let step = run.next();
-        for (; step.done !== true; step = run.next()) {
-          onProgress?.(step.value.done, step.value.total);
-          await new Promise((resolve) => setImmediate(resolve)); // let other work run between pages
-        }
-        report = step.value;
-      }
-      report = withAnchor(report, anchor, repo);
+      const report = await this.#verifyChain(onProgress);
       try {
         writeTransaction(this.#deps.db, 'recording a verification', () => {
           this.#deps.log.append(record({ ok: report.ok, entries: report.entries, ...(report.problem?.seq == null ? {} : { problemSeq: report.problem.seq }) }));
@@ -182,13 +161,54 @@ export class VaultAudit {
     });
   }
 
-  /** The compliance summary for [since, until]: counts by action, purpose, role and outcome; no plaintext. */
+  /**
+   * The whole live chain verified — every hash, link, MAC and checkpoint, and that it reaches the
+   * last checkpoint the vault signed — in worker threads for a large log.
+   */
+  async #verifyChain(onProgress?: (done: number, total: number) => void): Promise<ChainReport> {
+    const log = this.#deps.log;
+    const repo = this.#deps.repo;
+    const { head, lastCheckpoint, anchor } = readTransaction(this.#deps.db, 'reading the audit head', () => ({
+      head: repo.head()?.seq ?? 0,
+      lastCheckpoint: repo.lastCheckpoint(),
+      anchor: anchorOrProblem(log),
+    }));
+    const chain = { vaultId: this.#deps.vaultId, genesis: log.genesis, publicKey: log.publicKey, checkpointEvery: log.checkpointEvery, head, lastCheckpoint };
+    const path = this.#deps.db.memory ? null : this.#deps.db.name;
+    let report: ChainReport;
+    if (path !== null && canVerifyInParallel(head)) {
+      report = await verifyInParallel({ ...chain, path, integrityKey: this.#deps.integrityKey, onProgress });
+    } else {
+      const run = verifyLiveChain(repo, { ...chain, rows: this.#deps.rows });
+      let step = run.next();
+      for (; step.done !== true; step = run.next()) {
+        onProgress?.(step.value.done, step.value.total);
+        await new Promise((resolve) => setImmediate(resolve)); // let other work run between pages
+      }
+      report = step.value;
+    }
+    return withAnchor(report, anchor, repo);
+  }
+
+  /**
+   * The compliance summary for [since, until]: counts by action, purpose, role and outcome; no
+   * plaintext. The whole log is verified first: figures from a log someone changed are refused
+   * (INTEGRITY), never reported.
+   */
   async report(options: { since: Date; until: Date }, ctx: AccessContext): Promise<AuditReport> {
     return this.#deps.run(ctx, 'audit.report', async (_c, record) => {
       const o = parseOrThrow(reportOptionsSchema, options, 'options');
       writeTransaction(this.#deps.db, 'recording a report', () => {
         this.#deps.log.append(record({ since: o.since.toISOString(), until: o.until.toISOString() }));
       });
+      const verified = await this.#verifyChain();
+      if (!verified.ok) {
+        throw new VaultError(
+          'INTEGRITY',
+          `the audit log does not verify (seq ${verified.problem?.seq ?? '?'}: ${verified.problem?.message ?? 'unknown'}): its figures could have been changed, so no report is made; investigate with \`childvault audit verify\``,
+          { field: 'audit_log' },
+        );
+      }
       return readTransaction(this.#deps.db, 'building the report', () =>
         buildAuditReport(this.#deps.repo, { since: o.since.getTime(), until: o.until.getTime(), publicKey: this.#deps.log.publicKey, vaultId: this.#deps.vaultId }),
       );

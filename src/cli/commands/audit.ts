@@ -18,7 +18,7 @@ import { VaultError } from '../../errors.js';
 import { accessContext, contextOptions, type ContextOptions } from '../access.js';
 import { formatBytes } from '../format.js';
 import { outputFor, withVault } from '../global-options.js';
-import { parseTimeOption } from '../parse.js';
+import { parseIntegerOption, parseTimeOption } from '../parse.js';
 import type { Output } from '../output.js';
 
 const DEFAULTS = { role: 'officer', purpose: 'oversight' };
@@ -271,6 +271,28 @@ function registerReport(audit: Command): void {
     });
 }
 
+function registerDiscardPending(audit: Command): void {
+  audit
+    .command('discard-pending')
+    .argument('<ids...>', 'the audit_pending row ids the refused opening named')
+    .description('open the vault discarding audit_pending rows it refused as foreign (written into the file by someone else); each discard is recorded in the log')
+    .addHelpText(
+      'after',
+      `
+An opening refuses (INTEGRITY, exit 3) a waiting row that is not a wrong-key record the vault writes,
+and names it. Inspect it first (sqlite3 pool.db "SELECT * FROM audit_pending WHERE id = 7"): it is
+evidence that someone wrote into the vault file. See docs/audit.md, "Wrong-key attempts".
+Example:
+  $ childvault audit discard-pending 7 --db pool.db --key-file master.key`,
+    )
+    .action(async (ids: string[], _options: unknown, command: Command) => {
+      const out = outputFor(command);
+      const rows = [...new Set(ids.map((id) => parseIntegerOption(id, 'ID', 1, Number.MAX_SAFE_INTEGER)))];
+      await withVault(command, async () => undefined, { discardPendingAudit: rows });
+      out.result({ discarded: rows }, () => [`discarded audit_pending row(s) ${rows.join(', ')}; each discard is recorded in the audit log (audit.discard-pending)`]);
+    });
+}
+
 /** Adds `childvault audit` and its subcommands. */
 export function registerAudit(program: Command): void {
   const audit = program
@@ -289,4 +311,5 @@ Example:
   registerPublicKey(audit);
   registerCheckpoint(audit);
   registerReport(audit);
+  registerDiscardPending(audit);
 }
