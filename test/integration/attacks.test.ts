@@ -6,95 +6,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { chainHash, entryDigest, type UnhashedEntry } from '../../src/audit/entry.js';
 import { generateKeyFile, keyFile, openVault, VaultError, type AccessContext, type PolicyInput } from '../../src/index.js';
 import { ctx, freshVault, sampleLocation, tempDir } from '../helpers/fixtures.js';
-import { EXAMPLE_POLICY_PATH } from '../helpers/policy.js';
 import { errorOf } from '../helpers/unit-errors.js';
-
-const policy = JSON.parse(readFileSync(EXAMPLE_POLICY_PATH, 'utf8')) as PolicyInput;
-const guardian: AccessContext = { actor: 'svc:guardian-portal', role: 'guardian-portal', purpose: 'guardian-access' };
-const officer: AccessContext = { actor: 'staff:cpo-li', role: 'officer', purpose: 'oversight' };
-const operator: AccessContext = { actor: 'cli:op', role: 'operator', purpose: 'legacy-import' };
-const locator: AccessContext = { actor: 'svc:app', role: 'service', purpose: 'location-sharing' };
-const moderator = (approval: string): AccessContext => ({ actor: 'staff:mod-wang', role: 'moderator', purpose: 'safety-review', approval });
-const contact = { phone: '+8613912345678', email: 'kid.parent@example.com', address: 'No. 9 Wensan Road, Xihu District, Hangzhou' };
-const DAY = 86_400_000;
-
-/** Runs `edit` on the vault file through its own connection: the attacker's write. */
-function tamper(path: string, edit: (db: Database.Database) => void): void {
-  const db = new Database(path);
-  try {
-    db.pragma('foreign_keys = OFF');
-    edit(db);
-  } finally {
-    db.close();
-  }
-}
-
-function rows<T>(path: string, sql: string, ...params: unknown[]): T[] {
-  const db = new Database(path, { readonly: true });
-  try {
-    return db.prepare(sql).all(...params) as T[];
-  } finally {
-    db.close();
-  }
-}
-
-interface EntryRow {
-  seq: number;
-  ts: number;
-  actor: string;
-  action: string;
-  outcome: string;
-  reason: string | null;
-  detail: string | null;
-}
-const lastEntry = (path: string): EntryRow => rows<EntryRow>(path, 'SELECT seq, ts, actor, action, outcome, reason, detail FROM audit_log ORDER BY seq DESC LIMIT 1')[0]!;
-
-/** A vault under the example policy with one child holding a location and a contact. */
-async function exampleVault() {
-  const dir = tempDir();
-  const path = join(dir, 'pool.db');
-  const keyPath = join(dir, 'master.key');
-  let now = new Date('2026-11-10T00:00:00Z');
-  const open = async () => openVault({ path, masterKey: keyFile(keyPath), policy, now: () => now });
-  await generateKeyFile(keyPath);
-  const vault = await open();
-  await vault.put('u:kid', { location: sampleLocation, contact }, operator);
-  await vault.put('u:other', { location: sampleLocation }, operator);
-  return { path, vault, open, advance: (ms: number) => (now = new Date(now.getTime() + ms)) };
-}
-
-/** An entry forged by someone who knows the format: fields of their choice, the chain hash recomputed. */
-function forgeEntry(db: Database.Database, change: Partial<UnhashedEntry>): number {
-  const head = db.prepare('SELECT seq, ts, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as { seq: number; ts: number; hash: Uint8Array };
-  const entry: UnhashedEntry = {
-    seq: head.seq + 1,
-    ts: head.ts + 1,
-    actor: 'staff:someone',
-    role: 'officer',
-    purpose: 'oversight',
-    action: 'approval.revoke',
-    subject: null,
-    categories: '',
-    outcome: 'allowed',
-    reason: null,
-    approval: null,
-    consent: null,
-    requestId: null,
-    detail: null,
-    ...change,
-  };
-  db.prepare(`INSERT INTO audit_log (seq, ts, actor, role, purpose, action, subject, categories, outcome, reason, approval, consent, request_id, detail, prev_hash, hash)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
-    entry.seq, entry.ts, entry.actor, entry.role, entry.purpose, entry.action, entry.subject, entry.categories, entry.outcome, entry.reason, entry.approval, entry.consent, entry.requestId, entry.detail,
-    head.hash, chainHash(head.hash, entryDigest(entry)),
-  );
-  return entry.seq;
-}
+import { contact, DAY, exampleVault, forgeEntry, guardian, lastEntry, locator, moderator, officer, operator, policy, rows, tamper, type EntryRow } from '../helpers/attacker.js';
 
 describe('forged audit entries are never signed (attack 1)', () => {
   it('(a) refuses a pending row with an action the vault never writes there, naming it; the officer discards it and the discard is recorded', async () => {

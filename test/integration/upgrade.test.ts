@@ -3,17 +3,15 @@
  * its first open by this version: every row it decides from gets its MAC, its data stays readable,
  * and the upgrade cannot be undone by putting the old master check back.
  */
-import { chmodSync, copyFileSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { keyFile, openVault, type AccessContext, type PolicyInput } from '../../src/index.js';
-import { tempDir } from '../helpers/fixtures.js';
 import { EXAMPLE_POLICY_PATH } from '../helpers/policy.js';
 import { errorOf } from '../helpers/unit-errors.js';
+import { copyFormat1Vault } from '../helpers/attacker.js';
 import { runCli } from '../helpers/processes.js';
 
-const FIXTURE = new URL('../fixtures/format1/', import.meta.url);
 const policy = JSON.parse(readFileSync(EXAMPLE_POLICY_PATH, 'utf8')) as PolicyInput;
 /** The fixture was made on 2026-12-03; its values, consents and approval are valid a day later. */
 const now = () => new Date('2026-12-04T00:00:00Z');
@@ -22,15 +20,6 @@ const app: AccessContext = { actor: 'svc:app', role: 'service', purpose: 'locati
 const APPROVAL = 'apv_01a23cda-d669-7c8b-b072-83dabe6f1d21';
 const AUTHENTICATED = ['audit_log', 'consents', 'approvals', 'approval_subjects', 'keks', 'key_rotations', 'canaries', 'blind_index'];
 
-function copyFixture(): { path: string; keyPath: string } {
-  const dir = tempDir();
-  const path = join(dir, 'pool.db');
-  const keyPath = join(dir, 'master.key');
-  copyFileSync(new URL('vault.sqlite', FIXTURE), path);
-  copyFileSync(new URL('master.key', FIXTURE), keyPath);
-  chmodSync(keyPath, 0o600);
-  return { path, keyPath };
-}
 
 function query<T>(path: string, sql: string): T[] {
   const db = new Database(path, { readonly: true });
@@ -43,7 +32,7 @@ function query<T>(path: string, sql: string): T[] {
 
 describe('upgrading a format-1 vault', () => {
   it('authenticates every row, records the upgrade under a checkpoint, and keeps data, consents and approvals working', async () => {
-    const { path, keyPath } = copyFixture();
+    const { path, keyPath } = copyFormat1Vault();
     expect(query(path, 'SELECT format_version FROM vault_meta')).toEqual([{ format_version: 1 }]);
     const vault = await openVault({ path, masterKey: keyFile(keyPath), policy, now, upgrade: true });
     expect(query(path, 'SELECT format_version FROM vault_meta')).toEqual([{ format_version: 2 }]);
@@ -68,7 +57,7 @@ describe('upgrading a format-1 vault', () => {
   });
 
   it('two openers racing on one format-1 file agree on one upgrade and one integrity key', async () => {
-    const { path, keyPath } = copyFixture();
+    const { path, keyPath } = copyFormat1Vault();
     const [a, b] = await Promise.all([openVault({ path, masterKey: keyFile(keyPath), policy, now, upgrade: true }), openVault({ path, masterKey: keyFile(keyPath), policy, now, upgrade: true })]);
     await a.get('u:1001', ['location'], app);
     await b.get('u:1001', ['location'], app);
@@ -79,7 +68,7 @@ describe('upgrading a format-1 vault', () => {
   });
 
   it('refuses to forget its MACs when the pre-upgrade master check is put back', async () => {
-    const { path, keyPath } = copyFixture();
+    const { path, keyPath } = copyFormat1Vault();
     const old = query<{ check: Uint8Array }>(path, 'SELECT master_check AS "check" FROM vault_meta')[0]!.check;
     const vault = await openVault({ path, masterKey: keyFile(keyPath), policy, now, upgrade: true });
     await vault.close();
@@ -98,7 +87,7 @@ describe('upgrading a format-1 vault', () => {
   });
 
   it('refuses to upgrade over an audit log that does not verify', async () => {
-    const { path, keyPath } = copyFixture();
+    const { path, keyPath } = copyFormat1Vault();
     const db = new Database(path);
     db.exec("UPDATE audit_log SET actor = 'svc:someone-else' WHERE seq = 3");
     db.close();
@@ -109,7 +98,7 @@ describe('upgrading a format-1 vault', () => {
   });
 
   it('through the CLI: every command refuses a format-1 vault naming `childvault upgrade`, which upgrades it once', async () => {
-    const { path, keyPath } = copyFixture();
+    const { path, keyPath } = copyFormat1Vault();
     const args = ['--db', path, '--key-file', keyPath, '--policy', EXAMPLE_POLICY_PATH];
     const refused = await runCli(['status', ...args]);
     expect(refused.code).toBe(1);
