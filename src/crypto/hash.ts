@@ -23,7 +23,11 @@ export function blake2bKeyed(key: SecretBytes, message: Uint8Array, length: numb
 
 /** BLAKE2b-256 of `encodeCanonical(domain, fields)`, keyed when `key` is given. */
 export function hashCanonical(domain: string, fields: readonly CanonicalField[], key?: SecretBytes): Uint8Array {
-  const out = new Uint8Array(HASH_BYTES);
+  return hashCanonicalInto(new Uint8Array(HASH_BYTES), domain, fields, key);
+}
+
+/** `hashCanonical` into `out` (its length is the hash's), for callers that reuse one output array. */
+export function hashCanonicalInto(out: Uint8Array, domain: string, fields: readonly CanonicalField[], key?: SecretBytes): Uint8Array {
   if (key === undefined) blake2bCanonicalInto(out, domain, fields, null);
   else
     key.use((k) => {

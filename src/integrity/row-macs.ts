@@ -8,26 +8,43 @@
  * identity (its id, subject tag, version, seq) is one of its columns, so a row moved to another
  * identity, or another subject, fails like an edited one.
  */
-import { equalBytes, hashCanonical } from '../crypto/hash.js';
+import { equalBytes, HASH_BYTES, hashCanonicalInto } from '../crypto/hash.js';
 import type { SecretBytes } from '../crypto/secret-bytes.js';
 import { VaultError } from '../errors.js';
-import { readU32, u64, type CanonicalField } from '../format/canonical.js';
+import { readU32, type CanonicalField } from '../format/canonical.js';
 import { phonesIn } from '../guard/text-candidates.js';
 import type { AnyRowSpec, RowAuthenticator, RowOf } from '../store/rows.js';
 
 const EMPTY = new Uint8Array(0);
 
-function field(kind: string, value: unknown): CanonicalField {
+/** Writes `n` as u64 big-endian into `out` (8 bytes), as `u64` does, without allocating. */
+function writeU64(out: Uint8Array, n: number): Uint8Array {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError('canonical u64 must be a non-negative safe integer');
+  const high = Math.floor(n / 0x1_0000_0000);
+  const low = n >>> 0;
+  out[0] = high >>> 24;
+  out[1] = high >>> 16;
+  out[2] = high >>> 8;
+  out[3] = high;
+  out[4] = low >>> 24;
+  out[5] = low >>> 16;
+  out[6] = low >>> 8;
+  out[7] = low;
+  return out;
+}
+
+/** A column as a canonical field; `slot` is an 8-byte array of the caller's for an integer (reused, never kept). */
+function field(kind: string, value: unknown, slot: Uint8Array): CanonicalField {
   switch (kind) {
     case 'text':
       if (typeof value === 'string') return value;
       break;
     case 'int':
-      if (typeof value === 'number') return u64(value);
+      if (typeof value === 'number') return writeU64(slot, value);
       break;
     case 'int?':
       if (value === null) return EMPTY;
-      if (typeof value === 'number') return u64(value);
+      if (typeof value === 'number') return writeU64(slot, value);
       break;
     case 'bytes':
       if (value instanceof Uint8Array) return value;
@@ -83,6 +100,10 @@ export class RowMacs implements RowAuthenticator {
    */
   readonly #known = new Map<AnyRowSpec, Map<number, { readonly mac: Uint8Array; readonly row: Readonly<Record<string, unknown>> }>>();
   #size = 0;
+  /** Scratch of #compute: the fields, an 8-byte slot per integer column, the MAC a check compares. */
+  readonly #fields: CanonicalField[] = [];
+  readonly #slots: Uint8Array[] = [];
+  readonly #expected = new Uint8Array(HASH_BYTES);
 
   /** Borrows `key` (the vault wipes it on close). */
   constructor(key: SecretBytes) {
@@ -97,24 +118,29 @@ export class RowMacs implements RowAuthenticator {
     if (mac === null) throw tamperedRow(spec.table, rowName);
     const known = this.#known.get(spec)?.get(macKey(mac));
     if (known !== undefined && equalBytes(known.mac, mac) && sameRow(spec, known.row, row)) return row;
-    let expected: Uint8Array;
     try {
-      expected = this.#compute(spec, row);
+      this.#compute(spec, row, this.#expected);
     } catch {
       throw tamperedRow(spec.table, rowName);
     }
-    if (!equalBytes(mac, expected)) throw tamperedRow(spec.table, rowName);
+    if (!equalBytes(mac, this.#expected)) throw tamperedRow(spec.table, rowName);
     this.#remember(spec, row, mac);
     return row;
   }
 
-  #compute(spec: AnyRowSpec, row: unknown): Uint8Array {
+  /**
+   * The MAC of `row` into `out`. Integer columns are written into slots kept from call to call:
+   * allocating a typed array per integer cost more than the hash itself (most rows hold several).
+   */
+  #compute(spec: AnyRowSpec, row: unknown, out: Uint8Array = new Uint8Array(HASH_BYTES)): Uint8Array {
     const values = row as Record<string, unknown>;
-    return hashCanonical(
-      `row/${spec.table}`,
-      spec.names.map((name) => field(spec.columns[name] ?? '', values[name])),
-      this.#key,
-    );
+    const fields = this.#fields;
+    fields.length = 0;
+    spec.names.forEach((name, i) => {
+      fields.push(field(spec.columns[name] ?? '', values[name], (this.#slots[i] ??= new Uint8Array(8))));
+    });
+    hashCanonicalInto(out, `row/${spec.table}`, fields, this.#key);
+    return out;
   }
 
   #remember(spec: AnyRowSpec, row: unknown, mac: Uint8Array): void {
