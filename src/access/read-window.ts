@@ -9,8 +9,8 @@ import type { ReadCounterRow } from '../store/access-repository.js';
 export const WINDOW_MINUTES = 60;
 const SLOT_BYTES = 4;
 
-function slot(counts: Uint8Array, i: number): number {
-  return new DataView(counts.buffer, counts.byteOffset, counts.byteLength).getUint32(i * SLOT_BYTES);
+function view(counts: Uint8Array): DataView {
+  return new DataView(counts.buffer, counts.byteOffset, counts.byteLength);
 }
 
 /** Reads in the 60 minutes up to and including `minute`. */
@@ -19,8 +19,9 @@ export function readsInWindow(row: ReadCounterRow | undefined, minute: number): 
   const shift = minute - row.minute;
   if (shift >= WINDOW_MINUTES) return 0;
   let total = 0;
+  const counts = view(row.counts);
   // A row ahead of `minute` (another process's clock) counts whole: fail closed.
-  for (let i = Math.max(0, shift); i < WINDOW_MINUTES; i++) total += slot(row.counts, i);
+  for (let i = Math.max(0, shift); i < WINDOW_MINUTES; i++) total += counts.getUint32(i * SLOT_BYTES);
   return total;
 }
 
@@ -31,12 +32,13 @@ export function readsInWindow(row: ReadCounterRow | undefined, minute: number): 
 export function addReads(row: ReadCounterRow | undefined, actor: string, readMinute: number, reads: number, nowMinute: number): ReadCounterRow {
   const end = Math.max(nowMinute, row?.minute ?? nowMinute);
   const counts = new Uint8Array(WINDOW_MINUTES * SLOT_BYTES);
-  const view = new DataView(counts.buffer);
+  const next = view(counts);
   if (row !== undefined) {
     const shift = end - row.minute;
-    for (let i = shift; i < WINDOW_MINUTES; i++) view.setUint32((i - shift) * SLOT_BYTES, slot(row.counts, i));
+    const before = view(row.counts);
+    for (let i = shift; i < WINDOW_MINUTES; i++) next.setUint32((i - shift) * SLOT_BYTES, before.getUint32(i * SLOT_BYTES));
   }
   const at = WINDOW_MINUTES - 1 - (end - readMinute);
-  if (at >= 0 && at < WINDOW_MINUTES) view.setUint32(at * SLOT_BYTES, Math.min(0xffffffff, view.getUint32(at * SLOT_BYTES) + reads));
+  if (at >= 0 && at < WINDOW_MINUTES) next.setUint32(at * SLOT_BYTES, Math.min(0xffffffff, next.getUint32(at * SLOT_BYTES) + reads));
   return { actor, minute: end, counts };
 }

@@ -42,9 +42,10 @@ export function appendEntry(repo: AuditRepository, genesis: Uint8Array, rows: Ro
   const known = head !== undefined && appended !== undefined && head.seq === appended.seq && head.mac !== null && equalBytes(head.mac, appended.mac ?? EMPTY) && equalBytes(head.hash, appended.hash);
   if (head !== undefined && !known) rows.check(AUDIT_ENTRY_ROW, head, head.mac, `seq ${head.seq}`);
   const ts = head === undefined || record.ts >= head.ts ? record.ts : head.ts;
-  const unhashed = toEntry((head?.seq ?? 0) + 1, ts === record.ts ? record : { ...record, ts });
+  const unhashed = toEntry((head?.seq ?? 0) + 1, record, ts);
   const prevHash = head?.hash ?? genesis;
-  const entry: AuditEntry = { ...unhashed, prevHash, hash: chainHash(prevHash, entryDigest(unhashed)) };
+  // Completes the fresh object rather than copying it (a spread of 14 fields is V8's slow path).
+  const entry: AuditEntry = Object.assign(unhashed, { prevHash, hash: chainHash(prevHash, entryDigest(unhashed)) });
   const mac = rows.mac(AUDIT_ENTRY_ROW, entry);
   repo.insert(entry, mac);
   return { entry, head: { seq: entry.seq, ts: entry.ts, hash: entry.hash, mac } };

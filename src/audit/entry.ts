@@ -82,7 +82,7 @@ export function isAuditAction(name: string): name is AuditAction {
 
 /** True when `name` is a well-formed action name (known or not). */
 export function isActionName(name: string): boolean {
-  return name.length <= MAX_ACTION_CHARS && ACTION_NAME.test(name);
+  return KNOWN_ACTIONS.has(name) || (name.length <= MAX_ACTION_CHARS && ACTION_NAME.test(name));
 }
 
 export const AUDIT_OUTCOMES = ['allowed', 'denied', 'error'] as const;
@@ -244,8 +244,14 @@ export const CATEGORY_NAME = /^[a-z][a-z0-9_]{0,31}$/;
  */
 export const DETAIL_KEY = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 
-/** A lone UTF-16 surrogate: not a Unicode scalar value, and UTF-8 would encode it as U+FFFD. */
-export const LONE_SURROGATE = /\p{Cs}/u;
+/**
+ * True when `s` holds a lone UTF-16 surrogate: not a Unicode scalar value, and UTF-8 would encode
+ * it as U+FFFD. `String.prototype.isWellFormed` (Node 20; not yet in TypeScript's ES2023 lib) is a
+ * native scan, several times faster than a `/\p{Cs}/u` test on the audit writer's hot path.
+ */
+export function hasLoneSurrogate(s: string): boolean {
+  return !(s as string & { isWellFormed(): boolean }).isWellFormed();
+}
 
 /** A bounded, comma-joined id list for an entry field, or null for none. */
 export function idList(ids: readonly string[]): string | null {
@@ -259,6 +265,7 @@ export function splitCategories(text: string): string[] {
 
 /** The one text form of a category list: sorted, de-duplicated, comma-joined ('' for none). */
 export function canonicalCategories(categories: readonly string[]): string {
+  if (categories.length <= 1) return categories[0] ?? '';
   return [...new Set(categories)].sort().join(',');
 }
 
@@ -277,7 +284,7 @@ export function areCanonicalCategories(names: readonly unknown[]): names is read
 function detailValueProblem(v: unknown): string | null {
   if (typeof v === 'boolean') return null;
   if (typeof v === 'number') return Number.isSafeInteger(v) ? null : 'must be a whole number from -(2^53-1) to 2^53-1';
-  if (typeof v === 'string') return LONE_SURROGATE.test(v) ? 'must not hold a lone surrogate' : null;
+  if (typeof v === 'string') return hasLoneSurrogate(v) ? 'must not hold a lone surrogate' : null;
   return 'must be a string, a whole number or a boolean';
 }
 
@@ -320,28 +327,47 @@ export function detailProblem(detail: Readonly<Record<string, unknown>>): string
   return null;
 }
 
+/** The fields an operation records as text. */
+const TEXT_FIELDS = ENTRY_FIELDS.flatMap((f) => (f.kind === 'text' || f.kind === 'action' ? [f.name] : []));
+
 /**
  * Refuses (as a programming error) a record the export verifier would reject: an entry is
  * append-only, so one that cannot be verified would poison every future export.
  */
 function assertWritable(record: AuditRecord): void {
-  for (const f of ENTRY_FIELDS) {
-    if (f.kind !== 'text' && f.kind !== 'action') continue;
-    const value = record[f.name as keyof AuditRecord] as string | null;
-    if (value !== null && (value.length === 0 || value.length > MAX_FIELD_CHARS || LONE_SURROGATE.test(value))) {
-      throw new Error(`internal: audit field ${f.name} is empty, too long or not well-formed`);
+  for (const name of TEXT_FIELDS) {
+    const value = record[name];
+    if (value !== null && (value.length === 0 || value.length > MAX_FIELD_CHARS || hasLoneSurrogate(value))) {
+      throw new Error(`internal: audit field ${name} is empty, too long or not well-formed`);
     }
   }
   if (!isActionName(record.action)) throw new Error('internal: audit action is not an action name');
-  if (record.categories.length > MAX_CATEGORIES || record.categories.some((c) => !CATEGORY_NAME.test(c))) throw new Error('internal: audit categories must be category names');
+  if (record.categories.length > MAX_CATEGORIES || !record.categories.every((c) => CATEGORY_NAME.test(c))) throw new Error('internal: audit categories must be category names');
 }
 
-/** The stored form of a record at position `seq`. */
-export function toEntry(seq: number, record: AuditRecord): UnhashedEntry {
+/** The stored form of a record at position `seq`, dated `ts` (the record's own time unless the log clamps it). */
+export function toEntry(seq: number, record: AuditRecord, ts = record.ts): UnhashedEntry {
   assertWritable(record);
   const detail = canonicalDetail(record.detail);
   if (detail !== null && detail.length > MAX_DETAIL_CHARS) throw new Error(`internal: audit detail is longer than ${MAX_DETAIL_CHARS} characters`);
-  return { ...record, seq, categories: canonicalCategories(record.categories), detail };
+  // Field by field (the type holds it to ENTRY_FIELDS): V8 copies a 13-field object by spread
+  // through its slow path, which cost more than the rest of the audit writer together.
+  return {
+    seq,
+    ts,
+    actor: record.actor,
+    role: record.role,
+    purpose: record.purpose,
+    action: record.action,
+    subject: record.subject,
+    categories: canonicalCategories(record.categories),
+    outcome: record.outcome,
+    reason: record.reason,
+    approval: record.approval,
+    consent: record.consent,
+    requestId: record.requestId,
+    detail,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import {
   ENTRY_FIELD_COUNT,
   ENTRY_FIELDS,
   FIELD_KINDS,
-  LONE_SURROGATE,
+  hasLoneSurrogate,
   MAX_ACTION_CHARS,
   MAX_CATEGORIES,
   MAX_FIELD_CHARS,
@@ -91,7 +91,7 @@ const text = z
   .string()
   .min(1)
   .max(MAX_FIELD_CHARS)
-  .refine((s) => !LONE_SURROGATE.test(s), safe('must not hold a lone surrogate (UTF-8 cannot encode it, so it would hash like U+FFFD)'));
+  .refine((s) => !hasLoneSurrogate(s), safe('must not hold a lone surrogate (UTF-8 cannot encode it, so it would hash like U+FFFD)'));
 const actionName = z
   .string()
   .max(MAX_ACTION_CHARS)

@@ -24,7 +24,7 @@ import {
   FIELD_KINDS,
   FIELD_NULLABLE,
   isActionName,
-  LONE_SURROGATE,
+  hasLoneSurrogate,
   MAX_CATEGORIES,
   MAX_FIELD_CHARS,
   type EntryFieldSpec,
@@ -71,7 +71,7 @@ export function isCanonicalDetailText(text: string): boolean {
 
 /** Entry text as a reader accepts it: 1..256 code units, well-formed. */
 function isText(s: string): boolean {
-  return s.length >= 1 && s.length <= MAX_FIELD_CHARS && !LONE_SURROGATE.test(s);
+  return s.length >= 1 && s.length <= MAX_FIELD_CHARS && !hasLoneSurrogate(s);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -146,7 +146,7 @@ class LineScanner {
       return undefined;
     }
     // Escapes can spell a lone surrogate, which no entry text may hold.
-    return typeof value === 'string' && jsonString(value) === token && !LONE_SURROGATE.test(value) ? value : undefined;
+    return typeof value === 'string' && jsonString(value) === token && !hasLoneSurrogate(value) ? value : undefined;
   }
 
   /** A whole number as JSON.stringify writes it (no sign, no leading zero), >= 1. */

@@ -78,8 +78,8 @@ function macKey(mac: Uint8Array): number {
   return readU32(mac, 0) * 0x200000 + (readU32(mac, 4) >>> 11);
 }
 
-/** Rows remembered as authentic (this process wrote or checked them), at most this many. */
-const REMEMBERED = 4096;
+/** Rows remembered as authentic (this process checked them, or wrote one to read back), at most this many per table. */
+const REMEMBERED_PER_TABLE = 4096;
 
 function sameRow(spec: AnyRowSpec, a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>): boolean {
   for (const name of spec.names) {
@@ -93,13 +93,12 @@ function sameRow(spec: AnyRowSpec, a: Readonly<Record<string, unknown>>, b: Read
 export class RowMacs implements RowAuthenticator {
   readonly #key: SecretBytes;
   /**
-   * Rows this process already checked, by table and MAC. A row read again with the same MAC and
-   * the same columns is authentic without hashing again (a MAC costs ~1.5 µs; the vault reads the
-   * same consent, KEK and counter rows on every call). Sound because only this process's memory
-   * holds it: a changed column is hashed and checked.
+   * Rows this process already checked (or wrote, for tables read back after writing), by table and
+   * MAC. A row read again with the same MAC and the same columns is authentic without hashing
+   * again (a MAC costs ~1.3 µs; the vault reads the same consent, KEK and counter rows on every
+   * call). Sound because only this process's memory holds it: a changed column is hashed and checked.
    */
   readonly #known = new Map<AnyRowSpec, Map<number, { readonly mac: Uint8Array; readonly row: Readonly<Record<string, unknown>> }>>();
-  #size = 0;
   /** Scratch of #compute: the fields, an 8-byte slot per integer column, the MAC a check compares. */
   readonly #fields: CanonicalField[] = [];
   readonly #slots: Uint8Array[] = [];
@@ -111,7 +110,9 @@ export class RowMacs implements RowAuthenticator {
   }
 
   mac<S extends AnyRowSpec>(spec: S, row: RowOf<S>): Uint8Array {
-    return this.#compute(spec, row);
+    const mac = this.#compute(spec, row);
+    if (spec.rereadAfterWrite) this.#remember(spec, row, mac);
+    return mac;
   }
 
   check<S extends AnyRowSpec>(spec: S, row: RowOf<S>, mac: Uint8Array | null, rowName: string): RowOf<S> {
@@ -144,15 +145,14 @@ export class RowMacs implements RowAuthenticator {
   }
 
   #remember(spec: AnyRowSpec, row: unknown, mac: Uint8Array): void {
-    if (++this.#size > REMEMBERED) {
-      this.#known.clear();
-      this.#size = 1;
-    }
     let table = this.#known.get(spec);
     if (table === undefined) {
       table = new Map<number, { readonly mac: Uint8Array; readonly row: Readonly<Record<string, unknown>> }>();
       this.#known.set(spec, table);
     }
+    // Bounded per table, so that rows replaced on every call (read counters) never push out
+    // the consents and records read again and again.
+    if (table.size >= REMEMBERED_PER_TABLE) table.clear();
     table.set(macKey(mac), { mac, row: row as Readonly<Record<string, unknown>> });
   }
 }

@@ -33,13 +33,13 @@ export const APPROVAL_ROW = rowSpec('approvals', {
   readBudget: 'int',
   readsUsed: 'int',
   revokedAt: 'int?',
-});
+}, { rereadAfterWrite: true });
 export type ApprovalRow = RowOf<typeof APPROVAL_ROW>;
 
 export const APPROVAL_SUBJECT_ROW = rowSpec('approval_subjects', { approvalId: 'text', subjectTag: 'bytes' }, { key: ['approvalId', 'subjectTag'] });
 
 /** One actor's reads in each of the 60 minutes up to `minute` (60 × u32 big-endian, oldest first). */
-export const READ_COUNTER_ROW = rowSpec('read_counters', { actor: 'text', minute: 'int', counts: 'bytes' }, { key: ['actor'] });
+export const READ_COUNTER_ROW = rowSpec('read_counters', { actor: 'text', minute: 'int', counts: 'bytes' }, { key: ['actor'], rereadAfterWrite: true });
 export type ReadCounterRow = RowOf<typeof READ_COUNTER_ROW>;
 
 export class AccessRepository {

@@ -30,6 +30,8 @@ export interface AnyRowSpec {
   readonly insert: string;
   /** The columns that identify a row of a WITHOUT ROWID table (others are found by rowid). */
   readonly key: readonly string[] | null;
+  /** True for rows this process reads back soon after writing them (see RowSpecOptions.rereadAfterWrite). */
+  readonly rereadAfterWrite: boolean;
 }
 
 export interface RowSpec<C extends Columns> extends AnyRowSpec {
@@ -46,6 +48,13 @@ export interface RowSpecOptions<C extends Columns> {
   readonly extra?: readonly string[];
   /** For WITHOUT ROWID tables: the primary key's columns. */
   readonly key?: readonly (keyof C & string)[];
+  /**
+   * The row is read back by the process that wrote it, usually at its next operation (a read
+   * counter, an approval's budget): the authenticator remembers the MAC it wrote, so that read
+   * needs no second hash. Other rows are not remembered, which keeps the memo for the rows read
+   * again and again.
+   */
+  readonly rereadAfterWrite?: boolean;
 }
 
 /** The typed row a spec declares. */
@@ -69,6 +78,7 @@ export function rowSpec<C extends Columns>(table: string, columns: C, options: R
     select: names.map((n) => (snake(n) === n ? n : `${snake(n)} AS ${n}`)).join(', '),
     insert: `INSERT INTO ${table} (${inserted.join(', ')}) VALUES (${inserted.map(() => '?').join(', ')})`,
     key: options.key ?? null,
+    rereadAfterWrite: options.rereadAfterWrite ?? false,
   };
 }
 
