@@ -69,6 +69,20 @@ describe('row MACs', () => {
     expectVaultError(() => rows.check(CONSENT_ROW, { ...consent, grantedAt: -1 }, mac, consent.id), 'INTEGRITY');
   });
 
+  it('remember a row written for reading back (a read counter) only as written: a changed slot with its MAC fails', () => {
+    const rows = new RowMacs(key());
+    const counts = new Uint8Array(240);
+    counts[239] = 5;
+    const counter = { actor: 'svc:bench', minute: 29_833_333, counts };
+    const mac = rows.mac(READ_COUNTER_ROW, counter);
+    // Read back as the store returns it: a Buffer copy of the bytes, the MAC as written.
+    expect(rows.check(READ_COUNTER_ROW, { ...counter, counts: Buffer.from(counts) }, Buffer.from(mac), counter.actor)).toBeTruthy();
+    const lowered = Buffer.from(counts);
+    lowered[239] = 0;
+    expectVaultError(() => rows.check(READ_COUNTER_ROW, { ...counter, counts: lowered }, mac, counter.actor), 'INTEGRITY');
+    expectVaultError(() => rows.check(READ_COUNTER_ROW, { ...counter, minute: counter.minute - 60 }, mac, counter.actor), 'INTEGRITY');
+  });
+
   it('bind the table: the same columns under another table fail', () => {
     const rows = new RowMacs(key());
     const entry = { seq: 5, hash: new Uint8Array(32).fill(3) };
