@@ -47,7 +47,7 @@ export async function appendAuditEntries(path: string, masterKey: MasterKeyProvi
       // then a signed checkpoint every 1000 entries), with the head, the pseudonyms and the canonical text of
       // the constant fields kept in memory instead of recomputed each time (nothing else writes
       // meanwhile).
-      const pseudonyms = writeTransaction(db, 'bench: audit pseudonyms', () => tags.map((tag) => log.pseudonym(tag, true)!));
+      const pseudonyms = await writeTransaction(db, 'bench: audit pseudonyms', () => tags.map((tag) => log.pseudonym(tag, true)!));
       let head = repo.head() ?? { seq: 0, hash: log.genesis };
       const start = Date.now() - count; // one entry per millisecond, ending now
       // The stored (canonical) text of the fields toEntry would derive from the records.
@@ -56,7 +56,7 @@ export async function appendAuditEntries(path: string, masterKey: MasterKeyProvi
       const getDetail = canonicalDetail({ returned: 1, views: 'location:full' });
       for (let done = 0; done < count; ) {
         const n = Math.min(BATCH, count - done);
-        head = writeTransaction(db, 'bench: filling the audit log', () => {
+        head = await writeTransaction(db, 'bench: filling the audit log', () => {
           let { seq, hash: prevHash } = head;
           for (let i = done; i < done + n; i++) {
             const put = i % 10 === 0;

@@ -83,8 +83,8 @@ export async function buildRotationVault(path: string, keyPath: string, count: n
     // The records rows as the vault writes them (RecordRepository.replace), MAC included; the
     // bulk rows copy the sealed body of a genuine one, which a rewrap never opens.
     const insert = db.prepare(RECORD_ROW.insert);
-    const fill = (n: number): void => {
-      writeTransaction(db, 'bench: filling records', () => {
+    const fill = async (n: number): Promise<void> => {
+      await writeTransaction(db, 'bench: filling records', () => {
         const now = Date.now();
         for (let i = 0; i < n; i++) {
           const subjectTag = randomBytes(32);
@@ -106,7 +106,7 @@ export async function buildRotationVault(path: string, keyPath: string, count: n
         const target = Math.floor((bulk * (s + 1)) / segments);
         while (filled < target) {
           const n = Math.min(BULK_BATCH, target - filled);
-          fill(n);
+          await fill(n);
           filled += n;
         }
         if (s > 0) await putGenuine(perSegment(s));

@@ -25,7 +25,7 @@ import { AccessRepository } from './store/access-repository.js';
 import { resolveCategories, type BuiltInCategories, type CategoryMap } from './schema/categories.js';
 import { parseOrThrow, safe } from './schema/zod-errors.js';
 import { AUDIT_CONFIG_ROW, AuditRepository } from './store/audit-repository.js';
-import { openDatabase, writeTransaction, type Durability, type SqliteDatabase } from './store/database.js';
+import { openDatabaseWaiting, writeTransaction, type Durability, type SqliteDatabase } from './store/database.js';
 import { KekRepository } from './store/kek-repository.js';
 import { MetaRepository, type VaultMetaRow } from './store/meta-repository.js';
 import { DEFAULT_MIGRATIONS_DIR, hasTable, loadMigrations, migrate, vaultExists } from './store/migrator.js';
@@ -51,6 +51,11 @@ export interface VaultOptions<Extra extends CategoryMap = CategoryMap> {
   readonly dataKeyCacheSize?: number;
   /** Refuse to create a new vault: the file must hold one already (default false). */
   readonly mustExist?: boolean;
+  /**
+   * How long an operation (and this open) waits for another process's write lock before it
+   * fails with BUSY: default 10,000 ms. The wait never blocks the event loop.
+   */
+  readonly lockTimeoutMs?: number;
   /** Who opens the vault, for the audit log's `open` entry (default: actor `process:<pid>`, role `system`). */
   readonly openedBy?: OpenerContext;
   /**
@@ -88,6 +93,7 @@ const optionsSchema = z.strictObject({
   durability: z.enum(['full', 'normal']).optional(),
   dataKeyCacheSize: z.number().int().min(0).max(1_000_000).optional(),
   mustExist: z.boolean().optional(),
+  lockTimeoutMs: z.number().int().min(0).max(3_600_000).optional(),
   openedBy: accessContextSchema.pick({ actor: true, role: true, purpose: true }).partial({ role: true, purpose: true }).optional(),
   auditCheckpointEvery: z.number().int().min(1).max(1_000_000).optional(),
   policy: z.union([z.string().min(1), z.looseObject({})]).optional(),
@@ -118,7 +124,7 @@ export async function openVault<Extra extends CategoryMap = {}>(options: VaultOp
   if (options.mustExist === true && (options.path === ':memory:' || !existsSync(options.path))) {
     throw new VaultError('NOT_FOUND', `vault file ${options.path} does not exist; create one with \`childvault init\``);
   }
-  const db = openDatabase({ path: options.path, durability });
+  const db = await openDatabaseWaiting({ path: options.path, durability, ...(options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.lockTimeoutMs }) });
   // Everything unwrapped on the way is wiped if opening fails before the vault owns it.
   const unwrapped: { wipe(): void }[] = [];
   try {
@@ -128,12 +134,12 @@ export async function openVault<Extra extends CategoryMap = {}>(options: VaultOp
     }
     // A new file needs its tables before keys can be stored; an existing vault proves the key
     // first, so a wrong key changes nothing but the audit entry that records it.
-    if (!existed) migrate(db, migrations, clock().getTime());
+    if (!existed) await migrate(db, migrations, clock().getTime());
     const meta = new MetaRepository(db);
     const settings = { vaultKeys: [...VAULT_KEYS, BLIND_INDEX_KEY], checkpointEvery: options.auditCheckpointEvery ?? DEFAULT_CHECKPOINT_EVERY };
     let unlocked = await unlock(db, meta, options.masterKey, opener, clock().getTime(), settings);
     if (unlocked.integrityKey !== null) unwrapped.push(unlocked.integrityKey);
-    if (existed) migrate(db, migrations, clock().getTime());
+    if (existed) await migrate(db, migrations, clock().getTime());
     // From here on every transaction first checks that nobody changed the schema (triggers, views).
     guardSchema(db, expectedSchema(migrations));
     const legacy = unlocked.integrityKey === null;
@@ -226,7 +232,7 @@ async function unlock(db: SqliteDatabase, meta: MetaRepository, provider: Master
   try {
     return await unlockVault(db, { meta }, provider, now, settings);
   } catch (error) {
-    if (isVaultError(error, 'WRONG_MASTER_KEY')) recordWrongKey(db, opener, now);
+    if (isVaultError(error, 'WRONG_MASTER_KEY')) await recordWrongKey(db, opener, now);
     throw error;
   }
 }
@@ -253,10 +259,10 @@ function hasEntries(db: SqliteDatabase): boolean {
  * signed, so it waits in audit_pending and enters the chain at the next successful open (best
  * effort: a read-only file cannot take it).
  */
-function recordWrongKey(db: SqliteDatabase, opener: OpenerContext & { role: string; purpose: string }, now: number): void {
+async function recordWrongKey(db: SqliteDatabase, opener: OpenerContext & { role: string; purpose: string }, now: number): Promise<void> {
   if (!hasTable(db, 'audit_pending')) return;
   try {
-    writeTransaction(db, 'recording a failed open', () => {
+    await writeTransaction(db, 'recording a failed open', () => {
       new AuditRepository(db).insertPending({ ts: now, actor: opener.actor, role: opener.role, purpose: opener.purpose, action: 'open', reason: 'WRONG_MASTER_KEY' });
     });
   } catch {

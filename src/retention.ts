@@ -97,7 +97,7 @@ export class VaultRetention {
         }
         if (expired.length > 0) {
           const counts = new Map<string, number>();
-          writeTransaction(d.db, 'sweeping expired values', () => {
+          await writeTransaction(d.db, 'sweeping expired values', () => {
             for (const r of expired) {
               // Re-checked in the delete: a value rewritten since the page was read is kept.
               const row = dryRun ? { category: r.category, dekId: undefined } : d.records.deleteExpired(r.id, r.cutoff);
@@ -120,7 +120,7 @@ export class VaultRetention {
       }
       if (total > 0 && !dryRun) truncateWal(d.db);
       if (total === 0 || skipped > 0 || tampered > 0) {
-        writeTransaction(d.db, 'recording a sweep', () => {
+        await writeTransaction(d.db, 'recording a sweep', () => {
           d.append(d.record(c, 'retention.sweep', { dryRun, erased: 0, ...(skipped > 0 ? { skipped } : {}), ...(tampered > 0 ? { tampered } : {}) }));
         });
       }

@@ -34,7 +34,7 @@ import { policyDigest, type DataAction, type ManagementAction, type Protection }
 import type { AccessRepository } from './store/access-repository.js';
 import type { AuditRepository } from './store/audit-repository.js';
 import type { GuardRepository } from './store/guard-repository.js';
-import { onRollback, readTransaction, truncateWal, writeTransaction, type Durability, type SqliteDatabase } from './store/database.js';
+import { onRollback, readTransaction, truncateWal, writeTransaction, writeTransactionNow, type Durability, type SqliteDatabase } from './store/database.js';
 import type { KekRepository } from './store/kek-repository.js';
 import type { MetaRepository, VaultMetaRow } from './store/meta-repository.js';
 import { schemaVersion } from './store/migrator.js';
@@ -364,7 +364,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
     const policy = init.access === null ? 'none' : policyDigest(init.access.policy);
     vault.#checkContext(init.opener);
     try {
-      writeTransaction(init.db, 'recording the opening', () => {
+      await writeTransaction(init.db, 'recording the opening', () => {
         vault.#admitPending(init.opener, init.discardPendingAudit, now);
         vault.#log.append(vault.#record(init.opener, 'open', { detail: { policy, ...(init.created ? { created: true } : {}) } }, now));
       });
@@ -602,7 +602,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
       const access = this.#requireAccess();
       access.decideProtections(c.role, c.purpose);
       const now = this.#now();
-      return writeTransaction(this.#db, 'reading protections', () => {
+      return await writeTransaction(this.#db, 'reading protections', () => {
         this.#log.append(this.#record(c, 'protections', { tag }, now));
         return access.protections(tag, now);
       });
@@ -613,7 +613,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
   async status(ctx: AccessContext): Promise<VaultStatus> {
     return this.#runManaged(ctx, 'status', 'status', async (c) => {
       const now = this.#now();
-      return writeTransaction(this.#db, 'reading status', () => {
+      return await writeTransaction(this.#db, 'reading status', () => {
         this.#log.append(this.#record(c, 'status', {}, now));
         const counts = new Map(this.#repos.records.countByCategory().map((row) => [row.category, row]));
         return {
@@ -647,7 +647,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
     if (this.#closed) return;
     this.#closed = true;
     try {
-      writeTransaction(this.#db, 'signing a checkpoint at close', () => this.#log.checkpoint(this.#now()));
+      await writeTransaction(this.#db, 'signing a checkpoint at close', () => this.#log.checkpoint(this.#now()));
     } catch {
       // Closing must not fail: a log that refuses to be signed (tampered, read-only, busy) reports
       // that to the next operation and to `audit verify`.
@@ -678,11 +678,11 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
     try {
       return await fn(c, attempt);
     } catch (error) {
-      if (!isVaultError(error)) this.#recordFailure(c, action, attempt, 'INTERNAL');
+      if (!isVaultError(error)) await this.#recordFailure(c, action, attempt, 'INTERNAL');
       else if (error.code !== 'CLOSED') {
         // A row that failed authentication is named in the entry (`consents:cns_…`), for the investigation.
         if (error.code === 'INTEGRITY' && error.field !== undefined) attempt.detail = { ...attempt.detail, tampered: error.field };
-        this.#recordFailure(c, action, attempt, error.code);
+        await this.#recordFailure(c, action, attempt, error.code);
       }
       throw error;
     }
@@ -774,15 +774,19 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
     assertNoContactIn(fields, this.#leakMatcher());
   }
 
-  #recordFailure(c: Context, action: AuditAction, attempt: Attempt, code: string): void {
+  async #recordFailure(c: Context, action: AuditAction, attempt: Attempt, code: string): Promise<void> {
+    const write = (): void => {
+      const outcome = isAccessCode(code) ? 'denied' : 'error';
+      this.#log.append(this.#record(c, action, { tag: attempt.tag, categories: attempt.categories, outcome, reason: code, detail: attempt.detail ?? null }));
+    };
     try {
-      writeTransaction(this.#db, 'recording a failure', () => {
-        const outcome = isAccessCode(code) ? 'denied' : 'error';
-        this.#log.append(this.#record(c, action, { tag: attempt.tag, categories: attempt.categories, outcome, reason: code, detail: attempt.detail ?? null }));
-      });
+      // An operation that timed out waiting for the lock did nothing; its caller has waited long
+      // enough, so its entry is written only if the lock is free now, not after a second wait.
+      if (code === 'BUSY') writeTransactionNow(this.#db, 'recording a failure', write);
+      else await writeTransaction(this.#db, 'recording a failure', write);
     } catch {
       // The operation's own error is what the caller needs; a log that cannot take the entry
-      // (disk full, read-only file) has already refused the operation itself.
+      // (disk full, read-only file, still locked) has already refused the operation itself.
     }
   }
 
@@ -989,7 +993,7 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
   async #inTransaction<T>(mode: 'read' | 'write', what: string, fn: () => T): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return mode === 'write' ? writeTransaction(this.#db, what, fn) : readTransaction(this.#db, what, fn);
+        return mode === 'write' ? await writeTransaction(this.#db, what, fn) : readTransaction(this.#db, what, fn);
       } catch (error) {
         if (!(error instanceof KekNotLoaded) || attempt >= 8) throw error;
         await this.#loadKek(error.version);

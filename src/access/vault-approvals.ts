@@ -132,7 +132,7 @@ export class VaultApprovals {
         readsUsed: 0,
         revokedAt: null,
       };
-      writeTransaction(this.#deps.db, 'creating an approval', () => {
+      await writeTransaction(this.#deps.db, 'creating an approval', () => {
         this.#deps.repo.insertApproval(row, r.subjects.map((s) => this.#deps.tagOf(s)));
         this.#deps.append(
           this.#deps.record(c, 'approval.create', { categories: r.categories, approval: row.id, detail: { actor: r.actor, subjects: r.subjects.length, readBudget: r.readBudget, purpose: r.purpose } }),
@@ -148,7 +148,7 @@ export class VaultApprovals {
       const approvalId = parseOrThrow(z.string().regex(APPROVAL_ID, safe('is not an approval id')), id, 'id');
       this.#officer(c);
       const now = this.#deps.now();
-      return writeTransaction(this.#deps.db, 'revoking an approval', () => {
+      return await writeTransaction(this.#deps.db, 'revoking an approval', () => {
         const row = this.#deps.repo.approval(approvalId);
         if (row === undefined) throw new VaultError('NOT_FOUND', `approval ${approvalId} does not exist`);
         if (row.revokedAt !== null) throw new VaultError('CONFLICT', `approval ${approvalId} was already revoked`);
@@ -165,7 +165,7 @@ export class VaultApprovals {
     return this.#deps.run(ctx, 'approval.list', async (c) => {
       this.#officer(c);
       const now = this.#deps.now();
-      writeTransaction(this.#deps.db, 'listing approvals', () => {
+      await writeTransaction(this.#deps.db, 'listing approvals', () => {
         this.#deps.append(this.#deps.record(c, 'approval.list', { categories: [] }));
       });
       return readTransaction(this.#deps.db, 'listing approvals', () => this.#deps.repo.approvals().map((row) => this.#toRecord(row, now)));

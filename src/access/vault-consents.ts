@@ -135,7 +135,7 @@ export class VaultConsents {
         expiresAt: g.expiresAt?.getTime() ?? null,
         withdrawnAt: null,
       };
-      writeTransaction(this.#deps.db, 'recording a consent', () => {
+      await writeTransaction(this.#deps.db, 'recording a consent', () => {
         controller.decideManagement('consent', c.role, g.purpose);
         this.#deps.repo.insertConsent(row);
         this.#deps.append(
@@ -158,7 +158,7 @@ export class VaultConsents {
       const w = parseOrThrow(z.union([z.strictObject({ id: z.string().regex(CONSENT_ID, safe('is not a consent id')) }), z.strictObject({ purpose: z.string().min(1).max(64) })]), which, 'which');
       const controller = this.#controller();
       const now = this.#deps.now();
-      const receipt = writeTransaction(this.#deps.db, 'withdrawing a consent', () => {
+      const receipt = await writeTransaction(this.#deps.db, 'withdrawing a consent', () => {
         const targets = this.#deps.repo.consents(tag).filter((row) => row.withdrawnAt === null && ('id' in w ? row.id === w.id : row.purpose === w.purpose));
         if (targets.length === 0) throw new VaultError('NOT_FOUND', 'no active consent of this subject matches');
         for (const purpose of new Set(targets.map((t) => t.purpose))) controller.decideManagement('consent', c.role, purpose);
@@ -192,7 +192,7 @@ export class VaultConsents {
       attempt.tag = tag;
       const controller = this.#controller();
       const now = this.#deps.now();
-      return writeTransaction(this.#deps.db, 'listing consents', () => {
+      return await writeTransaction(this.#deps.db, 'listing consents', () => {
         controller.decideManagement('consent', c.role, c.purpose);
         this.#deps.append(this.#deps.record(c, 'consent.list', { tag, categories: [] }));
         return this.#deps.repo.consents(tag).map((row) => consentRecord(row, controller, now));

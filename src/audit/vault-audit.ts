@@ -84,7 +84,7 @@ export class VaultAudit {
   /** Signs a checkpoint at the head (after recording this request). */
   async checkpoint(ctx: AccessContext): Promise<CheckpointInfo> {
     return this.#deps.run(ctx, 'audit.checkpoint', async (_c, record) => {
-      const row = writeTransaction(this.#deps.db, 'signing a checkpoint', () => {
+      const row = await writeTransaction(this.#deps.db, 'signing a checkpoint', () => {
         this.#deps.log.append(record(null));
         return this.#deps.log.checkpoint(this.#deps.now());
       });
@@ -117,7 +117,7 @@ export class VaultAudit {
       };
       const filtered = Object.keys(filter).length > 0;
       const now = this.#deps.now();
-      const head = writeTransaction(this.#deps.db, 'starting an export', () => {
+      const head = await writeTransaction(this.#deps.db, 'starting an export', () => {
         this.#deps.log.append(record({ format: o.format ?? 'jsonl', filtered }));
         return this.#deps.log.checkpoint(now);
       });
@@ -149,7 +149,7 @@ export class VaultAudit {
     return this.#deps.run(ctx, 'audit.verify', async (_c, record) => {
       const report = await this.#verifyChain(onProgress);
       try {
-        writeTransaction(this.#deps.db, 'recording a verification', () => {
+        await writeTransaction(this.#deps.db, 'recording a verification', () => {
           this.#deps.log.append(record({ ok: report.ok, entries: report.entries, ...(report.problem?.seq == null ? {} : { problemSeq: report.problem.seq }) }));
         });
       } catch (error) {
@@ -198,7 +198,7 @@ export class VaultAudit {
   async report(options: { since: Date; until: Date }, ctx: AccessContext): Promise<AuditReport> {
     return this.#deps.run(ctx, 'audit.report', async (_c, record) => {
       const o = parseOrThrow(reportOptionsSchema, options, 'options');
-      writeTransaction(this.#deps.db, 'recording a report', () => {
+      await writeTransaction(this.#deps.db, 'recording a report', () => {
         this.#deps.log.append(record({ since: o.since.toISOString(), until: o.until.toISOString() }));
       });
       const verified = await this.#verifyChain();

@@ -11,12 +11,12 @@
 import type Database from 'better-sqlite3';
 import { z } from 'zod';
 import type { AuditAction, AuditDetail, AuditRecord } from '../audit/entry.js';
-import { VaultError } from '../errors.js';
+import { isVaultError, VaultError } from '../errors.js';
 import type { AccessContext } from '../schema/access-context.js';
 import { parseOrThrow, safe } from '../schema/zod-errors.js';
 import { scanPaths, type ScanResult } from '../scan/scan.js';
 import type { ScanOptions } from '../scan/types.js';
-import { writeTransaction, type SqliteDatabase } from '../store/database.js';
+import { writeTransaction, writeTransactionNow, type SqliteDatabase } from '../store/database.js';
 import { assertNoMinorData, findMinorData, type GuardOptions, type MinorDataFindings } from './assert-no-minor-data.js';
 import { guardDatabase, type GuardDatabaseOptions } from './guarded-database.js';
 import type { LeakMatch, LeakMatcher } from './leak-types.js';
@@ -119,7 +119,7 @@ export class VaultGuard {
         reportedPatterns: count('pattern'),
         incomplete: result.files.filter((f) => !f.complete).length,
       };
-      writeTransaction(this.#deps.db, 'recording a scan', () => {
+      await writeTransaction(this.#deps.db, 'recording a scan', () => {
         this.#deps.append(this.#deps.record(c, 'scan', detail));
       });
       return result;
@@ -163,8 +163,18 @@ export class VaultGuard {
     const locked = this.#confirmedInWindow > MAX_CONFIRMED_PER_HOUR;
     const fields = [...new Set(hits.map((m) => ('field' in m ? m.field : m.kind)))].sort().join(',');
     const detail = { where, subjectData: hits.filter((m) => m.kind === 'subject-data').length, canaries: hits.filter((m) => m.kind === 'canary').length, fields, ...(locked ? { locked: true } : {}) };
-    writeTransaction(this.#deps.db, 'recording a guard refusal', () => {
+    const write = (): void => {
       this.#deps.append({ ...this.#deps.record(this.#deps.opener, 'guard.refused', detail), outcome: 'denied', reason: 'PLAINTEXT_LEAK' });
-    });
+    };
+    // Called inside a service's synchronous INSERT, which must not wait for another process's
+    // write lock: if the vault is locked now, the entry is written as soon as the lock is free.
+    try {
+      writeTransactionNow(this.#deps.db, 'recording a guard refusal', write);
+    } catch (error) {
+      if (!isVaultError(error, 'BUSY')) throw error;
+      writeTransaction(this.#deps.db, 'recording a guard refusal', write).catch(() => {
+        // Best effort once deferred: the refusal itself has already reached the caller.
+      });
+    }
   }
 }

@@ -60,7 +60,7 @@ export async function upgradeToAuthenticatedRows(deps: UpgradeDeps): Promise<Sec
     const check = await key.use((k) => deps.provider.wrap(k, masterCheckAad(deps.vaultMeta.vaultId)));
     const rows = new RowMacs(key);
     const log = deps.log(rows);
-    const upgraded = writeTransaction(deps.db, 'upgrading the vault to authenticated rows', () => {
+    const upgraded = await writeTransaction(deps.db, 'upgrading the vault to authenticated rows', () => {
       if (deps.meta.get()?.formatVersion !== LEGACY_FORMAT_VERSION) return false;
       const chain = verifyLiveChainNow(deps.audit, { vaultId: deps.vaultMeta.vaultId, genesis: log.genesis, publicKey: log.publicKey, checkpointEvery: log.checkpointEvery, rows: null });
       if (!chain.ok) {

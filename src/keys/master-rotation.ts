@@ -54,7 +54,7 @@ export async function rotateMasterKey(deps: MasterRotationDeps, next: MasterKeyP
   // The same integrity key under the new master key: every row's MAC stays valid.
   const check = await rewrap(deps.current, next, vaultMeta.masterCheck, masterCheckAad(vaultMeta.vaultId));
 
-  writeTransaction(deps.db, 'rotating the master key', () => {
+  await writeTransaction(deps.db, 'rotating the master key', () => {
     // Another process may have rotated KEKs meanwhile: then nothing is written; retry.
     const nowKeks = deps.keks.all().filter((k) => k.wrapped !== null);
     const unchanged =

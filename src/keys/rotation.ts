@@ -114,7 +114,7 @@ export async function rotateKeks(deps: RotationDeps, options: RotationOptions = 
   for (;;) {
     let outcome: { cursor: number; count: number } | null;
     try {
-      outcome = writeTransaction(deps.db, 'rewrapping data keys', () => {
+      outcome = await writeTransaction(deps.db, 'rewrapping data keys', () => {
         let count = 0;
         let last = cursor;
         if (rotation.reencrypt) {
@@ -151,13 +151,13 @@ export async function rotateKeks(deps: RotationDeps, options: RotationOptions = 
       // scans every record, so it runs outside the write lock, where it stalls no writer: writers
       // read the active KEK inside their own transaction, so no row on an old KEK can appear after it.
       if (deps.rotations.remaining(rotation.toVersion) > 0) {
-        writeTransaction(deps.db, 'restarting a rotation pass', () => {
+        await writeTransaction(deps.db, 'restarting a rotation pass', () => {
           deps.rotations.advance(rotation.id, 0, 0);
         });
         cursor = 0;
         continue;
       }
-      writeTransaction(deps.db, 'finishing a rotation', () => {
+      await writeTransaction(deps.db, 'finishing a rotation', () => {
         if (deps.rotations.running()?.id !== rotation.id) return; // another process finished it
         deps.rotations.finish(rotation.id, deps.now());
         deps.onFinish(rotation.toVersion, rotation.rewrapped + done, rotation.reencrypt);
@@ -185,7 +185,7 @@ async function startRotation(deps: RotationDeps, reencrypt: boolean): Promise<vo
     throw error;
   }
   const now = deps.now();
-  const ok = writeTransaction(deps.db, 'starting a rotation', () => {
+  const ok = await writeTransaction(deps.db, 'starting a rotation', () => {
     // Another process may have started one meanwhile: join it rather than start a second.
     if (deps.rotations.running() !== undefined || deps.keks.nextVersion() !== version) return false;
     const from = deps.keks.activeVersion();
@@ -267,8 +267,8 @@ function reencryptRow(deps: RotationDeps, row: ResealableRow, toVersion: number)
 }
 
 /** Destroys a retired KEK that wraps no data key (checked, not assumed). */
-export function destroyKek(deps: Pick<RotationDeps, 'db' | 'keks' | 'keyring' | 'now'>, version: number, onDestroy: () => void): void {
-  writeTransaction(deps.db, 'destroying a key', () => {
+export async function destroyKek(deps: Pick<RotationDeps, 'db' | 'keks' | 'keyring' | 'now'>, version: number, onDestroy: () => void): Promise<void> {
+  await writeTransaction(deps.db, 'destroying a key', () => {
     const kek = deps.keks.get(version);
     if (kek === undefined) throw new VaultError('NOT_FOUND', `key-encryption key v${version} does not exist`);
     if (kek.state === 'active') throw new VaultError('KEY_IN_USE', `v${version} is the active key-encryption key; rotate first`);

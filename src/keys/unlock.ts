@@ -190,7 +190,7 @@ export async function loadVaultKeys(
         key.fill(0);
       }
     }
-    writeTransaction(db, 'creating vault keys', () => {
+    await writeTransaction(db, 'creating vault keys', () => {
       for (const p of prepared) if (repos.meta.getKey(p.name) === undefined) repos.meta.insertKey({ name: p.name, wrapped: p.wrapped, createdAt: now });
     });
   }
@@ -221,7 +221,7 @@ export async function unlockVault(db: SqliteDatabase, repos: Repositories, provi
     const prepared = await prepareNewVault(provider, now, settings);
     try {
       const rows = new RowMacs(prepared.integrityKey);
-      created = writeTransaction(db, 'creating the vault', () => {
+      created = await writeTransaction(db, 'creating the vault', () => {
         if (repos.meta.get() !== undefined) return false; // another process won the race
         repos.meta.insert(prepared.meta);
         for (const k of prepared.vaultKeys) repos.meta.insertKey({ name: k.name, wrapped: k.wrapped, createdAt: now });

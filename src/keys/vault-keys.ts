@@ -82,7 +82,7 @@ export class VaultKeys {
   /** KEK versions, states and data-key counts; any rotation in progress; backup safety of erasures. */
   async status(ctx: AccessContext): Promise<KeysStatus> {
     return this.#deps.run(ctx, 'key.list', async (c) => {
-      writeTransaction(this.#deps.db, 'recording a key listing', () => {
+      await writeTransaction(this.#deps.db, 'recording a key listing', () => {
         this.#deps.append(this.#deps.record(c, 'key.list', null));
       });
       return readTransaction(this.#deps.db, 'listing keys', () => this.#status());
@@ -103,7 +103,7 @@ export class VaultKeys {
   async plan(options: { reencrypt?: boolean }, ctx: AccessContext): Promise<RotationPlan> {
     return this.#deps.run(ctx, 'key.rotate', async (c) => {
       const plan = readTransaction(this.#deps.db, 'planning a rotation', () => planRotation(this.#rotationDeps(c), options.reencrypt === true));
-      writeTransaction(this.#deps.db, 'recording a rotation plan', () => {
+      await writeTransaction(this.#deps.db, 'recording a rotation plan', () => {
         this.#deps.append(this.#deps.record(c, 'key.rotate', { dryRun: true, toVersion: plan.toVersion, toRewrap: plan.toRewrap }));
       });
       return plan;
@@ -164,7 +164,7 @@ export class VaultKeys {
     return this.#deps.run(ctx, 'key.destroy', async (c) => {
       if (!Number.isInteger(version) || version < 1) throw new VaultError('VALIDATION', 'version: must be a KEK version number', { field: 'version' });
       const d = this.#deps;
-      destroyKek({ db: d.db, keks: d.keks, keyring: d.keyring, now: d.now }, version, () => {
+      await destroyKek({ db: d.db, keks: d.keks, keyring: d.keyring, now: d.now }, version, () => {
         d.append(d.record(c, 'key.destroy', { version }));
       });
       truncateWal(d.db); // no page image of the destroyed key left in the -wal file

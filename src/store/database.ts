@@ -12,9 +12,13 @@ export type SqliteDatabase = Database.Database;
 
 /** `PRAGMA application_id` of childvault files ("CVLT"): tells a vault from any other SQLite file. */
 export const APPLICATION_ID = 0x43564c54;
-export const BUSY_TIMEOUT_MS = 10_000;
-/** How often a writer waiting for another process's write lock tries again. */
-const LOCK_POLL_MS = 0.25;
+/** How long a writer waits, by default, for another process to release the write lock. */
+export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
+/**
+ * SQLite's own busy wait, which blocks the thread: kept only for the rare lock a reader or the
+ * file's setup meets (WAL recovery after a crash), never for the write lock (see `writeTransaction`).
+ */
+const SQLITE_BUSY_WAIT_MS = 20;
 
 export interface OpenDatabaseOptions {
   readonly path: string;
@@ -24,6 +28,8 @@ export interface OpenDatabaseOptions {
   readonly readonly?: boolean;
   /** Fail instead of creating a new file. */
   readonly mustExist?: boolean;
+  /** How long a write waits for another process's write lock before BUSY (default 10 s; the event loop keeps running). */
+  readonly lockTimeoutMs?: number;
 }
 
 /** Maps a SQLite (or file system) error to a VaultError; `what` says what was being done. */
@@ -31,7 +37,7 @@ export function translateStorageError(error: unknown, what: string): VaultError 
   if (error instanceof VaultError) return error;
   const code = typeof (error as { code?: unknown })?.code === 'string' ? (error as { code: string }).code : '';
   if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_') || code === 'SQLITE_LOCKED') {
-    return new VaultError('BUSY', `${what}: the vault stayed locked by another process for ${BUSY_TIMEOUT_MS / 1000}s; retry, or find the process holding it`, { cause: error });
+    return new VaultError('BUSY', `${what}: the vault is locked by another process; retry, or find the process holding it`, { cause: error });
   }
   if (code === 'SQLITE_NOTADB') return new VaultError('CORRUPT', `${what}: the file is not an SQLite database, so not a childvault vault`, { cause: error });
   if (code === 'SQLITE_CORRUPT' || code.startsWith('SQLITE_CORRUPT_')) {
@@ -106,13 +112,13 @@ export function openDatabase(options: OpenDatabaseOptions): SqliteDatabase {
     db = new Database(options.path, {
       readonly: options.readonly ?? false,
       fileMustExist: options.mustExist ?? false,
-      timeout: BUSY_TIMEOUT_MS,
+      timeout: SQLITE_BUSY_WAIT_MS,
     });
   } catch (error) {
     throw translateStorageError(error, `opening ${options.path}`);
   }
   try {
-    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.pragma(`busy_timeout = ${SQLITE_BUSY_WAIT_MS}`);
     // Before any setting is written: never touch another application's database.
     assertVaultOrEmpty(db);
     if (!options.readonly) db.pragma('journal_mode = WAL');
@@ -120,11 +126,34 @@ export function openDatabase(options: OpenDatabaseOptions): SqliteDatabase {
     db.pragma('secure_delete = ON');
     db.pragma('foreign_keys = ON');
     db.pragma('trusted_schema = OFF');
+    lockTimeouts.set(db, options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS);
   } catch (error) {
     db.close();
     throw translateStorageError(error, `opening ${options.path}`);
   }
   return db;
+}
+
+/**
+ * `openDatabase`, waiting without blocking while another process holds a lock the setup needs
+ * (a vault being created or migrated, a WAL checkpoint): each BUSY attempt is retried after a
+ * short timer, for up to `lockTimeoutMs`.
+ */
+export async function openDatabaseWaiting(options: OpenDatabaseOptions): Promise<SqliteDatabase> {
+  const timeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+  const started = performance.now();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return openDatabase(options);
+    } catch (error) {
+      const waited = performance.now() - started;
+      if (!(error instanceof VaultError && error.code === 'BUSY')) throw error;
+      if (waited >= timeoutMs) {
+        throw new VaultError('BUSY', `opening ${options.path}: the vault stayed locked by another process for ${formatWait(waited)} (the limit is ${formatWait(timeoutMs)}); retry, or find the process holding it`, { cause: error });
+      }
+    }
+    await lockRetryDelay(attempt);
+  }
 }
 
 interface TransactionStatements {
@@ -142,7 +171,7 @@ function transactionStatements(db: SqliteDatabase): TransactionStatements {
   if (s === undefined) {
     s = {
       busyWaitOff: db.prepare('PRAGMA busy_timeout = 0'),
-      busyWaitOn: db.prepare(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`),
+      busyWaitOn: db.prepare(`PRAGMA busy_timeout = ${SQLITE_BUSY_WAIT_MS}`),
       immediate: db.prepare('BEGIN IMMEDIATE'),
       deferred: db.prepare('BEGIN DEFERRED'),
       commit: db.prepare('COMMIT'),
@@ -166,31 +195,38 @@ const isBusy = (error: unknown): boolean => {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_'));
 };
-const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 
-/**
- * BEGIN IMMEDIATE, retried every LOCK_POLL_MS while another process holds the write lock, for up
- * to BUSY_TIMEOUT_MS. Not SQLite's own busy wait: it backs off to 100 ms sleeps, so a waiting
- * writer keeps missing the short gaps a long job (a KEK rotation) leaves between its batches and
- * waited 0.75 s behind 45 ms batches in the bench. The thread sleeps as SQLite's wait would.
- */
+/** Thrown by a transaction attempt whose BEGIN IMMEDIATE found the write lock taken: nothing ran. */
+class LockTaken extends Error {}
+
+/** BEGIN IMMEDIATE without any wait: throws LockTaken while another process holds the write lock. */
 function beginImmediate(s: TransactionStatements): void {
   s.busyWaitOff.get();
   try {
-    const deadline = performance.now() + BUSY_TIMEOUT_MS;
-    for (;;) {
-      try {
-        s.immediate.run();
-        return;
-      } catch (error) {
-        if (!isBusy(error) || performance.now() >= deadline) throw error;
-      }
-      Atomics.wait(sleepCell, 0, 0, LOCK_POLL_MS);
-    }
+    s.immediate.run();
+  } catch (error) {
+    if (isBusy(error)) throw new LockTaken();
+    throw error;
   } finally {
     s.busyWaitOn.get();
   }
 }
+
+/**
+ * The waits between two tries for the write lock: the next turn of the event loop three times
+ * (a lock released within microseconds), then every millisecond. Capped that low because a long
+ * job (a KEK rotation) leaves the lock free for only a millisecond between its batches; a try
+ * costs a few microseconds.
+ */
+function lockRetryDelay(attempt: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (attempt < 3) setImmediate(resolve);
+    else setTimeout(resolve, 1);
+  });
+}
+
+/** Per connection: how long a writer waits for the write lock (`OpenDatabaseOptions.lockTimeoutMs`). */
+const lockTimeouts = new WeakMap<SqliteDatabase, number>();
 
 /**
  * For jobs that write in many batches (rotation, retention): awaited between two batches, leaves
@@ -208,6 +244,7 @@ function runInTransaction<T>(db: SqliteDatabase, mode: 'immediate' | 'deferred',
     if (mode === 'immediate') beginImmediate(s);
     else s.deferred.run();
   } catch (error) {
+    if (error instanceof LockTaken) throw error;
     throw translateStorageError(error, what);
   }
   let result: T;
@@ -234,9 +271,47 @@ function runInTransaction<T>(db: SqliteDatabase, mode: 'immediate' | 'deferred',
  * Runs `fn` in a write transaction taken IMMEDIATE, so two processes serialise at BEGIN instead
  * of failing at COMMIT, and rows chained inside (the audit log) never fork. `fn` must be
  * synchronous: an await inside would let other work interleave with the open transaction.
+ *
+ * While another process holds the write lock this waits without blocking the event loop: BEGIN
+ * is tried with no busy handler, and on a taken lock the promise awaits a short timer and tries
+ * again (`fn` runs only once the lock is held, so it runs exactly once). SQLite's own busy wait
+ * would hold the thread for up to the whole timeout: a service's unrelated requests, timers and
+ * health checks would all stop. After the connection's lock timeout (`lockTimeoutMs`, default
+ * 10 s) it fails with BUSY, saying how long it waited.
  */
-export function writeTransaction<T>(db: SqliteDatabase, what: string, fn: () => T): T {
-  return runInTransaction(db, 'immediate', what, fn);
+export async function writeTransaction<T>(db: SqliteDatabase, what: string, fn: () => T): Promise<T> {
+  const timeoutMs = lockTimeouts.get(db) ?? DEFAULT_LOCK_TIMEOUT_MS;
+  const started = performance.now();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return runInTransaction(db, 'immediate', what, fn);
+    } catch (error) {
+      if (!(error instanceof LockTaken)) throw error;
+    }
+    const waited = performance.now() - started;
+    if (waited >= timeoutMs) {
+      throw new VaultError('BUSY', `${what}: the vault stayed locked by another process for ${formatWait(waited)} (the limit is ${formatWait(timeoutMs)}); retry, or find the process holding it`);
+    }
+    await lockRetryDelay(attempt);
+  }
+}
+
+/**
+ * `writeTransaction` for the few writers that must stay synchronous (the leak guard's refusal
+ * entry, written from inside a service's synchronous INSERT): it never waits, and fails with BUSY
+ * at once while another process holds the write lock.
+ */
+export function writeTransactionNow<T>(db: SqliteDatabase, what: string, fn: () => T): T {
+  try {
+    return runInTransaction(db, 'immediate', what, fn);
+  } catch (error) {
+    if (error instanceof LockTaken) throw new VaultError('BUSY', `${what}: the vault is locked by another process`);
+    throw error;
+  }
+}
+
+function formatWait(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
 /** Runs `fn` in a read transaction: one consistent snapshot across its statements. */
@@ -247,18 +322,15 @@ export function readTransaction<T>(db: SqliteDatabase, what: string, fn: () => T
 /**
  * Best effort after an erasure: copy the write-ahead log into the database and truncate it, so
  * page images of erased rows (ciphertext, wrapped data keys, pseudonym keys) do not linger in the
- * -wal file. Waits at most 100 ms for other connections; returns false if they kept it busy (the
- * WAL is then reused and overwritten later). Never inside a transaction.
+ * -wal file. Waits at most SQLITE_BUSY_WAIT_MS for other connections; returns false if they kept
+ * it busy (the WAL is then reused and overwritten later). Never inside a transaction.
  */
 export function truncateWal(db: SqliteDatabase): boolean {
   if (db.inTransaction || db.memory) return false;
   try {
-    db.pragma('busy_timeout = 100');
     const row = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
     return row[0]?.busy === 0;
   } catch {
     return false;
-  } finally {
-    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   }
 }

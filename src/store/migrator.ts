@@ -90,14 +90,14 @@ function readApplied(db: SqliteDatabase): AppliedRow[] {
  * no write lock), then applies pending migrations under the write lock, re-checking there since
  * another process may have applied them meanwhile.
  */
-export function migrate(db: SqliteDatabase, shipped: readonly Migration[] = loadMigrations(), now: number = Date.now()): MigrationResult[] {
+export async function migrate(db: SqliteDatabase, shipped: readonly Migration[] = loadMigrations(), now: number = Date.now()): Promise<MigrationResult[]> {
   const pendingNow = readTransaction(db, 'checking migrations', () => {
     assertVaultOrEmpty(db);
     return pendingMigrations(readApplied(db), shipped);
   });
   if (pendingNow.length === 0) return shipped.map((m) => ({ name: m.name, status: 'already-applied' }));
 
-  return writeTransaction(db, 'applying migrations', () => {
+  return await writeTransaction(db, 'applying migrations', () => {
     assertVaultOrEmpty(db);
     // Migrations run on the schema their predecessors made, and nothing else: a planted trigger or
     // a deleted schema_migrations row is refused here, not met half-way through a migration.

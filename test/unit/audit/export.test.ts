@@ -244,7 +244,7 @@ describe('writeAuditExport from hex rows (pageEntryRows)', () => {
   it('writes exactly what the entry path writes, with the documented SQL over a real table', async () => {
     const db = new Database(':memory:');
     try {
-      migrate(db);
+      await migrate(db);
       const repo = new AuditRepository(db);
       const small = buildChain(1300, { checkpointEvery: 400 });
       for (const e of small.entries) repo.insert(e, new Uint8Array(32));

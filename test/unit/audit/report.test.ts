@@ -22,9 +22,9 @@ beforeAll(async () => {
   await loadSodium();
 });
 
-beforeEach(() => {
+beforeEach(async () => {
   db = new Database(':memory:');
-  migrate(db);
+  await migrate(db);
   repo = new AuditRepository(db);
   const rows = new RowMacs(new SecretBytes(new Uint8Array(32).fill(4)));
   // What a new vault is made with: its anchor at the genesis.
@@ -57,7 +57,7 @@ function record(at: number, action: AuditAction, more: Partial<AuditRecord> = {}
 }
 
 describe('buildAuditReport', () => {
-  it('counts by action, purpose, role, outcome and reason within the period, with the chain head and last checkpoint', () => {
+  it('counts by action, purpose, role, outcome and reason within the period, with the chain head and last checkpoint', async () => {
     log.append(record(-1, 'put')); // before the period
     log.append(record(0, 'put'));
     log.append(record(1, 'get', { purpose: 'safety' }));
@@ -116,7 +116,7 @@ describe('buildAuditReport', () => {
     });
   });
 
-  it('holds no pseudonyms, actors or details — only counts and codes', () => {
+  it('holds no pseudonyms, actors or details — only counts and codes', async () => {
     log.append(record(0, 'get', { actor: 'svc:PLANTED-ACTOR', detail: { note: 'PLANTED-DETAIL' }, requestId: 'PLANTED-REQ' }));
     const report = buildAuditReport(repo, { since: T0, until: T0, publicKey: testSigningKey().publicKey, vaultId });
     const text = JSON.stringify(report) + formatAuditReport(report).join('\n');
@@ -124,7 +124,7 @@ describe('buildAuditReport', () => {
     expect(text).not.toContain(hex(pseudonym(0)));
   });
 
-  it('reports zeros, an empty chain and no checkpoint for an empty log', () => {
+  it('reports zeros, an empty chain and no checkpoint for an empty log', async () => {
     const report = buildAuditReport(repo, { since: 0, until: T0, publicKey: testSigningKey().publicKey, vaultId });
     expect(report.totals).toEqual({ entries: 0, allowed: 0, denied: 0, error: 0 });
     expect(report.byAction).toEqual([]);
@@ -135,14 +135,14 @@ describe('buildAuditReport', () => {
     expect(lines).toContain('last checkpoint   none');
   });
 
-  it('refuses a period that runs backwards or is not whole milliseconds', () => {
+  it('refuses a period that runs backwards or is not whole milliseconds', async () => {
     expectVaultError(() => buildAuditReport(repo, { since: T0, until: T0 - 1, publicKey: new Uint8Array(32), vaultId }), 'VALIDATION');
     expectVaultError(() => buildAuditReport(repo, { since: 0.5, until: T0, publicKey: new Uint8Array(32), vaultId }), 'VALIDATION');
   });
 });
 
 describe('formatAuditReport', () => {
-  it('prints totals, tables and the chain', () => {
+  it('prints totals, tables and the chain', async () => {
     log.append(record(0, 'put'));
     log.append(record(1, 'get', { outcome: 'denied', reason: 'POLICY' }));
     log.checkpoint(T0 + 2);

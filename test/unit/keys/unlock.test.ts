@@ -56,10 +56,10 @@ beforeAll(async () => {
   await loadSodium();
 });
 
-beforeEach(() => {
+beforeEach(async () => {
   dir = makeTempDir();
   db = openDatabase({ path: join(dir, 'vault.db'), durability: 'normal' });
-  migrate(db);
+  await migrate(db);
   repos = { meta: new MetaRepository(db) };
 });
 

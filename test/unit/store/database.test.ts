@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { VaultError, type ErrorCode } from '../../../src/errors.js';
 import { APPLICATION_ID, openDatabase, readTransaction, translateStorageError, writeTransaction, type SqliteDatabase } from '../../../src/store/database.js';
 import { makeTempDir, removeTempDir } from '../../helpers/unit-bytes.js';
-import { expectVaultError, thrownBy } from '../../helpers/unit-errors.js';
+import { expectVaultError, expectVaultRejection, thrownBy } from '../../helpers/unit-errors.js';
 
 let dir: string;
 let db: SqliteDatabase | undefined;
@@ -81,17 +81,30 @@ describe('openDatabase', () => {
 });
 
 describe('writeTransaction / readTransaction', () => {
-  it('commits what the function did and returns its result', () => {
+  /** What `promise` rejected with (the test fails if it resolved). */
+  const rejection = async (promise: Promise<unknown>): Promise<unknown> => {
+    let resolved = false;
+    const error = await promise.then(
+      () => {
+        resolved = true;
+      },
+      (e: unknown) => e,
+    );
+    expect(resolved, 'expected a rejection').toBe(false);
+    return error;
+  };
+
+  it('commits what the function did and returns its result', async () => {
     const d = open();
-    expect(writeTransaction(d, 'writing', () => d.prepare('INSERT INTO t VALUES (1)').run().changes)).toBe(1);
+    expect(await writeTransaction(d, 'writing', () => d.prepare('INSERT INTO t VALUES (1)').run().changes)).toBe(1);
     expect(count(d)).toBe(1);
     expect(d.inTransaction).toBe(false);
   });
 
-  it('rolls back when the function throws, and rethrows a VaultError unchanged', () => {
+  it('rolls back when the function throws, and rethrows a VaultError unchanged', async () => {
     const d = open();
     const thrown = new VaultError('VALIDATION', 'bad input');
-    const error = thrownBy(() =>
+    const error = await rejection(
       writeTransaction(d, 'writing', () => {
         d.prepare('INSERT INTO t VALUES (1)').run();
         throw thrown;
@@ -102,11 +115,11 @@ describe('writeTransaction / readTransaction', () => {
     expect(d.inTransaction).toBe(false);
   });
 
-  it('rolls back and rethrows a programming error unchanged', () => {
+  it('rolls back and rethrows a programming error unchanged', async () => {
     const d = open();
     const thrown = new TypeError('bug');
     expect(
-      thrownBy(() =>
+      await rejection(
         writeTransaction(d, 'writing', () => {
           d.prepare('INSERT INTO t VALUES (1)').run();
           throw thrown;
@@ -116,14 +129,13 @@ describe('writeTransaction / readTransaction', () => {
     expect(count(d)).toBe(0);
   });
 
-  it('translates a constraint failure inside the function to STORAGE and rolls back', () => {
+  it('translates a constraint failure inside the function to STORAGE and rolls back', async () => {
     const d = open();
-    expectVaultError(() => {
+    await expectVaultRejection(
       writeTransaction(d, 'writing', () => {
         d.prepare('INSERT INTO t VALUES (1)').run();
         d.prepare('INSERT INTO t VALUES (NULL)').run();
-      });
-    },
+      }),
       'STORAGE',
     );
     expect(count(d)).toBe(0);
@@ -132,7 +144,7 @@ describe('writeTransaction / readTransaction', () => {
   it('refuses an async function and rolls back what it started', async () => {
     const d = open();
     let promise: Promise<void> | undefined;
-    const error = thrownBy(() =>
+    const error = await rejection(
       writeTransaction(d, 'writing', () => {
         d.prepare('INSERT INTO t VALUES (1)').run();
         promise = Promise.resolve();
@@ -144,9 +156,9 @@ describe('writeTransaction / readTransaction', () => {
     expect(count(d)).toBe(0);
   });
 
-  it('runs a nested transaction as part of the enclosing one', () => {
+  it('runs a nested transaction as part of the enclosing one', async () => {
     const d = open();
-    thrownBy(() =>
+    await rejection(
       writeTransaction(d, 'outer', () => {
         readTransaction(d, 'inner', () => d.prepare('INSERT INTO t VALUES (1)').run());
         throw new Error('outer fails');

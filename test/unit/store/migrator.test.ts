@@ -6,7 +6,7 @@ import { APPLICATION_ID, openDatabase, type SqliteDatabase } from '../../../src/
 import { MetaRepository } from '../../../src/store/meta-repository.js';
 import { DEFAULT_MIGRATIONS_DIR, checksumOf, loadMigrations, migrate, pendingMigrations, schemaVersion, vaultExists } from '../../../src/store/migrator.js';
 import { makeTempDir, removeTempDir } from '../../helpers/unit-bytes.js';
-import { expectVaultError } from '../../helpers/unit-errors.js';
+import { expectVaultError, expectVaultRejection } from '../../helpers/unit-errors.js';
 
 let dir: string;
 let migrationsDir: string;
@@ -16,7 +16,7 @@ const M1 = 'CREATE TABLE alpha (id INTEGER PRIMARY KEY, v TEXT NOT NULL) STRICT;
 const M2 = 'CREATE TABLE beta (id INTEGER PRIMARY KEY) STRICT;\nCREATE INDEX beta_id ON beta (id);';
 const M3 = 'ALTER TABLE alpha ADD COLUMN w TEXT;';
 
-beforeEach(() => {
+beforeEach(async () => {
   dir = makeTempDir();
   migrationsDir = join(dir, 'migrations');
   mkdirSync(migrationsDir);
@@ -46,7 +46,7 @@ function applied(d: SqliteDatabase): { name: string; checksum: string; applied_a
 }
 
 describe('loadMigrations', () => {
-  it('reads NNNN_name.sql files in name order with their SHA-256 checksums, ignoring other files', () => {
+  it('reads NNNN_name.sql files in name order with their SHA-256 checksums, ignoring other files', async () => {
     writeMigration('0002_beta.sql', M2);
     writeMigration('0001_alpha.sql', M1);
     writeFileSync(join(migrationsDir, 'README.md'), 'notes');
@@ -65,12 +65,12 @@ describe('loadMigrations', () => {
     expect(error.message).toContain('NNNN_lower_snake.sql');
   });
 
-  it('refuses a folder that cannot be read with MIGRATION', () => {
+  it('refuses a folder that cannot be read with MIGRATION', async () => {
     const error = expectVaultError(() => loadMigrations(join(dir, 'missing')), 'MIGRATION');
     expect(error.message).toContain('cannot be read');
   });
 
-  it('finds the shipped migrations by default', () => {
+  it('finds the shipped migrations by default', async () => {
     const shipped = loadMigrations();
     expect(shipped.length).toBeGreaterThan(0);
     expect(shipped[0]?.name).toBe('0001_init.sql');
@@ -79,11 +79,11 @@ describe('loadMigrations', () => {
 });
 
 describe('migrate', () => {
-  it('applies every migration to a fresh file, records each with its checksum, and marks the file as a vault', () => {
+  it('applies every migration to a fresh file, records each with its checksum, and marks the file as a vault', async () => {
     writeMigration('0001_alpha.sql', M1);
     writeMigration('0002_beta.sql', M2);
     const d = open();
-    const results = migrate(d, loadMigrations(migrationsDir), 1234);
+    const results = await migrate(d, loadMigrations(migrationsDir), 1234);
     expect(results).toEqual([
       { name: '0001_alpha.sql', status: 'applied' },
       { name: '0002_beta.sql', status: 'applied' },
@@ -97,66 +97,66 @@ describe('migrate', () => {
     expect(schemaVersion(d)).toBe('0002_beta.sql');
   });
 
-  it('is idempotent: a second run applies nothing and changes nothing', () => {
+  it('is idempotent: a second run applies nothing and changes nothing', async () => {
     writeMigration('0001_alpha.sql', M1);
     const d = open();
-    migrate(d, loadMigrations(migrationsDir), 1);
-    const results = migrate(d, loadMigrations(migrationsDir), 2);
+    await migrate(d, loadMigrations(migrationsDir), 1);
+    const results = await migrate(d, loadMigrations(migrationsDir), 2);
     expect(results).toEqual([{ name: '0001_alpha.sql', status: 'already-applied' }]);
     expect(applied(d).map((r) => r.applied_at)).toEqual([1]);
   });
 
-  it('applies only the new migration when one is added later', () => {
+  it('applies only the new migration when one is added later', async () => {
     writeMigration('0001_alpha.sql', M1);
     const d = open();
-    migrate(d, loadMigrations(migrationsDir), 1);
+    await migrate(d, loadMigrations(migrationsDir), 1);
     d.prepare("INSERT INTO alpha (v) VALUES ('kept')").run();
     writeMigration('0002_alpha_w.sql', M3);
-    expect(migrate(d, loadMigrations(migrationsDir), 2)).toEqual([
+    expect(await migrate(d, loadMigrations(migrationsDir), 2)).toEqual([
       { name: '0001_alpha.sql', status: 'already-applied' },
       { name: '0002_alpha_w.sql', status: 'applied' },
     ]);
     expect(d.prepare('SELECT v, w FROM alpha').all()).toEqual([{ v: 'kept', w: null }]);
   });
 
-  it('refuses a vault whose applied migration was edited, with MIGRATION naming the file', () => {
+  it('refuses a vault whose applied migration was edited, with MIGRATION naming the file', async () => {
     writeMigration('0001_alpha.sql', M1);
     const d = open();
-    migrate(d, loadMigrations(migrationsDir));
+    await migrate(d, loadMigrations(migrationsDir));
     writeMigration('0001_alpha.sql', `${M1}\n-- a harmless-looking edit`);
-    const error = expectVaultError(() => migrate(d, loadMigrations(migrationsDir)), 'MIGRATION');
+    const error = await expectVaultRejection(migrate(d, loadMigrations(migrationsDir)), 'MIGRATION');
     expect(error.message).toContain('migration 0001_alpha.sql was edited after it was applied');
     expect(error.message).toContain('add changes as a new migration');
   });
 
-  it('refuses a vault whose applied migration is missing from the build, with MIGRATION naming it', () => {
+  it('refuses a vault whose applied migration is missing from the build, with MIGRATION naming it', async () => {
     writeMigration('0001_alpha.sql', M1);
     writeMigration('0002_beta.sql', M2);
     const d = open();
-    migrate(d, loadMigrations(migrationsDir));
+    await migrate(d, loadMigrations(migrationsDir));
     rmSync(join(migrationsDir, '0002_beta.sql'));
-    const error = expectVaultError(() => migrate(d, loadMigrations(migrationsDir)), 'MIGRATION');
+    const error = await expectVaultRejection(migrate(d, loadMigrations(migrationsDir)), 'MIGRATION');
     expect(error.message).toContain('migration 0002_beta.sql was applied to this vault but is missing from this childvault build');
   });
 
-  it('refuses a pending migration that sorts before an applied one, naming both', () => {
+  it('refuses a pending migration that sorts before an applied one, naming both', async () => {
     writeMigration('0001_alpha.sql', M1);
     writeMigration('0003_beta.sql', M2);
     const d = open();
-    migrate(d, loadMigrations(migrationsDir));
+    await migrate(d, loadMigrations(migrationsDir));
     writeMigration('0002_alpha_w.sql', M3);
-    const error = expectVaultError(() => migrate(d, loadMigrations(migrationsDir)), 'MIGRATION');
+    const error = await expectVaultRejection(migrate(d, loadMigrations(migrationsDir)), 'MIGRATION');
     expect(error.message).toContain('migration 0002_alpha_w.sql is not applied but the later 0003_beta.sql is');
     expect(applied(d).map((r) => r.name)).toEqual(['0001_alpha.sql', '0003_beta.sql']);
     expect(d.prepare("SELECT count(*) AS n FROM pragma_table_info('alpha') WHERE name = 'w'").get()).toEqual({ n: 0 });
   });
 
-  it('rolls back every migration of a failed run on a fresh file: no tables, no record, no application id', () => {
+  it('rolls back every migration of a failed run on a fresh file: no tables, no record, no application id', async () => {
     writeMigration('0001_alpha.sql', M1);
     writeMigration('0002_beta.sql', `${M2}\nCREATE TABLE broken (;`);
     writeMigration('0003_gamma.sql', 'CREATE TABLE gamma (id INTEGER);');
     const d = open();
-    const error = expectVaultError(() => migrate(d, loadMigrations(migrationsDir)), 'MIGRATION');
+    const error = await expectVaultRejection(migrate(d, loadMigrations(migrationsDir)), 'MIGRATION');
     expect(error.message).toContain('migration 0002_beta.sql failed and was rolled back');
     expect(tables(d)).toEqual([]);
     expect(d.prepare('SELECT count(*) AS n FROM sqlite_schema').get()).toEqual({ n: 0 });
@@ -164,26 +164,26 @@ describe('migrate', () => {
     expect(d.inTransaction).toBe(false);
   });
 
-  it('rolls back a failing migration that already ran some statements, keeping earlier runs', () => {
+  it('rolls back a failing migration that already ran some statements, keeping earlier runs', async () => {
     writeMigration('0001_alpha.sql', M1);
     const d = open();
-    migrate(d, loadMigrations(migrationsDir));
+    await migrate(d, loadMigrations(migrationsDir));
     d.prepare("INSERT INTO alpha (v) VALUES ('a')").run();
     // The second statement fails on a constraint after the first created a table and wrote a row.
     writeMigration('0002_beta.sql', "CREATE TABLE beta (id INTEGER PRIMARY KEY) STRICT;\nINSERT INTO beta VALUES (1);\nINSERT INTO alpha (v) VALUES (NULL);");
-    expectVaultError(() => migrate(d, loadMigrations(migrationsDir)), 'MIGRATION');
+    await expectVaultRejection(migrate(d, loadMigrations(migrationsDir)), 'MIGRATION');
     expect(tables(d)).toEqual(['alpha', 'schema_migrations']);
     expect(applied(d).map((r) => r.name)).toEqual(['0001_alpha.sql']);
     expect(d.prepare('SELECT v FROM alpha').all()).toEqual([{ v: 'a' }]);
   });
 
-  it('refuses a foreign SQLite file (tables but no application id) with CORRUPT and leaves it untouched', () => {
+  it('refuses a foreign SQLite file (tables but no application id) with CORRUPT and leaves it untouched', async () => {
     const path = join(dir, 'other.db');
     const raw = new Database(path);
     raw.exec("CREATE TABLE users (id INTEGER PRIMARY KEY, phone TEXT); INSERT INTO users (phone) VALUES ('x');");
     writeMigration('0001_alpha.sql', M1);
     try {
-      const error = expectVaultError(() => migrate(raw, loadMigrations(migrationsDir)), 'CORRUPT');
+      const error = await expectVaultRejection(migrate(raw, loadMigrations(migrationsDir)), 'CORRUPT');
       expect(error.message).toContain('not a childvault vault');
       expect(tables(raw)).toEqual(['users']);
       expect(raw.pragma('application_id', { simple: true })).toBe(0);
@@ -192,21 +192,21 @@ describe('migrate', () => {
     }
   });
 
-  it('refuses a SQLite file with another application id even when it has no tables', () => {
+  it('refuses a SQLite file with another application id even when it has no tables', async () => {
     const raw = new Database(join(dir, 'other.db'));
     raw.pragma('application_id = 1234');
     writeMigration('0001_alpha.sql', M1);
     try {
-      expectVaultError(() => migrate(raw, loadMigrations(migrationsDir)), 'CORRUPT');
+      await expectVaultRejection(migrate(raw, loadMigrations(migrationsDir)), 'CORRUPT');
       expect(tables(raw)).toEqual([]);
     } finally {
       raw.close();
     }
   });
 
-  it('applies the shipped migrations to a fresh file, after which it is not yet a vault (no identity row)', () => {
+  it('applies the shipped migrations to a fresh file, after which it is not yet a vault (no identity row)', async () => {
     const d = open();
-    const results = migrate(d);
+    const results = await migrate(d);
     expect(results.every((r) => r.status === 'applied')).toBe(true);
     expect(tables(d)).toEqual(expect.arrayContaining(['vault_meta', 'vault_keys', 'keks', 'records', 'record_chunks', 'schema_migrations']));
     expect(vaultExists(d)).toBe(false);
@@ -216,28 +216,28 @@ describe('migrate', () => {
 describe('pendingMigrations', () => {
   const m = (name: string, sql = name) => ({ name, sql, checksum: checksumOf(sql) });
 
-  it('returns the shipped migrations not applied yet, in order', () => {
+  it('returns the shipped migrations not applied yet, in order', async () => {
     const shipped = [m('0001_a.sql'), m('0002_b.sql'), m('0003_c.sql')];
     const applied = [{ name: '0001_a.sql', checksum: checksumOf('0001_a.sql') }];
     expect(pendingMigrations(applied, shipped).map((x) => x.name)).toEqual(['0002_b.sql', '0003_c.sql']);
     expect(pendingMigrations([], shipped)).toEqual(shipped);
   });
 
-  it('returns nothing when every shipped migration is applied', () => {
+  it('returns nothing when every shipped migration is applied', async () => {
     const shipped = [m('0001_a.sql')];
     expect(pendingMigrations([{ name: '0001_a.sql', checksum: checksumOf('0001_a.sql') }], shipped)).toEqual([]);
   });
 
-  it('refuses an applied migration whose checksum differs', () => {
+  it('refuses an applied migration whose checksum differs', async () => {
     expectVaultError(() => pendingMigrations([{ name: '0001_a.sql', checksum: 'f'.repeat(64) }], [m('0001_a.sql')]), 'MIGRATION');
   });
 });
 
 describe('vaultExists', () => {
-  it('is false for an empty file and true once the identity row exists', () => {
+  it('is false for an empty file and true once the identity row exists', async () => {
     const d = open();
     expect(vaultExists(d)).toBe(false);
-    migrate(d);
+    await migrate(d);
     new MetaRepository(d).insert({
       vaultId: new Uint8Array(16),
       formatVersion: 1,
