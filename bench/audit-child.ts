@@ -48,7 +48,7 @@ export interface ChildReport {
 async function main(): Promise<void> {
   const request = JSON.parse(process.argv[2] ?? '') as ChildRequest;
   await sodium.ready;
-  const vault = await openVault({ path: request.vaultPath, masterKey: keyFile(request.keyPath), policy: benchPolicy });
+  const vault = await openVault({ create: true, path: request.vaultPath, masterKey: keyFile(request.keyPath), policy: benchPolicy });
   const raw = new Database(request.vaultPath, { readonly: true });
   const publicKey = Buffer.from(vault.audit.publicKey, 'hex');
   const pool = randomFillSync(new Uint8Array(1024 * 1024));

@@ -63,7 +63,7 @@ const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 export async function runAuditCases(dir: string, settings: AuditSettings, log: (line: string) => void): Promise<AuditResults> {
   const keyPath = join(dir, 'master.key'); // made by the vault suite
   const path = join(dir, 'audit.db');
-  await (await openVault({ path, masterKey: keyFile(keyPath), policy: benchPolicy })).close();
+  await (await openVault({ create: true, path, masterKey: keyFile(keyPath), policy: benchPolicy })).close();
 
   log(`building an audit log of ${fmt(settings.entries)} entries …`);
   let started = performance.now();

@@ -28,7 +28,7 @@ function cleanRow(i: number): [number, string, string, string, string] {
 export async function runGuardCases(dir: string, settings: Settings, log: (line: string) => void): Promise<{ rows: ResultRow[]; notes: string[] }> {
   const keyPath = join(dir, 'guard-master.key');
   await generateKeyFile(keyPath);
-  const vault = await openVault({ path: join(dir, 'guard-vault.db'), masterKey: keyFile(keyPath), durability: 'normal', policy: benchPolicy });
+  const vault = await openVault({ create: true, path: join(dir, 'guard-vault.db'), masterKey: keyFile(keyPath), durability: 'normal', policy: benchPolicy });
   const service = new Database(join(dir, 'service.db'));
   try {
     log(`  storing ${GUARD_CHILDREN.toLocaleString('en-US')} children's contacts and photos behind the guard …`);

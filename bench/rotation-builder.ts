@@ -53,7 +53,7 @@ export async function buildRotationVault(path: string, keyPath: string, count: n
   const genuine = genuineCount(count);
   const bulk = count - genuine;
   const segments = Math.min(genuine, Math.max(1, Math.ceil(bulk / BULK_BATCH)));
-  const vault = await openVault({ path, masterKey: keyFile(keyPath), durability: 'normal', policy: benchPolicy });
+  const vault = await openVault({ create: true, path, masterKey: keyFile(keyPath), durability: 'normal', policy: benchPolicy });
   const genuineSubjects: string[] = [];
   const putGenuine = async (n: number): Promise<void> => {
     if (n === 0) return;

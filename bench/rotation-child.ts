@@ -62,7 +62,7 @@ function timing(startMs: number, endMs: number, ends: readonly number[]): Pick<R
 }
 
 async function vaultSide(request: RotationChildRequest): Promise<Omit<RotationChildReport, 'unwrap'>> {
-  const vault = await openVault({ path: request.vaultPath, masterKey: keyFile(request.keyPath), durability: 'full', policy: benchPolicy });
+  const vault = await openVault({ create: true, path: request.vaultPath, masterKey: keyFile(request.keyPath), durability: 'full', policy: benchPolicy });
   try {
     const before = await vault.keys.status(benchCtx);
     const from = before.keks.find((k) => k.state === 'active');

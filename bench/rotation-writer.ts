@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   process.stdin.on('end', () => {
     stop = true;
   });
-  const vault = await openVault({ path: request.vaultPath, masterKey: keyFile(request.keyPath), durability: 'full', policy: benchPolicy });
+  const vault = await openVault({ create: true, path: request.vaultPath, masterKey: keyFile(request.keyPath), durability: 'full', policy: benchPolicy });
   try {
     let n = 0;
     for (let i = 0; i < request.warmupCalls; i++) await vault.put(`w:${++n}`, { location }, benchCtx);

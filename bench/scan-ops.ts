@@ -109,7 +109,7 @@ async function scanPass(path: string, vault: Vault): Promise<number> {
 async function storedChildren(dir: string): Promise<Vault> {
   const keyPath = join(dir, 'scan-master.key');
   await generateKeyFile(keyPath);
-  const vault = await openVault({ path: join(dir, 'scan-vault.db'), masterKey: keyFile(keyPath), durability: 'normal', policy: benchPolicy });
+  const vault = await openVault({ create: true, path: join(dir, 'scan-vault.db'), masterKey: keyFile(keyPath), durability: 'normal', policy: benchPolicy });
   await vault.put('u:planted', { contact: PLANTED }, benchCtx);
   for (let start = 0; start < 10_000; start += 1000) {
     await vault.putMany(

@@ -172,7 +172,7 @@ export async function createSuite(dir: string): Promise<Suite> {
   const vaults: BenchVault[] = [];
   const raws: RawDatabase[] = [];
   const vault = async (name: string, durability: Durability, options: { dataKeyCacheSize?: number; policy?: PolicyInput } = {}): Promise<BenchVault> => {
-    const v = await openVault({ path: join(dir, name), masterKey: keyFile(keyPath), durability, policy: options.policy ?? benchPolicy, ...(options.dataKeyCacheSize === undefined ? {} : { dataKeyCacheSize: options.dataKeyCacheSize }) });
+    const v = await openVault({ create: true, path: join(dir, name), masterKey: keyFile(keyPath), durability, policy: options.policy ?? benchPolicy, ...(options.dataKeyCacheSize === undefined ? {} : { dataKeyCacheSize: options.dataKeyCacheSize }) });
     vaults.push(v);
     return v;
   };
@@ -266,7 +266,7 @@ export async function createSuite(dir: string): Promise<Suite> {
   // ---- get: 5000 subjects stored, a hot set of 1000 read round-robin ---------------------------
   const getSubjects: string[] = [];
   {
-    const loader = await openVault({ path: join(dir, 'get.db'), masterKey: keyFile(keyPath), policy: benchPolicy });
+    const loader = await openVault({ create: true, path: join(dir, 'get.db'), masterKey: keyFile(keyPath), policy: benchPolicy });
     for (let i = 0; i < GET_SUBJECTS; i += BATCH) {
       const items = Array.from({ length: BATCH }, () => ({ subject: subject('g'), values: { location } }));
       getSubjects.push(...items.map((it) => it.subject));
@@ -364,10 +364,10 @@ export async function createSuite(dir: string): Promise<Suite> {
   const accessSubjects = Array.from({ length: GET_HOT }, (_, i) => `a:${i + 1}`);
   {
     const items = accessSubjects.map((s) => ({ subject: s, values: { location } }));
-    const exempt = await openVault({ path: join(dir, 'access-exempt.db'), masterKey: keyFile(keyPath), durability: 'normal', policy: benchPolicy });
+    const exempt = await openVault({ create: true, path: join(dir, 'access-exempt.db'), masterKey: keyFile(keyPath), durability: 'normal', policy: benchPolicy });
     await exempt.putMany(items, ctx);
     await exempt.close();
-    const full = await openVault({ path: join(dir, 'access-consent.db'), masterKey: keyFile(keyPath), durability: 'normal', policy: examplePolicy() });
+    const full = await openVault({ create: true, path: join(dir, 'access-consent.db'), masterKey: keyFile(keyPath), durability: 'normal', policy: examplePolicy() });
     const portal: AccessContext = { actor: 'svc:guardian-portal', role: 'guardian-portal', purpose: 'guardian-access' };
     for (const s of accessSubjects) {
       await full.consent.grant(s, { purpose: 'location-sharing', categories: ['location'], guardianRef: 'g:bench', verification: 'sms-code', noticeVersion: '2026-09' }, portal);

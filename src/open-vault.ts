@@ -3,7 +3,7 @@
  * read or written), apply pending migrations, unwrap the vault-wide keys, and record the opening
  * in the audit log — including an attempt with the wrong key.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { AUDIT_PSEUDONYM_KEY, AUDIT_SIGNING_KEY, AuditLog, DEFAULT_CHECKPOINT_EVERY } from './audit/audit-log.js';
 import type { SecretBytes } from './crypto/secret-bytes.js';
@@ -49,8 +49,11 @@ export interface VaultOptions<Extra extends CategoryMap = CategoryMap> {
   readonly durability?: Durability;
   /** How many unwrapped data keys to keep in memory (default 1024; 0 disables the cache). */
   readonly dataKeyCacheSize?: number;
-  /** Refuse to create a new vault: the file must hold one already (default false). */
-  readonly mustExist?: boolean;
+  /**
+   * Create the vault if `path` holds none (default false: the file must hold a vault already, so
+   * a mistyped path is NOT_FOUND instead of a new, empty vault that silently takes the writes).
+   */
+  readonly create?: boolean;
   /**
    * How long an operation (and this open) waits for another process's write lock before it
    * fails with BUSY: default 10,000 ms. The wait never blocks the event loop.
@@ -92,7 +95,7 @@ const optionsSchema = z.strictObject({
   now: z.custom<() => Date>((v) => typeof v === 'function', safe('must be a function returning a Date')).optional(),
   durability: z.enum(['full', 'normal']).optional(),
   dataKeyCacheSize: z.number().int().min(0).max(1_000_000).optional(),
-  mustExist: z.boolean().optional(),
+  create: z.boolean().optional(),
   lockTimeoutMs: z.number().int().min(0).max(3_600_000).optional(),
   openedBy: accessContextSchema.pick({ actor: true, role: true, purpose: true }).partial({ role: true, purpose: true }).optional(),
   auditCheckpointEvery: z.number().int().min(1).max(1_000_000).optional(),
@@ -121,16 +124,18 @@ export async function openVault<Extra extends CategoryMap = {}>(options: VaultOp
   await loadSodium();
 
   const migrations = loadMigrations(options.migrationsDir ?? DEFAULT_MIGRATIONS_DIR);
-  if (options.mustExist === true && (options.path === ':memory:' || !existsSync(options.path))) {
-    throw new VaultError('NOT_FOUND', `vault file ${options.path} does not exist; create one with \`childvault init\``);
+  const create = options.create === true;
+  // An empty file is no vault either (SQLite would write its header into it on opening).
+  if (!create && (options.path === ':memory:' || !existsSync(options.path) || statSync(options.path).size === 0)) {
+    throw new VaultError('NOT_FOUND', `vault file ${options.path} does not exist; to make a new vault pass create: true (CLI: \`childvault init\`)`, { field: 'options.path' });
   }
-  const db = await openDatabaseWaiting({ path: options.path, durability, ...(options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.lockTimeoutMs }) });
+  const db = await openDatabaseWaiting({ path: options.path, durability, mustExist: !create, ...(options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.lockTimeoutMs }) });
   // Everything unwrapped on the way is wiped if opening fails before the vault owns it.
   const unwrapped: { wipe(): void }[] = [];
   try {
     const existed = vaultExists(db);
-    if (!existed && options.mustExist === true) {
-      throw new VaultError('NOT_FOUND', `${options.path} holds no childvault vault; create one with \`childvault init\``);
+    if (!existed && !create) {
+      throw new VaultError('NOT_FOUND', `${options.path} holds no childvault vault; to make one there pass create: true (CLI: \`childvault init\`)`, { field: 'options.path' });
     }
     // A new file needs its tables before keys can be stored; an existing vault proves the key
     // first, so a wrong key changes nothing but the audit entry that records it.

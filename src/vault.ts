@@ -213,7 +213,7 @@ interface VaultInit<C extends CategoryMap> {
  *
  * @example
  * ```ts
- * const vault = await openVault({ path: 'pool.db', masterKey: keyFile('master.key') });
+ * const vault = await openVault({ path: 'pool.db', masterKey: keyFile('master.key'), create: true });
  * const ctx = { actor: 'svc:profile', role: 'service', purpose: 'account' };
  * await vault.put('u:1001', { location: { lat: 30.27, lon: 120.15, capturedAt: new Date().toISOString() } }, ctx);
  * const { location } = await vault.get('u:1001', ['location'], ctx);

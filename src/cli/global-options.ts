@@ -3,7 +3,7 @@
  * from. Secrets are never taken from argv: only a key file path, or environment variables.
  */
 import type { Command } from 'commander';
-import { VaultError } from '../errors.js';
+import { isVaultError, VaultError } from '../errors.js';
 import { envKey, keyFile, passphraseKey, type MasterKeyProvider } from '../keys/master-key.js';
 import { openVault } from '../open-vault.js';
 import type { Vault } from '../vault.js';
@@ -79,14 +79,23 @@ export interface OpenExtras {
 /** Opens the vault named by the global options; the caller closes it. */
 export async function openFromOptions(options: GlobalOptions, extras: OpenExtras = {}): Promise<Vault> {
   const policy = policyPath(options);
-  return openVault({
-    path: dbPath(options),
-    masterKey: masterKeyFrom(options),
-    mustExist: true,
-    openedBy: accessContext({}, { role: 'operator', purpose: 'cli' }),
-    ...(policy === undefined ? {} : { policy }),
-    ...extras,
-  });
+  const path = dbPath(options);
+  try {
+    return await openVault({
+      path,
+      masterKey: masterKeyFrom(options),
+      openedBy: accessContext({}, { role: 'operator', purpose: 'cli' }),
+      ...(policy === undefined ? {} : { policy }),
+      ...extras,
+    });
+  } catch (error) {
+    // Said in the CLI's terms: the flag the user typed, and the command that makes a vault.
+    if (isVaultError(error, 'NOT_FOUND') && error.field === 'options.path') {
+      const flag = options.db !== undefined ? '--db' : 'CHILDVAULT_DB';
+      throw new VaultError('NOT_FOUND', `${flag}: ${path} holds no vault; create one with \`childvault init\``, { field: flag });
+    }
+    throw error;
+  }
 }
 
 /** Opens the vault, runs `fn`, and closes the vault whatever happens. */

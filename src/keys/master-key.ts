@@ -23,7 +23,7 @@ import { parseOrThrow } from '../schema/zod-errors.js';
  *   wrap: (key, aad) => myKms.encrypt(key, aad),
  *   unwrap: (wrapped, aad) => myKms.decrypt(wrapped, aad),
  * };
- * const vault = await openVault({ path: 'pool.db', masterKey: kms });
+ * const vault = await openVault({ path: 'pool.db', masterKey: kms, create: true });
  * ```
  */
 export interface MasterKeyProvider {
@@ -243,7 +243,7 @@ class EnvKeyProvider extends InMemoryKeyProvider {
  *
  * @example
  * ```ts
- * const vault = await openVault({ path: 'pool.db', masterKey: envKey() }); // CHILDVAULT_MASTER_KEY
+ * const vault = await openVault({ path: 'pool.db', masterKey: envKey(), create: true }); // CHILDVAULT_MASTER_KEY
  * ```
  */
 export function envKey(name = 'CHILDVAULT_MASTER_KEY'): MasterKeyProvider {
@@ -335,7 +335,7 @@ class PassphraseProvider extends InMemoryKeyProvider {
  *
  * @example
  * ```ts
- * const vault = await openVault({ path: 'pool.db', masterKey: passphraseKey(process.env.PASS ?? '') });
+ * const vault = await openVault({ path: 'pool.db', masterKey: passphraseKey(process.env.PASS ?? ''), create: true });
  * ```
  */
 export function passphraseKey(passphrase: string, options: PassphraseOptions = {}): MasterKeyProvider {

@@ -62,7 +62,7 @@ export async function exampleVault() {
   const path = join(dir, 'pool.db');
   const keyPath = join(dir, 'master.key');
   let now = new Date('2026-11-10T00:00:00Z');
-  const open = async (key = keyPath) => openVault({ path, masterKey: keyFile(key), policy, now: () => now });
+  const open = async (key = keyPath) => openVault({ create: true, path, masterKey: keyFile(key), policy, now: () => now });
   await generateKeyFile(keyPath);
   const vault = await open();
   await vault.put('u:kid', { location: sampleLocation, contact }, operator);

@@ -31,6 +31,6 @@ export async function freshVault(options: FixtureOptions = {}) {
   const path = join(dir, 'pool.db');
   const keyPath = join(dir, 'master.key');
   await generateKeyFile(keyPath);
-  const vault = await openVault({ path, masterKey: keyFile(keyPath), policy: testPolicy, ...options });
-  return { dir, path, keyPath, vault, reopen: (more: FixtureOptions = {}) => openVault({ path, masterKey: keyFile(keyPath), policy: testPolicy, ...more }) };
+  const vault = await openVault({ create: true, path, masterKey: keyFile(keyPath), policy: testPolicy, ...options });
+  return { dir, path, keyPath, vault, reopen: (more: FixtureOptions = {}) => openVault({ create: true, path, masterKey: keyFile(keyPath), policy: testPolicy, ...more }) };
 }

@@ -26,7 +26,7 @@ const DAY = 86_400_000;
 async function setup() {
   const dir = tempDir();
   let now = new Date('2026-11-10T00:00:00Z');
-  const vault = await openVault({ path: join(dir, 'pool.db'), masterKey: await generateKeyFile(join(dir, 'k')), policy: EXAMPLE_POLICY_PATH, now: () => now });
+  const vault = await openVault({ create: true, path: join(dir, 'pool.db'), masterKey: await generateKeyFile(join(dir, 'k')), policy: EXAMPLE_POLICY_PATH, now: () => now });
   await vault.put('u:kid', { location, contact, face: { image: new Uint8Array([1, 2, 3]), embedding: [0.5] } }, operator);
   const consent = (purpose: string, categories: string[], extra: { noticeVersion?: string; expiresAt?: Date } = {}) =>
     vault.consent.grant('u:kid', { purpose, categories, guardianRef: 'g:mother-1', verification: 'sms-code', noticeVersion: extra.noticeVersion ?? '2026-09', ...(extra.expiresAt === undefined ? {} : { expiresAt: extra.expiresAt }) }, guardian);
@@ -70,7 +70,7 @@ describe('the decision order', () => {
 
   it('refuses every data operation without a policy (default deny)', async () => {
     const dir = tempDir();
-    const vault = await openVault({ path: join(dir, 'p.db'), masterKey: await generateKeyFile(join(dir, 'k')) });
+    const vault = await openVault({ create: true, path: join(dir, 'p.db'), masterKey: await generateKeyFile(join(dir, 'k')) });
     expect(await code(vault.put('u:1', { location }, operator))).toBe('ACCESS_DENIED');
     expect(await code(vault.get('u:1', ['location'], operator))).toBe('ACCESS_DENIED');
     await vault.close();
@@ -120,14 +120,14 @@ describe('guardian consent', () => {
     const path = join(dir, 'pool.db');
     const key = await generateKeyFile(join(dir, 'k'));
     const older = { ...policy, notices: [{ version: '2026-01', changedPurposes: [] }] } as PolicyInput;
-    const before = await openVault({ path, masterKey: key, policy: older });
+    const before = await openVault({ create: true, path, masterKey: key, policy: older });
     await before.put('u:kid', { location, contact }, operator);
     for (const [purpose, categories] of [['personalised-recommendation', ['location']], ['account', ['contact']]] as const) {
       await before.consent.grant('u:kid', { purpose, categories: [...categories], guardianRef: 'g:m', verification: 'sms-code', noticeVersion: '2026-01' }, guardian);
     }
     await before.close();
     // …then the platform publishes 2026-09, which changed personalised-recommendation only.
-    const vault = await openVault({ path, masterKey: (await import('../../src/index.js')).keyFile(join(dir, 'k')), policy });
+    const vault = await openVault({ create: true, path, masterKey: (await import('../../src/index.js')).keyFile(join(dir, 'k')), policy });
     const consent = (purpose: string, categories: string[], extra: { noticeVersion?: string } = {}) =>
       vault.consent.grant('u:kid', { purpose, categories, guardianRef: 'g:m', verification: 'sms-code', noticeVersion: extra.noticeVersion ?? '2026-09' }, guardian);
     expect(await code(consent('personalised-recommendation', ['location'], { noticeVersion: '2026-01' }))).toBe('VALIDATION'); // no new consent under a stale notice
@@ -302,7 +302,7 @@ describe('policy validation', () => {
     ['an unknown field', ['roles', 'service', 'maxReadsPerDay'], 5, 'policy.roles.service'],
   ] as const)('refuses %s at open, naming the path', async (_label, path, value, field) => {
     const dir = tempDir();
-    const error = (await openVault({ path: join(dir, 'p.db'), masterKey: await generateKeyFile(join(dir, 'k')), policy: changed(path, value) }).catch((e: unknown) => e)) as VaultError;
+    const error = (await openVault({ create: true, path: join(dir, 'p.db'), masterKey: await generateKeyFile(join(dir, 'k')), policy: changed(path, value) }).catch((e: unknown) => e)) as VaultError;
     expect(error.code).toBe('VALIDATION');
     expect(error.field).toBe(field);
   });
@@ -311,7 +311,7 @@ describe('policy validation', () => {
     const dir = tempDir();
     const file = join(dir, 'policy.json');
     (await import('node:fs')).writeFileSync(file, '{"version": 1,');
-    const error = (await openVault({ path: join(dir, 'p.db'), masterKey: await generateKeyFile(join(dir, 'k')), policy: file }).catch((e: unknown) => e)) as VaultError;
+    const error = (await openVault({ create: true, path: join(dir, 'p.db'), masterKey: await generateKeyFile(join(dir, 'k')), policy: file }).catch((e: unknown) => e)) as VaultError;
     expect(error.code).toBe('VALIDATION');
     expect(error.message).toContain(file);
   });

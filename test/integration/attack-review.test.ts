@@ -185,7 +185,7 @@ describe('F3 a format-2 vault can be upgraded again with a pre-upgrade master ch
     const now = () => new Date('2026-12-04T00:00:00Z');
     // The attacker keeps the 1-row master check of a pre-upgrade backup.
     const oldCheck = rows<{ c: Uint8Array }>(path, 'SELECT master_check AS c FROM vault_meta')[0]!.c;
-    const first = await openVault({ path, masterKey: keyFile(keyPath), policy, now, upgrade: true });
+    const first = await openVault({ create: true, path, masterKey: keyFile(keyPath), policy, now, upgrade: true });
     await first.close(); // upgraded: format 2, vault.upgrade under a checkpoint
     const FORGED = 'apv_00000000-0000-7000-8000-00000000f00d';
     tamper(path, (db) => {
@@ -197,10 +197,10 @@ describe('F3 a format-2 vault can be upgraded again with a pre-upgrade master ch
         INSERT OR IGNORE INTO approval_subjects (approval_id, subject_tag) SELECT DISTINCT '${FORGED}', subject_tag FROM records;`);
     });
     // Never upgraded silently: a format-1 vault is refused unless the upgrade is asked for ...
-    const silent = await settle(openVault({ path, masterKey: keyFile(keyPath), policy, now }));
+    const silent = await settle(openVault({ create: true, path, masterKey: keyFile(keyPath), policy, now }));
     expect(!silent.ok && silent.error.code).toBe('MIGRATION');
     // ... and asked for, it finds the traces of its earlier upgrade (MACs on its other rows).
-    const asked = await settle(openVault({ path, masterKey: keyFile(keyPath), policy, now, upgrade: true }));
+    const asked = await settle(openVault({ create: true, path, masterKey: keyFile(keyPath), policy, now, upgrade: true }));
     expect(!asked.ok && asked.error.code).toBe('INTEGRITY');
     expect(count(path, 'SELECT count(*) AS n FROM approvals WHERE mac IS NOT NULL AND id = ?', FORGED)).toBe(0);
   });
@@ -281,7 +281,7 @@ describe('F5 what the vault reads without authenticating', () => {
     };
     await vault.close();
     tamper(path, (db) => db.exec("INSERT INTO records (subject_tag, category, dek_id, kek_version, wrapped_dek, format, body, chunk_count, plaintext_bytes, written_at) SELECT subject_tag, 'face', randomblob(16), 1, x'00', 1, x'00', 0, 123456, 9000000000000 FROM records"));
-    const v = await openVault({ path, masterKey: keyFile(join(path, '..', 'master.key')), policy: presencePolicy });
+    const v = await openVault({ create: true, path, masterKey: keyFile(join(path, '..', 'master.key')), policy: presencePolicy });
     const got = await settle(v.get('u:1', ['face'], ctx));
     await v.close();
     // SHOULD: a face the vault never stored is not reported present (or the read fails INTEGRITY).
@@ -294,7 +294,7 @@ describe('F6 denial of service reported misleadingly', () => {
     const { vault, path } = await exampleVault();
     tamper(path, (db) => db.exec('UPDATE audit_config SET checkpoint_every = 1'));
     await vault.close();
-    const opened = await errorOf(openVault({ path, masterKey: keyFile(join(path, '..', 'master.key')), policy, now: () => new Date('2026-11-10T00:00:00Z') }));
+    const opened = await errorOf(openVault({ create: true, path, masterKey: keyFile(join(path, '..', 'master.key')), policy, now: () => new Date('2026-11-10T00:00:00Z') }));
     expect(opened.code).toBe('INTEGRITY');
     expect(opened.message).toMatch(/^audit_config row 1 failed authentication/);
   });
@@ -345,7 +345,7 @@ describe('Review remarks (bugs in 7052018..ae36512)', () => {
       },
       close: () => inner.close?.(),
     };
-    const error = await errorOf(openVault({ path, masterKey: spy, auditCheckpointEvery: 7 })); // the vault was made with 1000
+    const error = await errorOf(openVault({ create: true, path, masterKey: spy, auditCheckpointEvery: 7 })); // the vault was made with 1000
     expect(error.code).toBe('VALIDATION');
     expect(handedOut.length).toBeGreaterThan(0);
     // SHOULD: every key unwrapped during a failed open is zeroed (the first is the master check, i.e. the integrity key).
@@ -354,7 +354,7 @@ describe('Review remarks (bugs in 7052018..ae36512)', () => {
 
   it('R2 after another process rotates the master key (and then the KEK), this process says so, not INTEGRITY', async () => {
     const { dir, vault: a, path, keyPath } = await freshVault();
-    const b = await openVault({ path, masterKey: keyFile(keyPath), policy: (await import('../helpers/policy.js')).testPolicy });
+    const b = await openVault({ create: true, path, masterKey: keyFile(keyPath), policy: (await import('../helpers/policy.js')).testPolicy });
     const next = join(dir, 'next.key');
     await generateKeyFile(next);
     await a.keys.rotateMaster(keyFile(next), ctx);
@@ -369,7 +369,7 @@ describe('Review remarks (bugs in 7052018..ae36512)', () => {
   it('R3 the confusable skeleton catches `c1` (c-one) for `d`', async () => {
     const dir = tempDir();
     const officerPolicy: PolicyInput = { ...policy, officers: ['staff:dong'] };
-    const v = await openVault({ path: join(dir, 'p.db'), masterKey: await generateKeyFile(join(dir, 'k')), policy: officerPolicy, now: () => new Date('2026-11-10T00:00:00Z') });
+    const v = await openVault({ create: true, path: join(dir, 'p.db'), masterKey: await generateKeyFile(join(dir, 'k')), policy: officerPolicy, now: () => new Date('2026-11-10T00:00:00Z') });
     await v.put('u:kid', { location: sampleLocation }, operator);
     const made = await settle(
       v.approvals.create(

@@ -23,7 +23,7 @@ describe('forged audit entries are never signed (attack 1)', () => {
     expect(error.message).toContain('audit_pending row 7');
     expect(error.message).toContain('childvault audit discard-pending 7');
     expect(rows(path, 'SELECT id FROM audit_pending')).toEqual([{ id: 7 }]); // nothing was taken
-    const reopened = await openVault({ path, masterKey: keyFile(join(path, '..', 'master.key')), policy, discardPendingAudit: [7] });
+    const reopened = await openVault({ create: true, path, masterKey: keyFile(join(path, '..', 'master.key')), policy, discardPendingAudit: [7] });
     expect(rows(path, 'SELECT id FROM audit_pending')).toEqual([]);
     expect(rows<{ detail: string }>(path, "SELECT detail FROM audit_log WHERE action = 'audit.discard-pending'")).toEqual([{ detail: '{"row":7}' }]);
     expect(rows(path, "SELECT 1 FROM audit_log WHERE action = 'approval.create'")).toEqual([]);
@@ -245,7 +245,7 @@ describe('approvals cannot be self-granted through a look-alike id, and are a po
 
   it('refuses a policy whose officer ids are not in the approval alphabet', async () => {
     const dir = tempDir();
-    const error = await errorOf(openVault({ path: join(dir, 'p.db'), masterKey: await generateKeyFile(join(dir, 'k')), policy: { ...policy, officers: ['Staff:CPO'] } }));
+    const error = await errorOf(openVault({ create: true, path: join(dir, 'p.db'), masterKey: await generateKeyFile(join(dir, 'k')), policy: { ...policy, officers: ['Staff:CPO'] } }));
     expect(error.code).toBe('VALIDATION');
     expect(error.message).toContain('officers[0]');
   });
@@ -257,6 +257,7 @@ describe('categories named like Object.prototype members (attack 6)', () => {
     const dir = tempDir();
     let now = new Date('2026-11-01T00:00:00Z');
     const vault = await openVault({
+      create: true,
       path: join(dir, 'p.db'),
       masterKey: await generateKeyFile(join(dir, 'k')),
       categories: { [name]: { schema: z.object({ v: z.number() }), retentionDays: 2 } },
@@ -343,11 +344,11 @@ describe('smaller holes found under attack', () => {
       officers: ['staff:o'],
       notices: [{ version: 'v1', changedPurposes: [] }],
     });
-    const before = await openVault({ path, masterKey: keyFile(keyPath), categories: { hobby: { schema: z.object({ v: z.number() }), retentionDays: 2 } }, policy: policy(['hobby', 'location']) });
+    const before = await openVault({ create: true, path, masterKey: keyFile(keyPath), categories: { hobby: { schema: z.object({ v: z.number() }), retentionDays: 2 } }, policy: policy(['hobby', 'location']) });
     await before.put('u:1', { hobby: { v: 1 }, location: sampleLocation }, ctx);
     await before.close();
     // The configuration no longer declares `hobby`: its value has no retention to go by.
-    const after = await openVault({ path, masterKey: keyFile(keyPath), policy: policy(['location']) });
+    const after = await openVault({ create: true, path, masterKey: keyFile(keyPath), policy: policy(['location']) });
     const sweep = await after.retention.sweep(ctx);
     expect(sweep).toMatchObject({ scanned: 2, total: 0, skipped: 1, tampered: 0 });
     expect(JSON.parse(lastEntry(path).detail!)).toMatchObject({ skipped: 1 });
@@ -376,7 +377,7 @@ describe('smaller holes found under attack', () => {
     const path = join(dir, 'p.db');
     const keyPath = join(dir, 'k');
     await generateKeyFile(keyPath);
-    const vault = await openVault({ path, masterKey: keyFile(keyPath), policy: (await import('../helpers/policy.js')).testPolicy, now: () => now });
+    const vault = await openVault({ create: true, path, masterKey: keyFile(keyPath), policy: (await import('../helpers/policy.js')).testPolicy, now: () => now });
     await vault.put('u:1', { location: sampleLocation }, ctx);
     const lastCheckpoint = () => rows<{ seq: number }>(path, 'SELECT max(seq) AS seq FROM audit_checkpoints')[0]!.seq;
     expect(lastCheckpoint()).toBe(0);
@@ -393,7 +394,7 @@ describe('smaller holes found under attack', () => {
     const dir = tempDir();
     let now = new Date('2026-11-01T00:00:00Z');
     const path = join(dir, 'p.db');
-    const vault = await openVault({ path, masterKey: await generateKeyFile(join(dir, 'k')), policy: (await import('../helpers/policy.js')).testPolicy, now: () => now });
+    const vault = await openVault({ create: true, path, masterKey: await generateKeyFile(join(dir, 'k')), policy: (await import('../helpers/policy.js')).testPolicy, now: () => now });
     await vault.put('u:1', { location: sampleLocation }, ctx);
     now = new Date(now.getTime() - 3_600_000);
     await vault.put('u:2', { location: sampleLocation }, ctx);

@@ -102,7 +102,7 @@ describe('recording', () => {
     await vault.close();
     const before = entries(path);
     const other = await generateKeyFile(join(dir, 'other.key'));
-    expect((await errorOf(openVault({ path, masterKey: other, openedBy: { actor: 'cli:mallory' } }))).code).toBe('WRONG_MASTER_KEY');
+    expect((await errorOf(openVault({ create: true, path, masterKey: other, openedBy: { actor: 'cli:mallory' } }))).code).toBe('WRONG_MASTER_KEY');
     expect(entries(path)).toEqual(before); // nothing can be signed without the key: it waits
     const again = await reopen();
     const after = entries(path);
@@ -152,7 +152,7 @@ describe('no entry, no operation', () => {
     const blocks = Math.ceil(readFileSync(path).length / 512) + 2048;
     const script = `
       import { openVault, keyFile } from 'childvault';
-      const vault = await openVault({ path: ${JSON.stringify(path)}, masterKey: keyFile(${JSON.stringify(keyPath)}), policy: ${JSON.stringify(testPolicy)} });
+      const vault = await openVault({ create: true, path: ${JSON.stringify(path)}, masterKey: keyFile(${JSON.stringify(keyPath)}), policy: ${JSON.stringify(testPolicy)} });
       const ctx = { actor: 'svc:filler', role: 'service', purpose: 'account' };
       const image = new Uint8Array(48 * 1024).fill(7);
       let ok = 0;
@@ -169,7 +169,7 @@ describe('no entry, no operation', () => {
     const outcome = JSON.parse(result.stdout) as { ok: number; code: string };
     expect(outcome.code).toBe('STORAGE');
     expect(outcome.ok).toBeGreaterThan(0);
-    const again = await openVault({ path, masterKey: keyFile(keyPath), policy: testPolicy });
+    const again = await openVault({ create: true, path, masterKey: keyFile(keyPath), policy: testPolicy });
     expect((await again.audit.verify(ctx)).ok).toBe(true);
     for (const i of [0, outcome.ok - 1]) expect((await again.get(`u:fill${i}`, ['face'], ctx)).face).toBeDefined();
     expect((await again.get(`u:fill${outcome.ok}`, ['face'], ctx)).face).toBeUndefined();
@@ -340,7 +340,7 @@ describe('two processes appending at once', () => {
     await vault.close();
     const writer = (name: string) => `
       import { openVault, keyFile } from 'childvault';
-      const vault = await openVault({ path: ${JSON.stringify(path)}, masterKey: keyFile(${JSON.stringify(keyPath)}), auditCheckpointEvery: 7, policy: ${JSON.stringify(testPolicy)} });
+      const vault = await openVault({ create: true, path: ${JSON.stringify(path)}, masterKey: keyFile(${JSON.stringify(keyPath)}), auditCheckpointEvery: 7, policy: ${JSON.stringify(testPolicy)} });
       const ctx = { actor: 'svc:${name}', role: 'service', purpose: 'account' };
       for (let i = 0; i < 120; i++) {
         await vault.put('${name}:' + (i % 10), { location: { lat: 1, lon: 1, capturedAt: '2026-01-01T00:00:00Z' } }, ctx);
@@ -349,7 +349,7 @@ describe('two processes appending at once', () => {
       await vault.close();`;
     const results = await Promise.all([completion(startScript(writer('a'))), completion(startScript(writer('b')))]);
     for (const r of results) expect(r.stderr).toBe('');
-    const reader = await openVault({ path, masterKey: keyFile(keyPath), policy: testPolicy });
+    const reader = await openVault({ create: true, path, masterKey: keyFile(keyPath), policy: testPolicy });
     const report = await reader.audit.verify(ctx);
     expect(report.ok).toBe(true);
     expect(report.entries).toBe(1 + 2 + 480 + 1); // the first open, two writers' opens, 2×240 operations, this open

@@ -61,7 +61,7 @@ describe('import killed with SIGKILL', () => {
     expect(committed).toBeLessThan(LINES);
     expect(committed % BATCH).toBe(0);
 
-    const vault = await openVault({ path: db, masterKey: keyFile(key), mustExist: true, policy: EXAMPLE_POLICY_PATH });
+    const vault = await openVault({ create: true, path: db, masterKey: keyFile(key), policy: EXAMPLE_POLICY_PATH });
     const integrity = new Database(db, { readonly: true });
     expect(integrity.pragma('integrity_check', { simple: true })).toBe('ok');
     integrity.close();

@@ -28,9 +28,9 @@ describe('secrets in the environment', () => {
       `
       import { execFileSync } from 'node:child_process';
       import { envKey, openVault } from 'childvault';
-      const vault = await openVault({ path: process.env.CV_DB, masterKey: envKey() });
+      const vault = await openVault({ create: true, path: process.env.CV_DB, masterKey: envKey() });
       const childEnv = execFileSync('env', { encoding: 'utf8' });
-      const second = await openVault({ path: process.env.CV_DB, masterKey: envKey() }).then(
+      const second = await openVault({ create: true, path: process.env.CV_DB, masterKey: envKey() }).then(
         (v) => v.close().then(() => 'opened'),
         (e) => e.code + ': ' + e.message,
       );

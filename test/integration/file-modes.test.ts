@@ -27,7 +27,7 @@ describe('file modes of a vault created by openVault', () => {
       const dir = tempDir();
       const path = join(dir, 'pool.db');
       await generateKeyFile(join(dir, 'master.key'));
-      const vault = await openVault({ path, masterKey: keyFile(join(dir, 'master.key')), policy: testPolicy, durability: 'normal' });
+      const vault = await openVault({ create: true, path, masterKey: keyFile(join(dir, 'master.key')), policy: testPolicy, durability: 'normal' });
       try {
         await vault.put('u:1', { contact: sampleContact }, ctx);
         expect(existsSync(`${path}-wal`)).toBe(true);
@@ -47,7 +47,7 @@ describe('file modes of a vault created by openVault', () => {
       writeFileSync(path, '');
       chmodSync(path, 0o640);
       await generateKeyFile(join(dir, 'master.key'));
-      const vault = await openVault({ path, masterKey: keyFile(join(dir, 'master.key')), policy: testPolicy });
+      const vault = await openVault({ create: true, path, masterKey: keyFile(join(dir, 'master.key')), policy: testPolicy });
       await vault.close();
       expect(mode(path)).toBe('0640');
     });
@@ -56,7 +56,7 @@ describe('file modes of a vault created by openVault', () => {
   it('reports a missing directory as STORAGE and creates nothing', async () => {
     const dir = tempDir();
     await generateKeyFile(join(dir, 'master.key'));
-    await expect(openVault({ path: join(dir, 'missing', 'pool.db'), masterKey: keyFile(join(dir, 'master.key')) })).rejects.toMatchObject({ code: 'STORAGE' });
+    await expect(openVault({ create: true, path: join(dir, 'missing', 'pool.db'), masterKey: keyFile(join(dir, 'master.key')) })).rejects.toMatchObject({ code: 'STORAGE' });
     expect(existsSync(join(dir, 'missing'))).toBe(false);
   });
 });

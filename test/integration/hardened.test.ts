@@ -30,7 +30,7 @@ describe('a process that forbids code generation from strings', () => {
 import { createWriteStream, readFileSync } from 'node:fs';
 import { finished } from 'node:stream/promises';
 const policy = JSON.parse(readFileSync(${JSON.stringify(`${ROOT}docs/policy.example.json`)}, 'utf8'));
-const vault = await openVault({ path: ${JSON.stringify(join(dir, 'p.db'))}, masterKey: await generateKeyFile(${JSON.stringify(join(dir, 'k'))}), policy });
+const vault = await openVault({ create: true, path: ${JSON.stringify(join(dir, 'p.db'))}, masterKey: await generateKeyFile(${JSON.stringify(join(dir, 'k'))}), policy });
 const op = { actor: 'cli:op', role: 'operator', purpose: 'legacy-import' };
 await vault.put('u:1', { location: { lat: 30.27, lon: 120.15, capturedAt: '2026-11-01T08:00:00Z' } }, op);
 const officer = { actor: 'staff:cpo-li', role: 'officer', purpose: 'oversight' };

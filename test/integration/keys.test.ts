@@ -97,7 +97,7 @@ describe('KEK rotation', () => {
     const { vault, path, keyPath } = await seeded(2000);
     const writer = startScript(`
       import { openVault, keyFile } from 'childvault';
-      const vault = await openVault({ path: ${JSON.stringify(path)}, masterKey: keyFile(${JSON.stringify(keyPath)}), policy: ${JSON.stringify(testPolicy)} });
+      const vault = await openVault({ create: true, path: ${JSON.stringify(path)}, masterKey: keyFile(${JSON.stringify(keyPath)}), policy: ${JSON.stringify(testPolicy)} });
       const ctx = ${JSON.stringify(ctx)};
       for (let i = 0; i < 300; i++) {
         await vault.put('w:' + i, { location: { lat: 1, lon: 2, capturedAt: '2026-01-01T00:00:00Z' } }, ctx);
@@ -188,8 +188,8 @@ describe('master-key rotation', () => {
     await vault.keys.rotateMaster(await generateKeyFile(next), ctx);
     await vault.put('u:after', { contact: sampleContact }, ctx); // the open vault keeps working
     await vault.close();
-    expect((await errorOf(openVault({ path, masterKey: keyFile(keyPath), policy: testPolicy }))).code).toBe('WRONG_MASTER_KEY');
-    const reopened = await openVault({ path, masterKey: keyFile(next), policy: testPolicy });
+    expect((await errorOf(openVault({ create: true, path, masterKey: keyFile(keyPath), policy: testPolicy }))).code).toBe('WRONG_MASTER_KEY');
+    const reopened = await openVault({ create: true, path, masterKey: keyFile(next), policy: testPolicy });
     await expectAllReadable(reopened, 3);
     expect((await reopened.audit.verify(ctx)).ok).toBe(true);
     await reopened.close();
@@ -200,7 +200,7 @@ describe('master-key rotation', () => {
     const fast = (p: string) => passphraseKey(p, { opsLimit: 2, memLimit: 64 * 1024 * 1024 });
     await vault.keys.rotateMaster(fast('a long passphrase for the vault'), ctx);
     await vault.close();
-    const reopened = await openVault({ path, masterKey: fast('a long passphrase for the vault'), policy: testPolicy });
+    const reopened = await openVault({ create: true, path, masterKey: fast('a long passphrase for the vault'), policy: testPolicy });
     expect((await reopened.status(ctx)).masterKeyProvider).toBe('passphrase');
     await reopened.close();
   });
@@ -214,7 +214,7 @@ describe('master-key rotation', () => {
     chmodSync(loose, 0o644);
     expect((await errorOf(vault.keys.rotateMaster(keyFile(loose), ctx))).code).toBe('INSECURE_KEY_FILE');
     await vault.close();
-    const again = await openVault({ path, masterKey: keyFile(keyPath), policy: testPolicy });
+    const again = await openVault({ create: true, path, masterKey: keyFile(keyPath), policy: testPolicy });
     await expectAllReadable(again, 1);
     await again.close();
   });

@@ -113,7 +113,7 @@ describe('waiting for the write lock of another process', () => {
   it('fails with BUSY after lockTimeoutMs, naming the time it waited, and never blocks meanwhile', async () => {
     const { vault, path, keyPath } = await freshVault();
     await vault.close();
-    const patient = await openVault({ path, masterKey: keyFile(keyPath), policy: testPolicy, lockTimeoutMs: 1000 });
+    const patient = await openVault({ create: true, path, masterKey: keyFile(keyPath), policy: testPolicy, lockTimeoutMs: 1000 });
     vaults.push(patient);
     const holder = await holdLock(path);
     const beat = pulse();
@@ -135,10 +135,10 @@ describe('waiting for the write lock of another process', () => {
     await vault.close();
     const holder = await holdLock(path);
     const beat = pulse();
-    await expectVaultRejection(openVault({ path, masterKey: keyFile(keyPath), policy: testPolicy, lockTimeoutMs: 300 }), 'BUSY');
+    await expectVaultRejection(openVault({ create: true, path, masterKey: keyFile(keyPath), policy: testPolicy, lockTimeoutMs: 300 }), 'BUSY');
     expect(beat.stop()).toBeGreaterThanOrEqual(5);
     let opened = false;
-    const opening = openVault({ path, masterKey: keyFile(keyPath), policy: testPolicy }).then((v) => {
+    const opening = openVault({ create: true, path, masterKey: keyFile(keyPath), policy: testPolicy }).then((v) => {
       opened = true;
       vaults.push(v);
       return v;
@@ -153,7 +153,7 @@ describe('waiting for the write lock of another process', () => {
   it('refuses a lockTimeoutMs that is not a whole number of milliseconds, naming the option', async () => {
     const { vault, path, keyPath } = await freshVault();
     await vault.close();
-    const error = await expectVaultRejection(openVault({ path, masterKey: keyFile(keyPath), policy: testPolicy, lockTimeoutMs: -1 }), 'VALIDATION');
+    const error = await expectVaultRejection(openVault({ create: true, path, masterKey: keyFile(keyPath), policy: testPolicy, lockTimeoutMs: -1 }), 'VALIDATION');
     expect(error.message).toContain('options.lockTimeoutMs');
   });
 });

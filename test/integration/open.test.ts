@@ -1,6 +1,6 @@
 /** Opening vaults: wrong keys, foreign and broken files, races between processes, concurrent writers. */
 import { createHash } from 'node:crypto';
-import { copyFileSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -28,7 +28,7 @@ describe('the master key', () => {
     };
     const before = snapshot();
     const other = await generateKeyFile(join(dir, 'other.key'));
-    const error = await errorOf(openVault({ path, masterKey: other }));
+    const error = await errorOf(openVault({ create: true, path, masterKey: other }));
     expect(error.code).toBe('WRONG_MASTER_KEY');
     expect(snapshot()).toBe(before);
   });
@@ -40,7 +40,7 @@ describe('the master key', () => {
     process.env['CHILDVAULT_TEST_KEY'] = readFileSync(keyPath).toString('base64');
     try {
       const { envKey } = await import('../../src/index.js');
-      const again = await openVault({ path, masterKey: envKey('CHILDVAULT_TEST_KEY'), policy: testPolicy });
+      const again = await openVault({ create: true, path, masterKey: envKey('CHILDVAULT_TEST_KEY'), policy: testPolicy });
       expect((await again.get('u:1', ['contact'], ctx)).contact?.reveal()).toEqual(sampleContact);
       await again.close();
     } finally {
@@ -50,19 +50,19 @@ describe('the master key', () => {
 
   it('keeps passphrase salt and costs in the vault and refuses a wrong passphrase', async () => {
     const path = join(tempDir(), 'pool.db');
-    const vault = await openVault({ path, masterKey: fastPassphrase('correct horse battery staple'), policy: testPolicy });
+    const vault = await openVault({ create: true, path, masterKey: fastPassphrase('correct horse battery staple'), policy: testPolicy });
     await vault.put('u:1', { location: sampleLocation }, ctx);
     await vault.close();
-    const again = await openVault({ path, masterKey: fastPassphrase('correct horse battery staple'), policy: testPolicy });
+    const again = await openVault({ create: true, path, masterKey: fastPassphrase('correct horse battery staple'), policy: testPolicy });
     expect((await again.get('u:1', ['location'], ctx)).location?.reveal()).toEqual(sampleLocation);
     await again.close();
-    expect((await errorOf(openVault({ path, masterKey: fastPassphrase('wrong horse battery staple') }))).code).toBe('WRONG_MASTER_KEY');
+    expect((await errorOf(openVault({ create: true, path, masterKey: fastPassphrase('wrong horse battery staple') }))).code).toBe('WRONG_MASTER_KEY');
   });
 
   it('names the kind of key the vault expects when another kind is given', async () => {
     const { vault, path } = await freshVault();
     await vault.close();
-    const error = await errorOf(openVault({ path, masterKey: fastPassphrase('a long enough passphrase') }));
+    const error = await errorOf(openVault({ create: true, path, masterKey: fastPassphrase('a long enough passphrase') }));
     expect(error.code).toBe('WRONG_MASTER_KEY');
     expect(error.message).toContain('"raw-key"');
     expect(error.message).toContain('"passphrase"');
@@ -71,7 +71,7 @@ describe('the master key', () => {
   it('reports a missing key file as MASTER_KEY_UNAVAILABLE, before touching the vault', async () => {
     const { vault, path, dir } = await freshVault();
     await vault.close();
-    const error = await errorOf(openVault({ path, masterKey: keyFile(join(dir, 'missing.key')) }));
+    const error = await errorOf(openVault({ create: true, path, masterKey: keyFile(join(dir, 'missing.key')) }));
     expect(error.code).toBe('MASTER_KEY_UNAVAILABLE');
   });
 });
@@ -82,7 +82,7 @@ describe('files that are not healthy vaults', () => {
     const path = join(dir, 'notes.txt');
     writeFileSync(path, 'Dear diary, this is not a database. '.repeat(200));
     const before = digest(path);
-    const error = await errorOf(openVault({ path, masterKey: await generateKeyFile(join(dir, 'k')) }));
+    const error = await errorOf(openVault({ create: true, path, masterKey: await generateKeyFile(join(dir, 'k')) }));
     expect(error.code).toBe('CORRUPT');
     expect(digest(path)).toBe(before);
   });
@@ -94,7 +94,7 @@ describe('files that are not healthy vaults', () => {
     other.exec("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users (name) VALUES ('x')");
     other.close();
     const before = digest(path);
-    const error = await errorOf(openVault({ path, masterKey: await generateKeyFile(join(dir, 'k')) }));
+    const error = await errorOf(openVault({ create: true, path, masterKey: await generateKeyFile(join(dir, 'k')) }));
     expect(error.code).toBe('CORRUPT');
     expect(digest(path)).toBe(before);
   });
@@ -109,7 +109,7 @@ describe('files that are not healthy vaults', () => {
     truncateSync(path, Math.floor(readFileSync(path).length / 3));
     const error = await errorOf(
       (async () => {
-        const broken = await openVault({ path, masterKey: keyFile(keyPath), policy: testPolicy });
+        const broken = await openVault({ create: true, path, masterKey: keyFile(keyPath), policy: testPolicy });
         try {
           for (let i = 0; i < 300; i++) await broken.get(`u:${i}`, ['contact'], ctx);
         } finally {
@@ -118,22 +118,39 @@ describe('files that are not healthy vaults', () => {
       })(),
     );
     expect(error.code).toBe('CORRUPT');
-    const intact = await openVault({ path: copy, masterKey: keyFile(keyPath), policy: testPolicy });
+    const intact = await openVault({ create: true, path: copy, masterKey: keyFile(keyPath), policy: testPolicy });
     expect((await intact.get('u:299', ['contact'], ctx)).contact?.reveal()).toEqual(sampleContact);
     await intact.close();
   });
 
-  it('refuses to create a vault when the file must exist', async () => {
+  it('never creates a vault unless asked: a mistyped path, an empty file and :memory: are NOT_FOUND, and nothing is written', async () => {
     const dir = tempDir();
-    const error = await errorOf(openVault({ path: join(dir, 'typo.db'), masterKey: await generateKeyFile(join(dir, 'k')), mustExist: true }));
+    const masterKey = await generateKeyFile(join(dir, 'k'));
+    const typo = join(dir, 'typo.db');
+    const error = await errorOf(openVault({ path: typo, masterKey }));
     expect(error.code).toBe('NOT_FOUND');
+    expect(error.message).toContain('pass create: true');
+    expect(error.field).toBe('options.path');
+    expect(existsSync(typo)).toBe(false);
+    const empty = join(dir, 'empty.db');
+    writeFileSync(empty, '');
+    expect((await errorOf(openVault({ path: empty, masterKey }))).code).toBe('NOT_FOUND');
+    expect(statSync(empty).size).toBe(0);
+    expect((await errorOf(openVault({ path: ':memory:', masterKey }))).code).toBe('NOT_FOUND');
+    // Asked: made, and opened again without the option.
+    const made = await openVault({ path: typo, masterKey, create: true });
+    const id = made.id;
+    await made.close();
+    const again = await openVault({ path: typo, masterKey });
+    expect(again.id).toBe(id);
+    await again.close();
   });
 });
 
 describe('several processes', () => {
   const openAndReport = (path: string, keyPath: string) => `
     import { openVault, keyFile } from 'childvault';
-    const vault = await openVault({ path: ${JSON.stringify(path)}, masterKey: keyFile(${JSON.stringify(keyPath)}) });
+    const vault = await openVault({ create: true, path: ${JSON.stringify(path)}, masterKey: keyFile(${JSON.stringify(keyPath)}) });
     process.stdout.write(vault.id);
     await vault.close();`;
 
@@ -158,7 +175,7 @@ describe('several processes', () => {
     await vault.close();
     const writer = (name: string) => `
       import { openVault, keyFile } from 'childvault';
-      const vault = await openVault({ path: ${JSON.stringify(path)}, masterKey: keyFile(${JSON.stringify(keyPath)}), policy: ${JSON.stringify(testPolicy)} });
+      const vault = await openVault({ create: true, path: ${JSON.stringify(path)}, masterKey: keyFile(${JSON.stringify(keyPath)}), policy: ${JSON.stringify(testPolicy)} });
       const ctx = { actor: 'svc:${name}', role: 'service', purpose: 'account' };
       for (let i = 0; i < 150; i++) {
         await vault.put('${name}:' + i, { location: { lat: i % 90, lon: 1, capturedAt: '2026-01-01T00:00:00Z' } }, ctx);
@@ -170,7 +187,7 @@ describe('several processes', () => {
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
     }
-    const reader = await openVault({ path, masterKey: keyFile(keyPath), policy: testPolicy });
+    const reader = await openVault({ create: true, path, masterKey: keyFile(keyPath), policy: testPolicy });
     const status = await reader.status(ctx);
     expect(status.categories.find((c) => c.name === 'location')?.values).toBe(300);
     expect(status.categories.find((c) => c.name === 'contact')?.values).toBe(30);

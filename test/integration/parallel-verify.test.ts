@@ -26,7 +26,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'childvault-parallel-'));
   const path = join(dir, 'pool.db');
   const keyPath = join(dir, 'master.key');
-  const vault = await source.openVault({ path, masterKey: await source.generateKeyFile(keyPath), policy: testPolicy });
+  const vault = await source.openVault({ create: true, path, masterKey: await source.generateKeyFile(keyPath), policy: testPolicy });
   await vault.close();
   const head = await appendAuditEntries(path, source.keyFile(keyPath), ENTRIES);
   original = { path, keyPath, head };
@@ -45,7 +45,7 @@ async function bothWays(edit: (db: Database.Database) => void) {
   edit(db);
   db.close();
   const verify = async (lib: typeof source | typeof built) => {
-    const vault = await lib.openVault({ path, masterKey: lib.keyFile(original.keyPath), policy: testPolicy });
+    const vault = await lib.openVault({ create: true, path, masterKey: lib.keyFile(original.keyPath), policy: testPolicy });
     try {
       return await vault.audit.verify(ctx);
     } finally {

@@ -43,7 +43,7 @@ async function seeded() {
 }
 
 async function expectEveryValue(path: string, keyPath: string): Promise<void> {
-  const vault = await openVault({ path, masterKey: keyFile(keyPath), policy: testPolicy });
+  const vault = await openVault({ create: true, path, masterKey: keyFile(keyPath), policy: testPolicy });
   try {
     for (let i = 0; i < SUBJECTS; i += 500) {
       const got = await vault.getMany(
@@ -74,7 +74,7 @@ describe('KEK rotation under faults', () => {
       const result = await done;
       points.push(`${result.signal ?? `exit ${String(result.code)}`} ${JSON.stringify(rotationState(path))}`);
       // After each kill the vault opens and reads.
-      const vault = await openVault({ path, masterKey: keyFile(keyPath), policy: testPolicy });
+      const vault = await openVault({ create: true, path, masterKey: keyFile(keyPath), policy: testPolicy });
       expect((await vault.get('u:12345', ['location'], ctx)).location?.reveal().lon).toBe(12345 % 180);
       await vault.close();
     }

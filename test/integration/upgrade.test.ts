@@ -34,7 +34,7 @@ describe('upgrading a format-1 vault', () => {
   it('authenticates every row, records the upgrade under a checkpoint, and keeps data, consents and approvals working', async () => {
     const { path, keyPath } = copyFormat1Vault();
     expect(query(path, 'SELECT format_version FROM vault_meta')).toEqual([{ format_version: 1 }]);
-    const vault = await openVault({ path, masterKey: keyFile(keyPath), policy, now, upgrade: true });
+    const vault = await openVault({ create: true, path, masterKey: keyFile(keyPath), policy, now, upgrade: true });
     expect(query(path, 'SELECT format_version FROM vault_meta')).toEqual([{ format_version: 2 }]);
     for (const table of AUTHENTICATED) expect(query(path, `SELECT count(*) AS n FROM ${table} WHERE mac IS NULL`), table).toEqual([{ n: 0 }]);
     const upgrade = query<{ seq: number; detail: string }>(path, "SELECT seq, detail FROM audit_log WHERE action = 'vault.upgrade'");
@@ -51,14 +51,14 @@ describe('upgrading a format-1 vault', () => {
     expect((await vault.audit.verify(officer)).ok).toBe(true);
     await vault.close();
     // Reopening finds a format-2 vault: nothing is upgraded twice.
-    const again = await openVault({ path, masterKey: keyFile(keyPath), policy, now });
+    const again = await openVault({ create: true, path, masterKey: keyFile(keyPath), policy, now });
     await again.close();
     expect(query(path, "SELECT count(*) AS n FROM audit_log WHERE action = 'vault.upgrade'")).toEqual([{ n: 1 }]);
   });
 
   it('two openers racing on one format-1 file agree on one upgrade and one integrity key', async () => {
     const { path, keyPath } = copyFormat1Vault();
-    const [a, b] = await Promise.all([openVault({ path, masterKey: keyFile(keyPath), policy, now, upgrade: true }), openVault({ path, masterKey: keyFile(keyPath), policy, now, upgrade: true })]);
+    const [a, b] = await Promise.all([openVault({ create: true, path, masterKey: keyFile(keyPath), policy, now, upgrade: true }), openVault({ create: true, path, masterKey: keyFile(keyPath), policy, now, upgrade: true })]);
     await a.get('u:1001', ['location'], app);
     await b.get('u:1001', ['location'], app);
     expect((await b.audit.verify(officer)).ok).toBe(true);
@@ -70,17 +70,17 @@ describe('upgrading a format-1 vault', () => {
   it('refuses to forget its MACs when the pre-upgrade master check is put back', async () => {
     const { path, keyPath } = copyFormat1Vault();
     const old = query<{ check: Uint8Array }>(path, 'SELECT master_check AS "check" FROM vault_meta')[0]!.check;
-    const vault = await openVault({ path, masterKey: keyFile(keyPath), policy, now, upgrade: true });
+    const vault = await openVault({ create: true, path, masterKey: keyFile(keyPath), policy, now, upgrade: true });
     await vault.close();
     const db = new Database(path);
     db.prepare('UPDATE vault_meta SET format_version = 1, master_check = ?').run(old);
     db.exec("INSERT INTO consents (id, subject_tag, purpose, categories, guardian_ref, verification, notice_version, granted_at) SELECT 'cns_00000000-0000-7000-8000-000000000009', subject_tag, 'location-sharing', 'location', 'g:x', 'sms-code', '2026-09', 0 FROM records LIMIT 1");
     db.close();
     // Never silently: without the upgrade option a format-1 vault is refused, saying why it may be one.
-    const silent = await errorOf(openVault({ path, masterKey: keyFile(keyPath), policy, now }));
+    const silent = await errorOf(openVault({ create: true, path, masterKey: keyFile(keyPath), policy, now }));
     expect(silent.code).toBe('MIGRATION');
     expect(silent.message).toContain('rolled back to an older copy');
-    const error = await errorOf(openVault({ path, masterKey: keyFile(keyPath), policy, now, upgrade: true }));
+    const error = await errorOf(openVault({ create: true, path, masterKey: keyFile(keyPath), policy, now, upgrade: true }));
     expect(error.code).toBe('INTEGRITY');
     expect(error.message).toContain('upgraded before');
     expect(query(path, 'SELECT count(*) AS n FROM consents WHERE mac IS NULL')).toEqual([{ n: 1 }]); // never authenticated
@@ -91,7 +91,7 @@ describe('upgrading a format-1 vault', () => {
     const db = new Database(path);
     db.exec("UPDATE audit_log SET actor = 'svc:someone-else' WHERE seq = 3");
     db.close();
-    const error = await errorOf(openVault({ path, masterKey: keyFile(keyPath), policy, now, upgrade: true }));
+    const error = await errorOf(openVault({ create: true, path, masterKey: keyFile(keyPath), policy, now, upgrade: true }));
     expect(error.code).toBe('INTEGRITY');
     expect(error.message).toContain('cannot be upgraded');
     expect(query(path, 'SELECT format_version FROM vault_meta')).toEqual([{ format_version: 1 }]);

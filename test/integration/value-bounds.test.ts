@@ -16,6 +16,7 @@ async function vaultWithNotes() {
   const dir = tempDir();
   await generateKeyFile(join(dir, 'master.key'));
   return openVault({
+    create: true,
     path: join(dir, 'pool.db'),
     masterKey: keyFile(join(dir, 'master.key')),
     categories: { notes: { schema: z.any(), retentionDays: 30 }, blob: { schema: z.instanceof(Uint8Array), retentionDays: 30 }, text: { schema: z.string(), retentionDays: 30 } },

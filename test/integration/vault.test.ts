@@ -98,6 +98,7 @@ describe('put and get', () => {
     const dir = tempDir();
     const { generateKeyFile } = await import('../../src/index.js');
     const vault = await openVault({
+      create: true,
       path: `${dir}/pool.db`,
       masterKey: await generateKeyFile(`${dir}/k`),
       categories: { school: { schema: z.strictObject({ name: z.string(), grade: z.number().int() }), retentionDays: 200 } },
@@ -231,7 +232,7 @@ describe('stored bytes', () => {
     const { vault, path, keyPath } = await freshVault();
     await vault.put('u:1', { contact: sampleContact }, ctx);
     await vault.close();
-    const again = await openVault({ path, masterKey: keyFile(keyPath), mustExist: true, policy: testPolicy });
+    const again = await openVault({ create: true, path, masterKey: keyFile(keyPath), policy: testPolicy });
     expect((await again.get('u:1', ['contact'], ctx)).contact?.reveal()).toEqual(sampleContact);
     await again.close();
   });
@@ -239,7 +240,7 @@ describe('stored bytes', () => {
   it('works in memory', async () => {
     const dir = tempDir();
     const { generateKeyFile } = await import('../../src/index.js');
-    const vault = await openVault({ path: ':memory:', masterKey: await generateKeyFile(`${dir}/k`), policy: testPolicy });
+    const vault = await openVault({ create: true, path: ':memory:', masterKey: await generateKeyFile(`${dir}/k`), policy: testPolicy });
     await vault.put('u:1', { location: sampleLocation }, ctx);
     expect((await vault.get('u:1', ['location'], ctx)).location?.reveal()).toEqual(sampleLocation);
     await vault.close();
@@ -253,7 +254,7 @@ describe('review regressions', () => {
     expect(await codeOf(vault.erase('u:1', ctx, { category: ['location'] } as never))).toBe('VALIDATION');
     expect((await vault.get('u:1', ['location', 'contact'], ctx)).contact).toBeDefined(); // nothing was erased
     await vault.close();
-    expect(await codeOf(openVault({ path: `${path}.typo`, masterKey: keyFile(keyPath), mustexist: true } as never))).toBe('VALIDATION');
+    expect(await codeOf(openVault({ create: true, path: `${path}.typo`, masterKey: keyFile(keyPath), mustexist: true } as never))).toBe('VALIDATION');
   });
 
   it('never echoes an unknown category key (it may be data)', async () => {
@@ -271,6 +272,6 @@ describe('review regressions', () => {
     const db = new Database(path);
     db.prepare("DELETE FROM vault_keys WHERE name = 'subject-index'").run();
     db.close();
-    expect(await codeOf(openVault({ path, masterKey: keyFile(keyPath), policy: testPolicy }))).toBe('CORRUPT');
+    expect(await codeOf(openVault({ create: true, path, masterKey: keyFile(keyPath), policy: testPolicy }))).toBe('CORRUPT');
   });
 });

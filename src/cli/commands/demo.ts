@@ -92,7 +92,7 @@ async function runDemo(dir: string, out: Output, keep: boolean): Promise<void> {
   out.line(`working in ${dir} (all data below is fake); policy.json is docs/policy.example.json`);
 
   step(1, 'Create the vault and a master key', 'childvault init --db pool.db --new-key-file master.key');
-  const vault = await openVault({ path: db, masterKey: await generateKeyFile(keyPath), policy: EXAMPLE_POLICY, openedBy: operator });
+  const vault = await openVault({ path: db, masterKey: await generateKeyFile(keyPath), create: true, policy: EXAMPLE_POLICY, openedBy: operator });
   try {
     out.line(`   vault ${vault.id}; the master key lives in master.key (mode 0600), never in pool.db`);
 
@@ -149,7 +149,7 @@ async function runDemo(dir: string, out: Output, keep: boolean): Promise<void> {
     await vault.close();
   }
 
-  const reopened = await openVault({ path: db, masterKey: keyFile(keyPath), mustExist: true, policy: EXAMPLE_POLICY, openedBy: operator });
+  const reopened = await openVault({ path: db, masterKey: keyFile(keyPath), policy: EXAMPLE_POLICY, openedBy: operator });
   try {
     const second = children[1]?.subject ?? 'u:demo-2';
     step(7, `Erase ${second} (a guardian asked for deletion)`, `childvault subject erase ${second} ${VAULT}`);

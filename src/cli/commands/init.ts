@@ -32,7 +32,7 @@ export function registerInit(program: Command): void {
       }
       let vault;
       try {
-        vault = await openVault({ path, masterKey, openedBy: accessContext({}, { role: 'operator', purpose: 'init' }) });
+        vault = await openVault({ path, masterKey, create: true, openedBy: accessContext({}, { role: 'operator', purpose: 'init' }) });
       } catch (error) {
         // A key that guards no vault is useless; don't leave it lying around.
         if (options.newKeyFile !== undefined) rmSync(options.newKeyFile, { force: true });
