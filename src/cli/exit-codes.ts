@@ -24,7 +24,7 @@ const BY_CODE: Partial<Record<ErrorCode, ExitCode>> = {
   PROTECTION_ACTIVE: EXIT.refused,
   APPROVAL_REQUIRED: EXIT.refused,
   RATE_LIMITED: EXIT.refused,
-  KEY_IN_USE: EXIT.refused,
+  // KEY_IN_USE (a key still in use) is not the policy's refusal: a plain error, 1.
 };
 
 /** The exit status for a VaultError code; anything not listed is a plain error (1). */

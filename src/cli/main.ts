@@ -30,6 +30,7 @@ export function buildProgram(): Command {
     .option('--policy <file>', 'access policy, JSON (env CHILDVAULT_POLICY); without one, data commands are refused')
     .option('--json', 'machine-readable output on stdout')
     .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ outputError: writeUsageError })
     .exitOverride()
     .addHelpText(
       'after',
@@ -55,28 +56,55 @@ Example:
   registerScan(program);
   registerCanary(program);
   registerUpgrade(program);
-  for (const command of program.commands) command.exitOverride().showHelpAfterError('(run with --help for usage)');
+  for (const command of program.commands) command.exitOverride().showHelpAfterError('(run with --help for usage)').configureOutput({ outputError: writeUsageError });
   return program;
+}
+
+/** commander's own errors in the CLI's one-line form, `childvault: <what> [USAGE]` (JSON with --json). */
+function writeUsageError(text: string, write: (text: string) => void): void {
+  const message = text.replace(/^error: /, '').trim();
+  if (process.argv.includes('--json')) write(`${JSON.stringify({ error: { code: 'USAGE', message } })}\n`);
+  else write(`childvault: ${message} [USAGE]\n`);
+}
+
+/**
+ * A reader that stops early (`childvault status | head -4`) closes the pipe: the rest of the
+ * output is dropped and the command finishes its work (a rotation or an import is not cut off
+ * half-way), instead of dying of an EPIPE stack trace.
+ */
+function dropOutputOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
 }
 
 /** Runs the CLI; sets process.exitCode rather than exiting, so output is flushed. */
 export async function main(argv: readonly string[]): Promise<void> {
+  dropOutputOnClosedPipe(process.stdout);
   const program = buildProgram();
+  if (argv.length <= 2) {
+    // No command: the help, where output goes, and the status of a usage error (scripts notice).
+    process.stdout.write(program.helpInformation());
+    process.exitCode = EXIT.usage;
+    return;
+  }
   try {
     await program.parseAsync([...argv]);
   } catch (error) {
-    process.exitCode = handleError(error);
+    process.exitCode = handleError(error, argv.includes('--json'));
   }
 }
 
-function handleError(error: unknown): number {
+function handleError(error: unknown, json: boolean): number {
   if (error instanceof CommanderError) {
     // commander already printed its message (or the help / version text).
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok;
     return EXIT.usage;
   }
   if (isVaultError(error)) {
-    process.stderr.write(`childvault: ${error.message} [${error.code}]\n`);
+    // With --json, errors are JSON too (on stderr), so a script reads one format.
+    if (json) process.stderr.write(`${JSON.stringify({ error: { code: error.code, message: error.message, ...(error.field === undefined ? {} : { field: error.field }) } })}\n`);
+    else process.stderr.write(`childvault: ${error.message} [${error.code}]\n`);
     return exitCodeFor(error.code);
   }
   // A bug, not a user error: say so without dumping internals (set CHILDVAULT_DEBUG=1 for the stack).

@@ -71,7 +71,8 @@ describe('childvault audit verify --file (offline)', () => {
     expect(cut.stderr).toMatch(/^childvault: FAILED at seq 2400 \(line 2403\): the export announces 2500 entries but holds 2399/);
     const wrongKey = await runCli(['audit', 'verify', '--json', '--file', await exportFile(), '--public-key', hex(testSigningKey(9).publicKey)]);
     expect(wrongKey.code).toBe(3);
-    expect(wrongKey.stderr).toMatch(/^childvault: FAILED: line 1: the export names another public key/);
+    // With --json the error line is JSON too.
+    expect(JSON.parse(wrongKey.stderr)).toEqual({ error: { code: 'INTEGRITY', message: expect.stringMatching(/^FAILED: line 1: the export names another public key/) as string } });
     expect(JSON.parse(wrongKey.stdout)).toMatchObject({ ok: false, line: 1, problem: { seq: null } });
   });
 

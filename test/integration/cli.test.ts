@@ -1,11 +1,12 @@
 /** The built CLI, run as a real child process. */
+import { spawn } from 'node:child_process';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateKeyFile } from '../../src/index.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { EXAMPLE_POLICY_PATH } from '../helpers/policy.js';
-import { runCli } from '../helpers/processes.js';
+import { CLI, runCli } from '../helpers/processes.js';
 
 async function initVault() {
   const dir = tempDir();
@@ -199,5 +200,57 @@ describe('childvault demo', () => {
     expect(result.stdout).toContain('found: service.db tickets.note rowid 2 — child\'s data contact.phone');
     expect(result.stdout).toContain('found: service.db tickets.photo rowid 2 — child\'s data face.image');
     expect(result.stdout).not.toContain('+86138000');
+  });
+});
+
+describe('the CLI as a shell and a script see it', () => {
+  it('with no arguments prints its help on stdout and exits 2 (usage)', async () => {
+    const result = await runCli([]);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toContain('Usage: childvault');
+    expect(result.stderr).toBe('');
+  });
+
+  it('finishes quietly when its reader closes the pipe early (status | head)', async () => {
+    const { args } = await initVault();
+    const child = spawn(process.execPath, [CLI, 'status', ...args], { env: { PATH: process.env['PATH'] ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The reader goes away before the vault is open, so every line status writes meets a closed pipe.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+  });
+
+  it('names the flag when --db holds no vault, creates nothing, and with --json says it as JSON on stderr', async () => {
+    const { dir, key } = await initVault();
+    const typo = join(dir, 'typo.db');
+    const text = await runCli(['status', '--db', typo, '--key-file', key]);
+    expect(text.code).toBe(1);
+    expect(text.stderr).toBe(`childvault: --db: ${typo} holds no vault; create one with \`childvault init\` [NOT_FOUND]\n`);
+    expect(existsSync(typo)).toBe(false);
+    const json = await runCli(['status', '--json', '--key-file', key], { CHILDVAULT_DB: typo });
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stderr)).toEqual({ error: { code: 'NOT_FOUND', message: expect.stringContaining('CHILDVAULT_DB: ') as string, field: 'CHILDVAULT_DB' } });
+    expect(json.stdout).toBe('');
+  });
+
+  it('prints commander usage errors in its own one-line form, as JSON with --json', async () => {
+    const text = await runCli(['status', '--frobnicate']);
+    expect(text.code).toBe(2);
+    expect(text.stderr.split('\n')[0]).toBe("childvault: unknown option '--frobnicate' [USAGE]");
+    const json = await runCli(['status', '--json', '--frobnicate']);
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stderr.split('\n')[0] ?? '')).toEqual({ error: { code: 'USAGE', message: "unknown option '--frobnicate'" } });
+  });
+
+  it('exits 1, not 4 (refused by policy), when a key is still in use', async () => {
+    const { args } = await initVault();
+    const result = await runCli(['keys', 'destroy', '1', ...args]);
+    expect(result.stderr).toContain('[KEY_IN_USE]');
+    expect(result.code).toBe(1);
   });
 });
