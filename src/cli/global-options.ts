@@ -74,19 +74,28 @@ export interface OpenExtras {
   readonly discardPendingAudit?: readonly number[];
   /** `upgrade`: upgrade a format-1 vault at this open. */
   readonly upgrade?: boolean;
+  /** The command decides nothing through the policy (`upgrade`), so none is needed. */
+  readonly withoutPolicy?: boolean;
 }
+
+export const POLICY_HELP = 'give --policy FILE or set CHILDVAULT_POLICY (start from docs/policy.example.json)';
 
 /** Opens the vault named by the global options; the caller closes it. */
 export async function openFromOptions(options: GlobalOptions, extras: OpenExtras = {}): Promise<Vault> {
-  const policy = policyPath(options);
+  const { withoutPolicy, ...open } = extras;
   const path = dbPath(options);
+  const masterKey = masterKeyFrom(options);
+  const policy = policyPath(options);
+  // Without a policy every command that decides would be refused: a usage problem, said before
+  // anything is opened.
+  if (policy === undefined && withoutPolicy !== true) throw new VaultError('USAGE', `no policy: ${POLICY_HELP}`);
   try {
     return await openVault({
       path,
-      masterKey: masterKeyFrom(options),
+      masterKey,
       openedBy: accessContext({}, { role: 'operator', purpose: 'cli' }),
       ...(policy === undefined ? {} : { policy }),
-      ...extras,
+      ...open,
     });
   } catch (error) {
     // Said in the CLI's terms: the flag the user typed, and the command that makes a vault.

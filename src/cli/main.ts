@@ -41,7 +41,7 @@ environment. Exit status: 0 ok, 1 error, 2 usage, 3 integrity failure (tampering
 
 Example:
   $ childvault init --db pool.db --new-key-file master.key
-  $ childvault import children.jsonl --db pool.db --key-file master.key`,
+  $ childvault import children.jsonl --db pool.db --key-file master.key --policy policy.json`,
     );
   registerInit(program);
   registerStatus(program);

@@ -37,3 +37,20 @@ export function parseTimeOption(text: string, option: string, endOfDay = false):
   if (!Number.isFinite(ms) || ms < 0) throw bad();
   return new Date(ms);
 }
+
+/** A span from now: `90m`, `12h`, `7d`. */
+const SPAN = /^(\d{1,4})([mhd])$/;
+const SPAN_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/**
+ * An expiry: a span from `now` (`12h`, `7d`), so an example or a script never goes stale, or an
+ * ISO 8601 time as parseTimeOption takes it.
+ */
+export function parseExpiryOption(text: string, option: string, now: Date): Date {
+  const span = SPAN.exec(text);
+  if (span === null) {
+    if (/^\d{4}-/.test(text)) return parseTimeOption(text, option);
+    throw new VaultError('USAGE', `${option} must be a span from now like 12h or 7d, or an ISO 8601 time like 2026-11-01T08:00:00Z`);
+  }
+  return new Date(now.getTime() + Number(span[1]) * SPAN_MS[span[2] as keyof typeof SPAN_MS]);
+}

@@ -42,7 +42,7 @@ describe('childvault init', () => {
     const init = await runCli(['init', '--json'], env);
     expect(init.code).toBe(0);
     expect(JSON.parse(init.stdout)).toMatchObject({ masterKeyProvider: 'passphrase' });
-    const wrong = await runCli(['status'], { ...env, CHILDVAULT_PASSPHRASE: 'wrong horse battery staple' });
+    const wrong = await runCli(['status'], { ...env, CHILDVAULT_PASSPHRASE: 'wrong horse battery staple', CHILDVAULT_POLICY: EXAMPLE_POLICY_PATH });
     expect(wrong.code).toBe(3);
   });
 });
@@ -64,7 +64,7 @@ describe('childvault status', () => {
   it('exits 3 with one line for a wrong key', async () => {
     const { db, dir } = await initVault();
     await generateKeyFile(join(dir, 'wrong.key'));
-    const result = await runCli(['status', '--db', db, '--key-file', join(dir, 'wrong.key')]);
+    const result = await runCli(['status', '--db', db, '--key-file', join(dir, 'wrong.key'), '--policy', EXAMPLE_POLICY_PATH]);
     expect(result.code).toBe(3);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toContain('[WRONG_MASTER_KEY]');
@@ -74,7 +74,7 @@ describe('childvault status', () => {
     const { dir, key } = await initVault();
     const junk = join(dir, 'junk.db');
     writeFileSync(junk, Buffer.alloc(8192, 7));
-    const result = await runCli(['status', '--db', junk, '--key-file', key]);
+    const result = await runCli(['status', '--db', junk, '--key-file', key, '--policy', EXAMPLE_POLICY_PATH]);
     expect(result.code).toBe(3);
     expect(result.stderr).toContain('[CORRUPT]');
   });
@@ -228,11 +228,11 @@ describe('the CLI as a shell and a script see it', () => {
   it('names the flag when --db holds no vault, creates nothing, and with --json says it as JSON on stderr', async () => {
     const { dir, key } = await initVault();
     const typo = join(dir, 'typo.db');
-    const text = await runCli(['status', '--db', typo, '--key-file', key]);
+    const text = await runCli(['status', '--db', typo, '--key-file', key, '--policy', EXAMPLE_POLICY_PATH]);
     expect(text.code).toBe(1);
     expect(text.stderr).toBe(`childvault: --db: ${typo} holds no vault; create one with \`childvault init\` [NOT_FOUND]\n`);
     expect(existsSync(typo)).toBe(false);
-    const json = await runCli(['status', '--json', '--key-file', key], { CHILDVAULT_DB: typo });
+    const json = await runCli(['status', '--json', '--key-file', key], { CHILDVAULT_DB: typo, CHILDVAULT_POLICY: EXAMPLE_POLICY_PATH });
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stderr)).toEqual({ error: { code: 'NOT_FOUND', message: expect.stringContaining('CHILDVAULT_DB: ') as string, field: 'CHILDVAULT_DB' } });
     expect(json.stdout).toBe('');
@@ -252,5 +252,20 @@ describe('the CLI as a shell and a script see it', () => {
     const result = await runCli(['keys', 'destroy', '1', ...args]);
     expect(result.stderr).toContain('[KEY_IN_USE]');
     expect(result.code).toBe(1);
+  });
+});
+
+describe('a command without a policy', () => {
+  it('is a usage error naming --policy and CHILDVAULT_POLICY, not a refusal naming a library function', async () => {
+    const { db, key } = await initVault();
+    const result = await runCli(['status', '--db', db, '--key-file', key]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('childvault: no policy: give --policy FILE or set CHILDVAULT_POLICY (start from docs/policy.example.json) [USAGE]\n');
+    const viaEnv = await runCli(['status', '--db', db, '--key-file', key], { CHILDVAULT_POLICY: EXAMPLE_POLICY_PATH });
+    expect(viaEnv.code).toBe(0);
+    // What decides nothing needs none: the audit public key.
+    const publicKey = await runCli(['audit', 'public-key', '--db', db, '--key-file', key]);
+    expect(publicKey.code).toBe(0);
+    expect(publicKey.stdout.trim()).toMatch(/^[0-9a-f]{64}$/);
   });
 });

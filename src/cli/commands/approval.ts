@@ -4,7 +4,7 @@ import type { ApprovalRecord } from '../../access/vault-approvals.js';
 import { accessContext, contextOptions, type ContextOptions } from '../access.js';
 import { table } from '../format.js';
 import { outputFor, withVault } from '../global-options.js';
-import { parseIntegerOption, parseListOption, parseTimeOption } from '../parse.js';
+import { parseIntegerOption, parseListOption, parseExpiryOption } from '../parse.js';
 
 const DEFAULTS = { role: 'officer', purpose: 'oversight' };
 
@@ -37,13 +37,13 @@ export function registerApproval(program: Command): void {
       .requiredOption('--subjects <list>', 'comma-separated subject ids')
       .requiredOption('--categories <list>', 'comma-separated categories')
       .requiredOption('--reason <text>', 'the ticket or case this serves')
-      .requiredOption('--expires <time>', 'when it lapses (ISO 8601, within 30 days)')
+      .requiredOption('--expires <time>', 'when it lapses: ISO 8601, or from now as 12h or 7d (within 30 days)')
       .requiredOption('--reads <n>', 'read budget'),
     DEFAULTS,
   )
     .addHelpText(
       'after',
-      '\nThe approval\'s purpose is --purpose (the purpose the staff member will read for).\nExample:\n  $ childvault approval create --actor staff:cpo-li --for staff:mod-wang --purpose safety-review --subjects u:1001 \\\n      --categories face,location --reason "report #5521" --expires 2026-12-01T00:00:00Z --reads 3 --policy policy.json',
+      '\nThe approval\'s purpose is --purpose (the purpose the staff member will read for).\nExample:\n  $ childvault approval create --actor staff:cpo-li --for staff:mod-wang --purpose safety-review --subjects u:1001 \\\n      --categories face,location --reason "report #5521" --expires 7d --reads 3 --db pool.db --key-file master.key --policy policy.json',
     )
     .action(async (options: CreateOptions, command: Command) => {
       const out = outputFor(command);
@@ -55,7 +55,7 @@ export function registerApproval(program: Command): void {
             categories: parseListOption(options.categories),
             purpose: options.purpose,
             reason: options.reason,
-            expiresAt: parseTimeOption(options.expires, '--expires'),
+            expiresAt: parseExpiryOption(options.expires, '--expires', new Date()),
             readBudget: parseIntegerOption(options.reads, '--reads', 1, 10_000),
           },
           accessContext({ ...options, purpose: DEFAULTS.purpose }, DEFAULTS),
@@ -65,7 +65,7 @@ export function registerApproval(program: Command): void {
     });
 
   contextOptions(approval.command('revoke').description('revoke an approval at once').argument('<id>', 'the approval id'), DEFAULTS)
-    .addHelpText('after', '\nExample:\n  $ childvault approval revoke apv_01936f… --actor staff:cpo-li --policy policy.json')
+    .addHelpText('after', '\nExample:\n  $ childvault approval revoke apv_01936f… --actor staff:cpo-li --db pool.db --key-file master.key --policy policy.json')
     .action(async (id: string, options: ContextOptions, command: Command) => {
       const out = outputFor(command);
       const record = await withVault(command, (vault) => vault.approvals.revoke(id, accessContext(options, DEFAULTS)));
@@ -73,7 +73,7 @@ export function registerApproval(program: Command): void {
     });
 
   contextOptions(approval.command('list').description('list approvals and their state (officers only)'), DEFAULTS)
-    .addHelpText('after', '\nExample:\n  $ childvault approval list --actor staff:cpo-li --policy policy.json --json')
+    .addHelpText('after', '\nExample:\n  $ childvault approval list --actor staff:cpo-li --db pool.db --key-file master.key --policy policy.json --json')
     .action(async (options: ContextOptions, command: Command) => {
       const out = outputFor(command);
       const records = await withVault(command, (vault) => vault.approvals.list(accessContext(options, DEFAULTS)));

@@ -114,9 +114,9 @@ Entries that do not match the filters appear only as their digests, so the expor
 The export records itself in the log first and ends with a checkpoint signed for it.
 
 Example:
-  $ childvault audit export --db pool.db --key-file master.key --out audit-2026-11.jsonl \\
+  $ childvault audit export --db pool.db --key-file master.key --policy policy.json --out audit-2026-11.jsonl \\
       --since 2026-11-01 --until 2026-11-30
-  $ childvault audit export --db pool.db --key-file master.key --subject u:1001 --format csv > u1001.csv`,
+  $ childvault audit export --db pool.db --key-file master.key --policy policy.json --subject u:1001 --format csv > u1001.csv`,
     )
     .action(async (options: ExportCommandOptions, command: Command) => {
       const out = outputFor(command);
@@ -187,8 +187,8 @@ Prints "OK: N entries (E elided), C checkpoints, head seq S", or "FAILED at seq 
 wrong" and exits with status 3.
 
 Example:
-  $ childvault audit verify --db pool.db --key-file master.key
-  $ childvault audit verify --file audit-2026-11.jsonl --public-key 3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29`,
+  $ childvault audit verify --db pool.db --key-file master.key --policy policy.json
+  $ childvault audit verify --file audit-2026-11.jsonl --public-key "$(cat childvault-audit.pub)"`,
     )
     .action(async (options: VerifyCommandOptions, command: Command) => {
       const out = outputFor(command);
@@ -225,17 +225,17 @@ function registerPublicKey(audit: Command): void {
   audit
     .command('public-key')
     .description("print the vault's checkpoint verification key (hex): give it to the regulator through a channel of its own")
-    .addHelpText('after', '\nExample:\n  $ childvault audit public-key --db pool.db --key-file master.key > childvault-audit.pub')
+    .addHelpText('after', '\nExample:\n  $ childvault audit public-key --db pool.db --key-file master.key --policy policy.json > childvault-audit.pub')
     .action(async (_options: unknown, command: Command) => {
       const out = outputFor(command);
-      const publicKey = await withVault(command, async (vault) => vault.audit.publicKey);
+      const publicKey = await withVault(command, async (vault) => vault.audit.publicKey, { withoutPolicy: true });
       out.result({ publicKey }, () => [publicKey]);
     });
 }
 
 function registerCheckpoint(audit: Command): void {
   contextOptions(audit.command('checkpoint').description('sign a checkpoint at the head of the audit log now'), DEFAULTS)
-    .addHelpText('after', '\nExample:\n  $ childvault audit checkpoint --db pool.db --key-file master.key --request-id CHG-2041')
+    .addHelpText('after', '\nExample:\n  $ childvault audit checkpoint --db pool.db --key-file master.key --policy policy.json --request-id CHG-2041')
     .action(async (options: ContextOptions, command: Command) => {
       const out = outputFor(command);
       const cp = await withVault(command, async (vault) => vault.audit.checkpoint(accessContext(options, DEFAULTS)));
@@ -261,7 +261,7 @@ function registerReport(audit: Command): void {
       .requiredOption('--until <time>', 'end of the period (ISO 8601; a date means its end, UTC)'),
     DEFAULTS,
   )
-    .addHelpText('after', '\nExample:\n  $ childvault audit report --db pool.db --key-file master.key --since 2026-11-01 --until 2026-11-30 --json')
+    .addHelpText('after', '\nExample:\n  $ childvault audit report --db pool.db --key-file master.key --policy policy.json --since 2026-11-01 --until 2026-11-30 --json')
     .action(async (options: ReportCommandOptions, command: Command) => {
       const out = outputFor(command);
       const { since, until } = parsePeriod(options.since, options.until);
@@ -283,12 +283,12 @@ An opening refuses (INTEGRITY, exit 3) a waiting row that is not a wrong-key rec
 and names it. Inspect it first (sqlite3 pool.db "SELECT * FROM audit_pending WHERE id = 7"): it is
 evidence that someone wrote into the vault file. See docs/audit.md, "Wrong-key attempts".
 Example:
-  $ childvault audit discard-pending 7 --db pool.db --key-file master.key`,
+  $ childvault audit discard-pending 7 --db pool.db --key-file master.key --policy policy.json`,
     )
     .action(async (ids: string[], _options: unknown, command: Command) => {
       const out = outputFor(command);
       const rows = [...new Set(ids.map((id) => parseIntegerOption(id, 'ID', 1, Number.MAX_SAFE_INTEGER)))];
-      await withVault(command, async () => undefined, { discardPendingAudit: rows });
+      await withVault(command, async () => undefined, { discardPendingAudit: rows, withoutPolicy: true });
       out.result({ discarded: rows }, () => [`discarded audit_pending row(s) ${rows.join(', ')}; each discard is recorded in the audit log (audit.discard-pending)`]);
     });
 }
@@ -302,8 +302,8 @@ export function registerAudit(program: Command): void {
       'after',
       `
 Example:
-  $ childvault audit verify --db pool.db --key-file master.key
-  $ childvault audit export --db pool.db --key-file master.key --out audit.jsonl
+  $ childvault audit verify --db pool.db --key-file master.key --policy policy.json
+  $ childvault audit export --db pool.db --key-file master.key --policy policy.json --out audit.jsonl
   $ childvault audit verify --file audit.jsonl --public-key "$(cat childvault-audit.pub)"`,
     );
   registerExport(audit);

@@ -30,7 +30,7 @@ export function registerImport(program: Command): void {
       `
 Each line: {"subject": "u:1001", "category": "location", "value": {"lat": 30.27, "lon": 120.15, "capturedAt": "2026-01-05T08:00:00Z"}}
 Example:
-  $ childvault import legacy-children.jsonl --db pool.db --key-file master.key --batch-size 1000`,
+  $ childvault import legacy-children.jsonl --db pool.db --key-file master.key --policy policy.json --batch-size 1000`,
     )
     .action(async (file: string, options: ImportCommandOptions, command: Command) => {
       const out = outputFor(command);

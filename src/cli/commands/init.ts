@@ -16,7 +16,7 @@ export function registerInit(program: Command): void {
     .command('init')
     .description('create a new vault file (refuses to overwrite one)')
     .option('--new-key-file <path>', 'also create a new master key file (32 random bytes, mode 0600)')
-    .addHelpText('after', '\nExample:\n  $ childvault init --db pool.db --new-key-file master.key\n  $ CHILDVAULT_KEY_FILE=master.key childvault status --db pool.db')
+    .addHelpText('after', '\nExample:\n  $ childvault init --db pool.db --new-key-file master.key\n  $ CHILDVAULT_KEY_FILE=master.key childvault status --db pool.db --policy policy.json')
     .action(async (options: InitOptions, command: Command) => {
       const globals = globalOptions(command);
       const out = outputFor(command);

@@ -63,7 +63,7 @@ export function registerKeys(program: Command): void {
   const keys = program.command('keys').description('key-encryption keys: list, rotate (online, resumable), rotate the master key, destroy retired keys');
 
   contextOptions(keys.command('list').description('KEK versions, their state and data-key counts; a rotation in progress; erasures not yet backup-safe'), DEFAULTS)
-    .addHelpText('after', '\nExample:\n  $ childvault keys list --db pool.db --key-file master.key --json')
+    .addHelpText('after', '\nExample:\n  $ childvault keys list --db pool.db --key-file master.key --policy policy.json --json')
     .action(async (options: ContextOptions, command: Command) => {
       const out = outputFor(command);
       const s = await withVault(command, (vault) => vault.keys.status(accessContext(options, DEFAULTS)));
@@ -79,7 +79,7 @@ export function registerKeys(program: Command): void {
       .option('--dry-run', 'print the plan (data keys per KEK, estimated time) and change nothing'),
     DEFAULTS,
   )
-    .addHelpText('after', '\nSafe while services keep writing; if interrupted, run it again to finish the same rotation.\nExample:\n  $ childvault keys rotate --db pool.db --key-file master.key --batch-size 2000\n  $ childvault keys rotate --dry-run --reencrypt --db pool.db --key-file master.key')
+    .addHelpText('after', '\nSafe while services keep writing; if interrupted, run it again to finish the same rotation.\nExample:\n  $ childvault keys rotate --db pool.db --key-file master.key --policy policy.json --batch-size 2000\n  $ childvault keys rotate --dry-run --reencrypt --db pool.db --key-file master.key --policy policy.json')
     .action(async (options: RotateOptions, command: Command) => {
       const out = outputFor(command);
       const batchSize = parseIntegerOption(options.batchSize, '--batch-size', 1, 100_000);
@@ -115,7 +115,7 @@ export function registerKeys(program: Command): void {
       .option('--generate', 'create the new key file (refuses to overwrite)'),
     DEFAULTS,
   )
-    .addHelpText('after', '\nOr set CHILDVAULT_NEW_MASTER_KEY (base64) or CHILDVAULT_NEW_PASSPHRASE.\nExample:\n  $ childvault keys rotate-master --new-key-file master-2027.key --generate --db pool.db --key-file master.key')
+    .addHelpText('after', '\nOr set CHILDVAULT_NEW_MASTER_KEY (base64) or CHILDVAULT_NEW_PASSPHRASE.\nExample:\n  $ childvault keys rotate-master --new-key-file master-2027.key --generate --db pool.db --key-file master.key --policy policy.json')
     .action(async (options: RotateMasterOptions, command: Command) => {
       const out = outputFor(command);
       const next = await newMasterKey(options);
@@ -124,7 +124,7 @@ export function registerKeys(program: Command): void {
     });
 
   contextOptions(keys.command('destroy').description('destroy a retired KEK that wraps no data key').argument('<version>', 'KEK version (as in `keys list`)'), DEFAULTS)
-    .addHelpText('after', '\nExample:\n  $ childvault keys destroy 1 --db pool.db --key-file master.key')
+    .addHelpText('after', '\nExample:\n  $ childvault keys destroy 1 --db pool.db --key-file master.key --policy policy.json')
     .action(async (version: string, options: ContextOptions, command: Command) => {
       const out = outputFor(command);
       const v = parseIntegerOption(version.replace(/^v/, ''), 'VERSION', 1, 1_000_000);

@@ -9,7 +9,7 @@ export function registerStatus(program: Command): void {
   program
     .command('status')
     .description('show the vault id, schema version, values per category and key versions (opening it checks the master key)')
-    .addHelpText('after', '\nExample:\n  $ childvault status --db pool.db --key-file master.key --json')
+    .addHelpText('after', '\nExample:\n  $ childvault status --db pool.db --key-file master.key --policy policy.json --json')
     .action(async (_options: unknown, command: Command) => {
       const out = outputFor(command);
       await withVault(command, async (vault) => {

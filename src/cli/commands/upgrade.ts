@@ -17,7 +17,7 @@ Example:
     )
     .action(async (_options: unknown, command: Command) => {
       const out = outputFor(command);
-      const id = await withVault(command, async (vault) => vault.id, { upgrade: true });
+      const id = await withVault(command, async (vault) => vault.id, { upgrade: true, withoutPolicy: true });
       out.result({ vaultId: id, formatVersion: 2 }, () => [`vault ${id} is format 2: every row it decides from is authenticated`]);
     });
 }
