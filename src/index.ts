@@ -25,6 +25,8 @@ export { keyFile, generateKeyFile, envKey, passphraseKey } from './keys/master-k
 export type { MasterKeyProvider, PassphraseOptions } from './keys/master-key.js';
 export { Sensitive, isSensitive } from './guard/sensitive.js';
 export { builtInCategories, faceSchema, voiceSchema, locationSchema, contactSchema } from './schema/categories.js';
+/** The zod the vault validates with (zod 4): build custom category schemas from it. */
+export { z } from 'zod';
 export type { CategoryDefinition, CategoryMap, BuiltInCategories, Face, Voice, Location, Contact } from './schema/categories.js';
 export type { AccessContext } from './schema/access-context.js';
 export { PROTECTIONS, VIEWS } from './schema/policy.js';

@@ -76,6 +76,20 @@ export const CATEGORY_NAME_PATTERN = /^[a-z][a-z0-9_]{0,31}$/;
 export const categoryNameSchema = z.string().regex(CATEGORY_NAME_PATTERN, safe('is not a category name (a-z, 0-9, _)'));
 
 /**
+ * Why `schema` cannot define a category, or null. A zod 4 schema from any copy of zod 4 works
+ * (checked by its shape, not `instanceof`, since a service may have its own copy); a zod 3 schema
+ * is named as such, since its API differs. `import { z } from 'childvault'` gives the vault's own.
+ */
+function schemaProblem(schema: unknown): string | null {
+  if (typeof schema !== 'object' || schema === null) return 'must be a zod schema';
+  if (schema instanceof z.ZodType) return null;
+  const parts = schema as { _zod?: unknown; _def?: unknown; safeParse?: unknown };
+  if (typeof parts._zod === 'object' && parts._zod !== null && typeof parts.safeParse === 'function') return null;
+  if (typeof parts._def === 'object' && parts._def !== null) return "is a zod 3 schema; childvault needs zod 4 (^4.0.0): use import { z } from 'childvault', or install zod@4";
+  return 'must be a zod schema';
+}
+
+/**
  * Merges extra categories into the built-in ones, refusing bad names, overrides and retentions.
  * The result has no prototype: a category named `constructor` or `toString` is looked up as itself,
  * never as Object.prototype's function.
@@ -88,9 +102,8 @@ export function resolveCategories<Extra extends CategoryMap>(extra: Extra | unde
       throw new VaultError('VALIDATION', `${field}: category names are 1-32 characters of a-z 0-9 _ starting with a letter`, { field });
     }
     if (Object.hasOwn(builtInCategories, name)) throw new VaultError('VALIDATION', `${field}: cannot redefine a built-in category`, { field });
-    if (typeof def !== 'object' || def === null || !(def.schema instanceof z.ZodType)) {
-      throw new VaultError('VALIDATION', `${field}.schema: must be a zod schema`, { field: `${field}.schema` });
-    }
+    const problem = typeof def !== 'object' || def === null ? 'must be a zod schema' : schemaProblem(def.schema);
+    if (problem !== null) throw new VaultError('VALIDATION', `${field}.schema: ${problem}`, { field: `${field}.schema` });
     if (!Number.isInteger(def.retentionDays) || def.retentionDays < 1 || def.retentionDays > MAX_RETENTION_DAYS) {
       throw new VaultError('VALIDATION', `${field}.retentionDays: must be a whole number of days from 1 to ${MAX_RETENTION_DAYS} (retention must be finite)`, { field: `${field}.retentionDays` });
     }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { z as reexportedZ } from '../../../src/index.js';
 import {
   E164_PATTERN,
   MAX_BLOB_BYTES,
@@ -178,5 +179,21 @@ describe('resolveCategories', () => {
   ])('refuses a definition with %s', (_what, def) => {
     const error = expectVaultError(() => resolveCategories({ school: def } as never), 'VALIDATION');
     expect(error.field).toBe('categories.school.schema');
+  });
+
+  it('names a zod 3 schema as such, and refuses what is no schema', () => {
+    // The shape of a zod 3 schema: `_def`, no `_zod` (zod 3's API differs, so it cannot be used).
+    const zod3 = { _def: { typeName: 'ZodString' }, parse: () => '', safeParse: () => ({ success: true }) };
+    const error = expectVaultError(() => resolveCategories({ school: { schema: zod3 as never, retentionDays: 1 } }), 'VALIDATION');
+    expect(error.field).toBe('categories.school.schema');
+    expect(error.message).toContain("is a zod 3 schema; childvault needs zod 4 (^4.0.0): use import { z } from 'childvault'");
+    for (const schema of [null, 'z.string()', { safeParse: () => ({ success: true }) }]) {
+      expect(expectVaultError(() => resolveCategories({ school: { schema: schema as never, retentionDays: 1 } }), 'VALIDATION').message).toContain('must be a zod schema');
+    }
+  });
+
+  it('takes a schema built with the z the package re-exports', () => {
+    const merged = resolveCategories({ school: { schema: reexportedZ.object({ name: reexportedZ.string() }), retentionDays: 30 } });
+    expect(merged.school.schema.safeParse({ name: 'No. 2 Primary' }).success).toBe(true);
   });
 });
