@@ -27,7 +27,11 @@ export type CategoryMap = { readonly [name: string]: CategoryDefinition };
 
 const bytes = (max: number) =>
   z.instanceof(Uint8Array, safe('must be a Uint8Array')).refine((b) => b.length > 0 && b.length <= max, safe(`must be 1 byte to ${max / MiB} MiB`));
-const timestamp = z.iso.datetime({ offset: true });
+/** An ISO 8601 time with Z or an offset, or a valid Date (stored as its ISO text, in UTC). */
+const timestamp = z.union(
+  [z.iso.datetime({ offset: true }), z.date().transform((d) => d.toISOString())],
+  safe('must be an ISO 8601 time with Z or an offset (2026-11-01T08:00:00Z), or a valid Date'),
+);
 const vector = z.array(z.number()).min(1).max(4096);
 
 export const faceSchema = z

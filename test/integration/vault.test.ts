@@ -40,6 +40,14 @@ describe('put and get', () => {
     await vault.close();
   });
 
+  it('takes capturedAt as a Date and gives it back as its ISO text', async () => {
+    const { vault } = await freshVault();
+    const when = new Date('2026-11-01T08:00:00+08:00');
+    await vault.put('u:1', { location: { lat: 30.27, lon: 120.15, capturedAt: when } }, ctx);
+    expect((await vault.get('u:1', ['location'], ctx)).location?.reveal().capturedAt).toBe('2026-11-01T00:00:00.000Z');
+    await vault.close();
+  });
+
   it('returns nothing for categories never written', async () => {
     const { vault } = await freshVault();
     await vault.put('u:1', { location: sampleLocation }, ctx);

@@ -26,6 +26,10 @@ describe('locationSchema', () => {
   it('accepts a position inside the ranges, with or without accuracy', () => {
     expect(parseOrThrow(locationSchema, { lat: 30.27, lon: 120.15, capturedAt: CAPTURED }, 'l')).toEqual({ lat: 30.27, lon: 120.15, capturedAt: CAPTURED });
     expect(parseOrThrow(locationSchema, { lat: -90, lon: 180, accuracyM: 0, capturedAt: '2024-05-01T00:00:00Z' }, 'l').lat).toBe(-90);
+    // A Date is taken as well, and stored as its ISO text; an invalid one is refused.
+    expect(parseOrThrow(locationSchema, { lat: 30.27, lon: 120.15, capturedAt: new Date(CAPTURED) }, 'l').capturedAt).toBe(new Date(CAPTURED).toISOString());
+    expect(parseOrThrow(faceSchema, { embedding: [0.1], capturedAt: new Date(CAPTURED) }, 'f').capturedAt).toBe(new Date(CAPTURED).toISOString());
+    expectVaultError(() => parseOrThrow(locationSchema, { lat: 30.27, lon: 120.15, capturedAt: new Date('not a time') }, 'l'), 'VALIDATION');
   });
 
   it.each([
@@ -36,7 +40,7 @@ describe('locationSchema', () => {
     ['lat NaN', { lat: Number.NaN, lon: 0, capturedAt: CAPTURED }, 'values.location.lat', 'expected number'],
     ['lon Infinity', { lat: 0, lon: Number.POSITIVE_INFINITY, capturedAt: CAPTURED }, 'values.location.lon', 'expected number'],
     ['a negative accuracy', { lat: 0, lon: 0, accuracyM: -1, capturedAt: CAPTURED }, 'values.location.accuracyM', 'must be at least 0'],
-    ['a missing capturedAt', { lat: 0, lon: 0 }, 'values.location.capturedAt', 'expected string'],
+    ['a missing capturedAt', { lat: 0, lon: 0 }, 'values.location.capturedAt', 'must be an ISO 8601 time with Z or an offset (2026-11-01T08:00:00Z), or a valid Date'],
     ['a capturedAt that is not ISO 8601', { lat: 0, lon: 0, capturedAt: 'yesterday' }, 'values.location.capturedAt', 'is not a valid datetime'],
     ['an unknown field', { lat: 0, lon: 0, capturedAt: CAPTURED, speed: 3 }, 'values.location', 'has unknown field(s) speed'],
   ])('refuses %s, naming the field', (_what, input, field, rule) => {
