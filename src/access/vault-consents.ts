@@ -83,6 +83,11 @@ export interface VaultConsentsDeps {
   now(): number;
 }
 
+/** True when `a` and `b` record the same grant: everything but the id and the time of granting. */
+function sameGrant(a: ConsentRow, b: ConsentRow): boolean {
+  return a.purpose === b.purpose && a.categories === b.categories && a.guardianRef === b.guardianRef && a.verification === b.verification && a.noticeVersion === b.noticeVersion && a.expiresAt === b.expiresAt;
+}
+
 export class VaultConsents {
   readonly #deps: VaultConsentsDeps;
 
@@ -135,14 +140,17 @@ export class VaultConsents {
         expiresAt: g.expiresAt?.getTime() ?? null,
         withdrawnAt: null,
       };
-      await writeTransaction(this.#deps.db, 'recording a consent', () => {
+      const stored = await writeTransaction(this.#deps.db, 'recording a consent', () => {
         controller.decideManagement('consent', c.role, g.purpose);
-        this.#deps.repo.insertConsent(row);
-        this.#deps.append(
-          this.#deps.record(c, 'consent.grant', { tag, categories: g.categories, consent: row.id, detail: { purpose: g.purpose, notice: g.noticeVersion, verification: g.verification } }),
-        );
+        // The same grant again (a retried request, a double click) is the consent already held,
+        // not a second one: it is recorded, and answered with the first one's id.
+        const same = this.#deps.repo.consents(tag).find((held) => held.withdrawnAt === null && (held.expiresAt === null || held.expiresAt > now) && sameGrant(held, row));
+        if (same === undefined) this.#deps.repo.insertConsent(row);
+        const detail = { purpose: g.purpose, notice: g.noticeVersion, verification: g.verification, ...(same === undefined ? {} : { repeated: true }) };
+        this.#deps.append(this.#deps.record(c, 'consent.grant', { tag, categories: g.categories, consent: (same ?? row).id, detail }));
+        return same ?? row;
       });
-      return consentRecord(row, controller, now);
+      return consentRecord(stored, controller, now);
     });
   }
 

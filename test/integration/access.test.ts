@@ -338,6 +338,22 @@ describe('paths that must not skip the decision', () => {
     await vault.close();
   });
 
+  it('answers the same consent granted again with the one already held, and records the repeat', async () => {
+    const { vault, consent, path, advance } = await setup();
+    const first = await consent('location-sharing', ['location']);
+    advance(60_000);
+    const again = await consent('location-sharing', ['location']);
+    expect(again.id).toBe(first.id);
+    expect(lastEntry(path)).toMatchObject({ action: 'consent.grant', outcome: 'allowed', consent: first.id, detail: expect.stringContaining('"repeated":true') as string });
+    expect(await vault.consent.list('u:kid', guardian)).toHaveLength(1);
+    // Anything that differs is another consent; one withdrawn is no longer held.
+    const wider = await consent('location-sharing', ['location'], { expiresAt: new Date('2027-01-01T00:00:00Z') });
+    expect(wider.id).not.toBe(first.id);
+    await vault.consent.withdraw('u:kid', { id: first.id }, guardian);
+    expect((await consent('location-sharing', ['location'])).id).not.toBe(first.id);
+    await vault.close();
+  });
+
   it('keeps unvalidated text out of the audit log: categories must be category names', async () => {
     const { vault, path } = await setup();
     const bad = { purpose: 'account', categories: ['+8613800138000'], guardianRef: 'g:m', verification: 'sms-code', noticeVersion: '2026-09' };
