@@ -78,7 +78,7 @@ export interface OpenExtras {
   readonly withoutPolicy?: boolean;
 }
 
-export const POLICY_HELP = 'give --policy FILE or set CHILDVAULT_POLICY (start from docs/policy.example.json)';
+const POLICY_HELP = 'give --policy FILE or set CHILDVAULT_POLICY (start from docs/policy.example.json)';
 
 /** Opens the vault named by the global options; the caller closes it. */
 export async function openFromOptions(options: GlobalOptions, extras: OpenExtras = {}): Promise<Vault> {

@@ -13,7 +13,7 @@ export type SqliteDatabase = Database.Database;
 /** `PRAGMA application_id` of childvault files ("CVLT"): tells a vault from any other SQLite file. */
 export const APPLICATION_ID = 0x43564c54;
 /** How long a writer waits, by default, for another process to release the write lock. */
-export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
+const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 /**
  * SQLite's own busy wait, which blocks the thread: kept only for the rare lock a reader or the
  * file's setup meets (WAL recovery after a crash), never for the write lock (see `writeTransaction`).
