@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { chainHash, entryDigest, type UnhashedEntry } from '../../src/audit/entry.js';
 import { generateKeyFile, keyFile, openVault, type AccessContext, type PolicyInput } from '../../src/index.js';
+import { AuditRepository } from '../../src/store/audit-repository.js';
 import { sampleLocation, tempDir } from './fixtures.js';
 import { EXAMPLE_POLICY_PATH } from './policy.js';
 
@@ -91,11 +92,8 @@ export function forgeEntry(db: Database.Database, change: Partial<UnhashedEntry>
     detail: null,
     ...change,
   };
-  db.prepare(`INSERT INTO audit_log (seq, ts, actor, role, purpose, action, subject, categories, outcome, reason, approval, consent, request_id, detail, prev_hash, hash)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
-    entry.seq, entry.ts, entry.actor, entry.role, entry.purpose, entry.action, entry.subject, entry.categories, entry.outcome, entry.reason, entry.approval, entry.consent, entry.requestId, entry.detail,
-    prev, chainHash(prev, entryDigest(entry)),
-  );
+  // Written the way the vault writes entries (the columns derived from ENTRY_FIELDS), with no MAC.
+  new AuditRepository(db).insert({ ...entry, prevHash: prev, hash: chainHash(prev, entryDigest(entry)) }, null);
   return entry.seq;
 }
 
