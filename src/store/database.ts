@@ -140,20 +140,7 @@ export function openDatabase(options: OpenDatabaseOptions): SqliteDatabase {
  * short timer, for up to `lockTimeoutMs`.
  */
 export async function openDatabaseWaiting(options: OpenDatabaseOptions): Promise<SqliteDatabase> {
-  const timeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
-  const started = performance.now();
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return openDatabase(options);
-    } catch (error) {
-      const waited = performance.now() - started;
-      if (!(error instanceof VaultError && error.code === 'BUSY')) throw error;
-      if (waited >= timeoutMs) {
-        throw new VaultError('BUSY', `opening ${options.path}: the vault stayed locked by another process for ${formatWait(waited)} (the limit is ${formatWait(timeoutMs)}); retry, or find the process holding it`, { cause: error });
-      }
-    }
-    await lockRetryDelay(attempt);
-  }
+  return whileLocked(`opening ${options.path}`, options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, () => openDatabase(options), (error) => error instanceof VaultError && error.code === 'BUSY');
 }
 
 interface TransactionStatements {
@@ -280,19 +267,26 @@ function runInTransaction<T>(db: SqliteDatabase, mode: 'immediate' | 'deferred',
  * 10 s) it fails with BUSY, saying how long it waited.
  */
 export async function writeTransaction<T>(db: SqliteDatabase, what: string, fn: () => T): Promise<T> {
-  const timeoutMs = lockTimeouts.get(db) ?? DEFAULT_LOCK_TIMEOUT_MS;
+  return whileLocked(what, lockTimeouts.get(db) ?? DEFAULT_LOCK_TIMEOUT_MS, () => runInTransaction(db, 'immediate', what, fn), (error) => error instanceof LockTaken);
+}
+
+/**
+ * Runs `attempt` until it does not fail with a lock another process holds (`locked`), awaiting
+ * lockRetryDelay between tries; after `timeoutMs`, BUSY saying how long it waited.
+ */
+async function whileLocked<T>(what: string, timeoutMs: number, attempt: () => T, locked: (error: unknown) => boolean): Promise<T> {
   const started = performance.now();
-  for (let attempt = 0; ; attempt++) {
+  for (let tries = 0; ; tries++) {
     try {
-      return runInTransaction(db, 'immediate', what, fn);
+      return attempt();
     } catch (error) {
-      if (!(error instanceof LockTaken)) throw error;
+      if (!locked(error)) throw error;
     }
     const waited = performance.now() - started;
     if (waited >= timeoutMs) {
       throw new VaultError('BUSY', `${what}: the vault stayed locked by another process for ${formatWait(waited)} (the limit is ${formatWait(timeoutMs)}); retry, or find the process holding it`);
     }
-    await lockRetryDelay(attempt);
+    await lockRetryDelay(tries);
   }
 }
 
