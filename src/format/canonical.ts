@@ -55,8 +55,12 @@ function isAscii(s: string): boolean {
 
 /** An integer beyond u32 (a millisecond timestamp) as a canonical field: u64 big-endian, 8 bytes. */
 export function u64(n: number): Uint8Array {
+  return writeU64(new Uint8Array(8), n);
+}
+
+/** Writes `n` as u64 big-endian into the 8 bytes of `out` (a reused slot: no allocation); returns `out`. */
+export function writeU64(out: Uint8Array, n: number): Uint8Array {
   if (!Number.isSafeInteger(n) || n < 0) throw new RangeError('canonical u64 must be a non-negative safe integer');
-  const out = new Uint8Array(8);
   writeU32(out, 0, Math.floor(n / 0x1_0000_0000));
   writeU32(out, 4, n >>> 0);
   return out;

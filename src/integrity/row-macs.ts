@@ -11,27 +11,11 @@
 import { equalBytes, HASH_BYTES, hashCanonicalInto } from '../crypto/hash.js';
 import type { SecretBytes } from '../crypto/secret-bytes.js';
 import { VaultError } from '../errors.js';
-import { readU32, type CanonicalField } from '../format/canonical.js';
+import { readU32, writeU64, type CanonicalField } from '../format/canonical.js';
 import { phonesIn } from '../guard/text-candidates.js';
 import type { AnyRowSpec, RowAuthenticator, RowOf } from '../store/rows.js';
 
 const EMPTY = new Uint8Array(0);
-
-/** Writes `n` as u64 big-endian into `out` (8 bytes), as `u64` does, without allocating. */
-function writeU64(out: Uint8Array, n: number): Uint8Array {
-  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError('canonical u64 must be a non-negative safe integer');
-  const high = Math.floor(n / 0x1_0000_0000);
-  const low = n >>> 0;
-  out[0] = high >>> 24;
-  out[1] = high >>> 16;
-  out[2] = high >>> 8;
-  out[3] = high;
-  out[4] = low >>> 24;
-  out[5] = low >>> 16;
-  out[6] = low >>> 8;
-  out[7] = low;
-  return out;
-}
 
 /** A column as a canonical field; `slot` is an 8-byte array of the caller's for an integer (reused, never kept). */
 function field(kind: string, value: unknown, slot: Uint8Array): CanonicalField {
@@ -115,7 +99,7 @@ export class RowMacs implements RowAuthenticator {
     return mac;
   }
 
-  check<S extends AnyRowSpec>(spec: S, row: RowOf<S>, mac: Uint8Array | null, rowName: string): RowOf<S> {
+  check<S extends AnyRowSpec>(spec: S, row: RowOf<S>, mac: Uint8Array | null, rowName: string, scan?: 'scan'): RowOf<S> {
     if (mac === null) throw tamperedRow(spec.table, rowName);
     const known = this.#known.get(spec)?.get(macKey(mac));
     if (known !== undefined && equalBytes(known.mac, mac) && sameRow(spec, known.row, row)) return row;
@@ -125,7 +109,7 @@ export class RowMacs implements RowAuthenticator {
       throw tamperedRow(spec.table, rowName);
     }
     if (!equalBytes(mac, this.#expected)) throw tamperedRow(spec.table, rowName);
-    this.#remember(spec, row, mac);
+    if (scan === undefined) this.#remember(spec, row, mac);
     return row;
   }
 

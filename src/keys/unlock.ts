@@ -109,21 +109,27 @@ export interface NewVaultSettings {
   readonly checkpointEvery: number;
 }
 
+/** Fresh random vault-wide keys, wrapped by the master key; the plaintext is wiped at once. */
+async function newVaultKeys(provider: MasterKeyProvider, vaultId: Uint8Array, names: readonly string[]): Promise<{ name: string; wrapped: Uint8Array }[]> {
+  const wrapped: { name: string; wrapped: Uint8Array }[] = [];
+  for (const name of names) {
+    const key = randomBytes(KEY_BYTES);
+    try {
+      wrapped.push({ name, wrapped: await provider.wrap(key, vaultKeyAad(vaultId, name)) });
+    } finally {
+      key.fill(0);
+    }
+  }
+  return wrapped;
+}
+
 async function prepareNewVault(provider: MasterKeyProvider, now: number, settings: NewVaultSettings): Promise<PreparedVault> {
   const params = await attach(provider, null);
   const vaultId = newId(now);
   const kek = randomBytes(KEY_BYTES);
   const integrityKey = new SecretBytes(randomBytes(KEY_BYTES));
   try {
-    const vaultKeys = [];
-    for (const name of settings.vaultKeys) {
-      const key = randomBytes(KEY_BYTES);
-      try {
-        vaultKeys.push({ name, wrapped: await provider.wrap(key, vaultKeyAad(vaultId, name)) });
-      } finally {
-        key.fill(0);
-      }
-    }
+    const vaultKeys = await newVaultKeys(provider, vaultId, settings.vaultKeys);
     return {
       vaultKeys,
       meta: {
@@ -181,15 +187,7 @@ export async function loadVaultKeys(
     throw new VaultError('CORRUPT', `the vault key "${missing[0] ?? ''}" is missing from a vault in use; restore the vault from a backup`);
   }
   if (missing.length > 0) {
-    const prepared: { name: string; wrapped: Uint8Array }[] = [];
-    for (const name of missing) {
-      const key = randomBytes(KEY_BYTES);
-      try {
-        prepared.push({ name, wrapped: await provider.wrap(key, vaultKeyAad(meta.vaultId, name)) });
-      } finally {
-        key.fill(0);
-      }
-    }
+    const prepared = await newVaultKeys(provider, meta.vaultId, missing);
     await writeTransaction(db, 'creating vault keys', () => {
       for (const p of prepared) if (repos.meta.getKey(p.name) === undefined) repos.meta.insertKey({ name: p.name, wrapped: p.wrapped, createdAt: now });
     });

@@ -161,7 +161,7 @@ export class RotationRepository {
   /** As pageKeys, with the sealed values (each row authenticated: its sizes and times are re-MACed under its new data key). */
   pageValues(cursor: number, toVersion: number, limit: number): ResealableRow[] {
     return this.#pageValues.all(cursor, toVersion, limit).map((row) => {
-      this.#auth.check(RECORD_ROW, row, row.mac, String(row.id));
+      this.#auth.check(RECORD_ROW, row, row.mac, String(row.id), 'scan');
       return row;
     });
   }

@@ -119,7 +119,9 @@ export interface RowAuthenticator {
   mac<S extends AnyRowSpec>(spec: S, row: RowOf<S>): Uint8Array;
   /**
    * Returns `row` if `mac` authenticates it; otherwise throws INTEGRITY naming the table and
-   * `rowName` (an id, never a value or a subject tag).
+   * `rowName` (an id, never a value or a subject tag). `scan`: the row is one of many read once
+   * in a bulk pass (a sweep, a rotation), so it is not remembered as checked: remembering it would
+   * push out the rows the vault reads again and again.
    */
-  check<S extends AnyRowSpec>(spec: S, row: RowOf<S>, mac: Uint8Array | null, rowName: string): RowOf<S>;
+  check<S extends AnyRowSpec>(spec: S, row: RowOf<S>, mac: Uint8Array | null, rowName: string, scan?: 'scan'): RowOf<S>;
 }
