@@ -59,6 +59,8 @@ export interface VaultErrorOptions {
   readonly cause?: unknown;
   /** Where the problem is: a field path, a file line, a key version. Never a value. */
   readonly field?: string;
+  /** RATE_LIMITED: how long until the actor may read again (an HTTP service's Retry-After). */
+  readonly retryAfterMs?: number;
 }
 
 /** The single error class of childvault. */
@@ -66,11 +68,14 @@ export class VaultError extends Error {
   override readonly name = 'VaultError';
   readonly code: ErrorCode;
   readonly field: string | undefined;
+  /** RATE_LIMITED: milliseconds until the actor may read again. */
+  readonly retryAfterMs: number | undefined;
 
   constructor(code: ErrorCode, message: string, options: VaultErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.field = options.field;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 

@@ -13,6 +13,7 @@ export type {
   PutManyItem,
   PutValues,
   GetResult,
+  GetOptions,
   EraseOptions,
   EraseReceipt,
   CategoryName,

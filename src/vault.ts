@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { isAccessCode, type AccessController, type AccessDecision } from './access/access-controller.js';
 import { VaultApprovals } from './access/vault-approvals.js';
 import { consentRecord, VaultConsents, type ConsentRecord } from './access/vault-consents.js';
-import { applyView } from './access/views.js';
+import { applyView, narrowViews } from './access/views.js';
 import type { AuditLog } from './audit/audit-log.js';
 import { idList, MAX_LISTED_IDS, type AuditAction, type AuditDetail, type AuditRecord } from './audit/entry.js';
 import { admitPending, foreignPendingRows, PENDING_PER_OPEN } from './audit/pending.js';
@@ -30,7 +30,7 @@ import { accessContextSchema, type AccessContext } from './schema/access-context
 import { DAY_MS, type BuiltInCategories, type CategoryMap } from './schema/categories.js';
 import { subjectIdSchema } from './schema/subject.js';
 import { parseOrThrow, safeKey } from './schema/zod-errors.js';
-import { policyDigest, type DataAction, type ManagementAction, type Protection } from './schema/policy.js';
+import { policyDigest, VIEW_APPLIES_TO, VIEWS, type DataAction, type ManagementAction, type Protection, type View } from './schema/policy.js';
 import type { AccessRepository } from './store/access-repository.js';
 import type { AuditRepository } from './store/audit-repository.js';
 import type { GuardRepository } from './store/guard-repository.js';
@@ -38,7 +38,7 @@ import { onRollback, readTransaction, truncateWal, writeTransaction, writeTransa
 import type { KekRepository } from './store/kek-repository.js';
 import type { MetaRepository, VaultMetaRow } from './store/meta-repository.js';
 import { schemaVersion } from './store/migrator.js';
-import type { RecordRepository, StoredValueRow } from './store/record-repository.js';
+import type { RecordRepository, RecordRow, StoredValueRow } from './store/record-repository.js';
 import type { RowAuthenticator } from './store/rows.js';
 import type { ErasureSummary, RotationRepository } from './store/rotation-repository.js';
 import { kekInfo, VaultKeys, type KekInfo } from './keys/vault-keys.js';
@@ -54,6 +54,15 @@ export type CategoryInput<C extends CategoryMap, K extends keyof C> = z.input<C[
 export type PutValues<C extends CategoryMap> = { readonly [K in CategoryName<C>]?: CategoryInput<C, K> };
 /** What `get` returns: the categories asked for that hold a current value. */
 export type GetResult<C extends CategoryMap, K extends CategoryName<C>> = { [P in K]?: Sensitive<CategoryValue<C, P>> };
+
+export interface GetOptions<K extends string> {
+  /**
+   * A narrower view than the grant allows, per category (`presence` to learn only that a value
+   * exists, `coarse` for a location, `masked` for a contact). The narrower of this and the grant's
+   * view is served; a view that does not apply to the category is refused.
+   */
+  readonly views?: { readonly [P in K]?: View };
+}
 
 export interface PutManyItem<C extends CategoryMap> {
   readonly subject: string;
@@ -81,8 +90,17 @@ export interface EraseReceipt {
   /** Categories whose value and data key were destroyed. */
   readonly erased: readonly string[];
   readonly erasedAt: Date;
-  /** True when the whole subject was erased, including its audit pseudonym key. */
+  /**
+   * True when the whole subject was erased and it had an audit pseudonym key, now destroyed: its
+   * past entries no longer link to its id. False for a category erase, and for a subject the vault
+   * had never seen (or had erased before and not seen since).
+   */
   readonly pseudonymDestroyed: boolean;
+  /**
+   * False when the vault held nothing about the subject — no value (of these categories), consent,
+   * approval scope or audit pseudonym: the erase is recorded and changed nothing else.
+   */
+  readonly found: boolean;
   /** True when the write-ahead log was truncated too (no page image of the erased rows left in it). */
   readonly walCleared: boolean;
 }
@@ -94,7 +112,11 @@ export interface VaultStatus {
   readonly createdAt: Date;
   readonly masterKeyProvider: string;
   readonly durability: Durability;
-  readonly categories: readonly { name: string; retentionDays: number; values: number; plaintextBytes: number }[];
+  /**
+   * Per category: values held (and their size), not counting `expired` ones — past retention,
+   * unreadable, and erased at the next retention sweep.
+   */
+  readonly categories: readonly { name: string; retentionDays: number; values: number; plaintextBytes: number; expired: number }[];
   readonly keks: readonly KekInfo[];
   readonly audit: { readonly entries: number; readonly lastCheckpoint: number | null };
   /** A KEK rotation a crash interrupted (`keys rotate` finishes it), or null. */
@@ -112,6 +134,7 @@ export interface OpenerContext {
 
 const putManyOptionsSchema = z.strictObject({ action: z.enum(['put', 'import']).optional() });
 const eraseOptionsSchema = z.strictObject({ categories: z.array(z.string()).optional() });
+const getOptionsSchema = z.strictObject({ views: z.record(z.string(), z.enum(VIEWS)).optional() });
 const canaryCountSchema = z.number().int().min(1).max(1000);
 const canaryOptionsSchema = z.strictObject({ emailDomain: z.string().regex(/^(?=.{4,100}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}$/, 'must be a lower-case domain name such as canary.example.com').optional() });
 
@@ -497,15 +520,16 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
    * audited in the same transaction, and values are decrypted inside it: if the entry cannot be
    * committed, nothing is returned.
    */
-  async get<K extends CategoryName<C>>(subject: string, categories: readonly K[], ctx: AccessContext): Promise<GetResult<C, K>> {
+  async get<K extends CategoryName<C>>(subject: string, categories: readonly K[], ctx: AccessContext, options: GetOptions<K> = {}): Promise<GetResult<C, K>> {
     return this.#run(ctx, 'get', async (c, attempt) => {
       const id = parseOrThrow(subjectIdSchema, subject, 'subject');
       attempt.tag = this.#tagOf(id);
       const tag = attempt.tag;
       const wanted = this.#parseCategoryList(categories, 'categories');
       attempt.categories = wanted;
+      const asked = this.#parseViews(parseOrThrow(getOptionsSchema, options, 'options').views, wanted);
       const now = this.#now();
-      return this.#inTransaction('write', 'reading values', () => this.#readSubject(c, tag, wanted, now) as GetResult<C, K>);
+      return this.#inTransaction('write', 'reading values', () => this.#readSubject(c, tag, wanted, now, 'get', asked) as GetResult<C, K>);
     });
   }
 
@@ -551,18 +575,21 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
       attempt.categories = categories ?? [];
       const now = this.#now();
       const whole = categories === undefined;
-      const erased = await this.#inTransaction('write', 'erasing values', () => {
+      const done = await this.#inTransaction('write', 'erasing values', () => {
         this.#requireAccess().decideManagement('erase', c.role, c.purpose);
+        // Before the erase entry, which gives a subject never seen a pseudonym key of its own.
+        const hadPseudonym = this.#log.pseudonym(tag, false) !== null;
         const names = this.#eraseInTransaction(tag, categories, 'erase');
         this.#log.append(this.#record(c, 'erase', { tag, categories: names, detail: { scope: whole ? 'subject' : 'categories' } }, now));
+        let forgotten = 0;
         if (whole) {
           // Nothing may link the child to the vault any more: consents, approval scopes, pseudonym.
-          this.#repos.access.forgetSubject(tag);
+          forgotten = this.#repos.access.forgetSubject(tag);
           this.#log.forgetSubject(tag);
         }
-        return names;
+        return { names, pseudonymDestroyed: whole && hadPseudonym, found: names.length > 0 || hadPseudonym || forgotten > 0 };
       });
-      return { erased, erasedAt: new Date(now), pseudonymDestroyed: whole, walCleared: truncateWal(this.#db) };
+      return { erased: done.names, erasedAt: new Date(now), pseudonymDestroyed: done.pseudonymDestroyed, found: done.found, walCleared: truncateWal(this.#db) };
     });
   }
 
@@ -615,7 +642,8 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
       const now = this.#now();
       return await writeTransaction(this.#db, 'reading status', () => {
         this.#log.append(this.#record(c, 'status', {}, now));
-        const counts = new Map(this.#repos.records.countByCategory().map((row) => [row.category, row]));
+        const cutoffs = new Map(Object.keys(this.#categories).map((name) => [name, now - this.#retentionDays(name) * DAY_MS]));
+        const counts = new Map(this.#repos.records.countByCategory(cutoffs).map((row) => [row.category, row]));
         return {
           vaultId: this.id,
           formatVersion: this.#meta.formatVersion,
@@ -626,8 +654,9 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
           categories: Object.keys(this.#categories).map((name) => ({
             name,
             retentionDays: this.#retentionDays(name),
-            values: counts.get(name)?.count ?? 0,
-            plaintextBytes: counts.get(name)?.bytes ?? 0,
+            values: (counts.get(name)?.count ?? 0) - (counts.get(name)?.expired ?? 0),
+            plaintextBytes: (counts.get(name)?.bytes ?? 0) - (counts.get(name)?.expiredBytes ?? 0),
+            expired: counts.get(name)?.expired ?? 0,
           })),
           keks: this.#repos.keks.usage().map(kekInfo),
           audit: { entries: this.#repos.audit.head()?.seq ?? 0, lastCheckpoint: this.#repos.audit.lastCheckpoint()?.seq ?? null },
@@ -692,13 +721,17 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
    * Inside a write transaction: decides the read, decrypts the subject's current values in the
    * views the grant allows (a `presence` view is never decrypted) and records the read.
    */
-  #readSubject(c: Context, tag: Uint8Array, wanted: readonly string[], now: number, action: 'get' | 'export' = 'get'): Record<string, Sensitive<unknown>> {
-    const decision = this.#decide(c, action, tag, wanted, now);
-    const precision = this.#access?.policy.coarsePrecisionDegrees ?? 0.1;
-    const result: Record<string, Sensitive<unknown>> = {};
+  #readSubject(c: Context, tag: Uint8Array, wanted: readonly string[], now: number, action: 'get' | 'export' = 'get', asked?: ReadonlyMap<string, View>): Record<string, Sensitive<unknown>> {
+    const rows = new Map<string, RecordRow>();
     for (const category of wanted) {
       const row = this.#repos.records.find(tag, category);
-      if (row === undefined || this.#expired(category, row.writtenAt, now)) continue;
+      if (row !== undefined && !this.#expired(category, row.writtenAt, now)) rows.set(category, row);
+    }
+    const granted = this.#decide(c, action, tag, wanted, now, rows.size === 0);
+    const decision = asked === undefined ? granted : { ...granted, views: narrowViews(granted.views, asked) };
+    const precision = this.#access?.policy.coarsePrecisionDegrees ?? 0.1;
+    const result: Record<string, Sensitive<unknown>> = {};
+    for (const [category, row] of rows) {
       const view = decision.views.get(category) ?? 'presence';
       result[category] =
         view === 'presence' ? new Sensitive(undefined, category, view) : new Sensitive(applyView(category, view, this.#openValue(tag, row), precision), category, view);
@@ -833,8 +866,8 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
   }
 
   /** Inside the operation's transaction: the access decision (throws a refusal code). */
-  #decide(c: Context, action: DataAction, tag: Uint8Array, categories: readonly string[], now: number): AccessDecision {
-    return this.#requireAccess().decide({ action, actor: c.actor, role: c.role, purpose: c.purpose, approval: c.approval, subjectTag: tag, categories, now });
+  #decide(c: Context, action: DataAction, tag: Uint8Array, categories: readonly string[], now: number, nothingHeld = false): AccessDecision {
+    return this.#requireAccess().decide({ action, actor: c.actor, role: c.role, purpose: c.purpose, approval: c.approval, subjectTag: tag, categories, now, nothingHeld });
   }
 
   /** Runs a management operation: the role must hold a grant for (action, ctx.purpose). */
@@ -880,6 +913,20 @@ export class Vault<C extends CategoryMap = BuiltInCategories> {
     const t = this.#clock().getTime();
     if (!Number.isFinite(t)) throw new VaultError('VALIDATION', 'now: the clock returned an invalid date', { field: 'now' });
     return t;
+  }
+
+  /** `get`'s asked-for views: each for a category asked for, and one that applies to it. */
+  #parseViews(views: Readonly<Record<string, View>> | undefined, wanted: readonly string[]): Map<string, View> | undefined {
+    if (views === undefined) return undefined;
+    const asked = new Map<string, View>();
+    for (const [category, view] of Object.entries(views)) {
+      const field = `options.views.${safeKey(category)}`;
+      if (!wanted.includes(category)) throw new VaultError('VALIDATION', `${field}: not among the categories asked for`, { field });
+      const only = VIEW_APPLIES_TO[view];
+      if (only !== undefined && only !== category) throw new VaultError('VALIDATION', `${field}: the ${view} view applies to ${only} only`, { field });
+      asked.set(category, view);
+    }
+    return asked;
   }
 
   #parseCategoryList(categories: unknown, field: string): string[] {

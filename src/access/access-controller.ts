@@ -9,7 +9,9 @@
  *   5. approval          staff roles: a valid officer approval for this read    APPROVAL_REQUIRED
  *   6. read limit        the actor's reads in the last 60 minutes               RATE_LIMITED
  *
- * Step 3 is skipped for consent-exempt purposes; 5 and 6 apply to reads (get, export).
+ * Step 3 is skipped for consent-exempt purposes; 5 and 6 apply to reads (get, export). A read of
+ * categories in which the subject holds nothing skips 3–5 once 1 and 2 allow it: nothing flows,
+ * and the caller can tell "nothing held" (a 404) from a refusal (a 403). It is still counted (6).
  * Management actions (erase, consent, status, audit, keys, retention) need only step 1 and go
  * through `decideManagement`: nothing may stand in the way of deleting a child's data or of
  * recording what the guardian decided.
@@ -17,8 +19,8 @@
 import { splitCategories } from '../audit/entry.js';
 import { VaultError, type ErrorCode } from '../errors.js';
 import type { AccessRepository, ApprovalRow, ConsentRow } from '../store/access-repository.js';
-import { addReads, readsInWindow, WINDOW_MINUTES } from './read-window.js';
-import { PROTECTIONS, type DataAction, type ManagementAction, type Policy, type Protection, type ResolvedGrant, type View } from '../schema/policy.js';
+import { addReads, msUntilBelowLimit, readsInWindow, WINDOW_MINUTES } from './read-window.js';
+import { PROTECTIONS, READ_ACTIONS, type DataAction, type ManagementAction, type Policy, type Protection, type ResolvedGrant, type View } from '../schema/policy.js';
 
 /** The refusal codes, in decision order. */
 export const ACCESS_CODES = ['ACCESS_DENIED', 'PURPOSE_NOT_ALLOWED', 'CONSENT_REQUIRED', 'PROTECTION_ACTIVE', 'APPROVAL_REQUIRED', 'RATE_LIMITED'] as const satisfies readonly ErrorCode[];
@@ -39,6 +41,8 @@ export interface AccessRequest {
   readonly subjectTag: Uint8Array;
   readonly categories: readonly string[];
   readonly now: number;
+  /** A read where the subject holds no live value in any category asked for. */
+  readonly nothingHeld?: boolean;
 }
 
 export interface AccessDecision {
@@ -114,7 +118,13 @@ export class AccessController {
     if (purpose === undefined) refuse('PURPOSE_NOT_ALLOWED', `purpose ${req.purpose} is not declared in the policy`);
     const outside = req.categories.filter((c) => !purpose.categories.has(c));
     if (outside.length > 0) refuse('PURPOSE_NOT_ALLOWED', `purpose ${req.purpose} does not cover ${outside.join(', ')}`);
-    const reading = req.action === 'get' || req.action === 'export';
+    const reading = READ_ACTIONS.includes(req.action);
+    const views = new Map<string, View>();
+    for (const category of req.categories) views.set(category, grant.views.get(category) ?? 'presence');
+    if (reading && req.nothingHeld === true) {
+      if (role.maxReadsPerHour !== null) this.#countRead(req, role.maxReadsPerHour);
+      return { views, consentIds: [], approvalId: null };
+    }
     const checksLocation = reading && purpose.displaysToOthers && req.categories.includes('location');
     // Read once, for both the consent step and the protection step.
     const allActive = purpose.consent === 'required' || checksLocation ? this.activeConsents(req.subjectTag, req.now) : [];
@@ -124,7 +134,7 @@ export class AccessController {
       const active = allActive.filter((c) => c.purpose === req.purpose);
       const uncovered = req.categories.filter((cat) => !active.some((c) => categoriesOf(c).includes(cat)));
       if (uncovered.length > 0) {
-        const stale = this.#consents(req.subjectTag).some((c) => c.purpose === req.purpose && this.#live(c, req.now) && this.isStale(c));
+        const stale = this.#consents(req.subjectTag).some((c) => c.purpose === req.purpose && this.isLive(c, req.now) && this.isStale(c));
         refuse(
           'CONSENT_REQUIRED',
           stale
@@ -138,8 +148,6 @@ export class AccessController {
     if (checksLocation && this.#protectionsFrom(allActive).locationConcealed) {
       refuse('PROTECTION_ACTIVE', `the child's location is concealed: purpose ${req.purpose} shows data to others, and no guardian consent lifts the protection`);
     }
-    const views = new Map<string, View>();
-    for (const category of req.categories) views.set(category, grant.views.get(category) ?? 'presence');
     if (!reading) return { views, consentIds, approvalId: null };
     // 5. officer approval for staff roles
     const approval = role.requiresApproval ? this.#checkApproval(req) : null;
@@ -163,8 +171,10 @@ export class AccessController {
     const pending = this.#pending.get(req.actor) ?? new Map<number, number>();
     let mine = 0;
     for (const [m, n] of pending) if (m > since) mine += n;
-    if (readsInWindow(this.#repo.readCounter(req.actor), minute) + mine >= limit) {
-      refuse('RATE_LIMITED', `actor ${req.actor} reached ${limit} reads in the last hour (role ${req.role}); this guards against bulk copying`);
+    const counter = this.#repo.readCounter(req.actor);
+    if (readsInWindow(counter, minute) + mine >= limit) {
+      const retryAfterMs = msUntilBelowLimit(counter, pending, minute, limit, req.now);
+      throw new VaultError('RATE_LIMITED', `actor ${req.actor} reached ${limit} reads in the last hour (role ${req.role}); this guards against bulk copying; retry in ${Math.ceil(retryAfterMs / 1000)} s`, { retryAfterMs });
     }
     pending.set(minute, (pending.get(minute) ?? 0) + 1);
     this.#pending.set(req.actor, pending);
@@ -219,7 +229,8 @@ export class AccessController {
     return this.#repo.consents(subjectTag);
   }
 
-  #live(c: ConsentRow, now: number): boolean {
+  /** Not withdrawn and not expired (stale or not). */
+  isLive(c: Pick<ConsentRow, 'withdrawnAt' | 'expiresAt'>, now: number): boolean {
     return c.withdrawnAt === null && (c.expiresAt === null || c.expiresAt > now);
   }
 
@@ -235,7 +246,7 @@ export class AccessController {
 
   /** Consents that count now: not withdrawn, not expired, not stale. */
   activeConsents(subjectTag: Uint8Array, now: number): ConsentRow[] {
-    return this.#consents(subjectTag).filter((c) => this.#live(c, now) && !this.isStale(c));
+    return this.#consents(subjectTag).filter((c) => this.isLive(c, now) && !this.isStale(c));
   }
 
   /**

@@ -7,6 +7,7 @@
 import type { ReadCounterRow } from '../store/access-repository.js';
 
 export const WINDOW_MINUTES = 60;
+const MINUTE_MS = 60_000;
 const SLOT_BYTES = 4;
 
 function view(counts: Uint8Array): DataView {
@@ -23,6 +24,30 @@ export function readsInWindow(row: ReadCounterRow | undefined, minute: number): 
   // A row ahead of `minute` (another process's clock) counts whole: fail closed.
   for (let i = Math.max(0, shift); i < WINDOW_MINUTES; i++) total += counts.getUint32(i * SLOT_BYTES);
   return total;
+}
+
+/**
+ * How long until the reads still in the window (the row's and `extra`, this process's uncounted
+ * reads by minute) fall below `limit`: a read made in minute m leaves the window when minute
+ * m + 60 begins. The `retryAfterMs` of a RATE_LIMITED refusal.
+ */
+export function msUntilBelowLimit(row: ReadCounterRow | undefined, extra: ReadonlyMap<number, number>, minute: number, limit: number, now: number): number {
+  const byMinute = new Map<number, number>();
+  const add = (m: number, n: number): void => {
+    if (n > 0 && m > minute - WINDOW_MINUTES) byMinute.set(m, (byMinute.get(m) ?? 0) + n);
+  };
+  if (row !== undefined) {
+    const counts = view(row.counts);
+    for (let i = 0; i < WINDOW_MINUTES; i++) add(row.minute - (WINDOW_MINUTES - 1 - i), counts.getUint32(i * SLOT_BYTES));
+  }
+  for (const [m, n] of extra) add(m, n);
+  let inWindow = 0;
+  for (const n of byMinute.values()) inWindow += n;
+  for (const m of [...byMinute.keys()].sort((a, b) => a - b)) {
+    inWindow -= byMinute.get(m) ?? 0;
+    if (inWindow < limit) return Math.max(0, (m + WINDOW_MINUTES) * MINUTE_MS - now);
+  }
+  return 0;
 }
 
 /**

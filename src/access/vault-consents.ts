@@ -122,7 +122,10 @@ export class VaultConsents {
         // A consent to nothing would still lift the purpose's protective defaults.
         throw new VaultError('VALIDATION', `consent.categories: purpose ${g.purpose} needs the categories consented to`, { field: 'consent.categories' });
       }
-      if (!policy.noticeOrder.has(g.noticeVersion)) throw new VaultError('VALIDATION', 'consent.noticeVersion: not a notice version of the policy', { field: 'consent.noticeVersion' });
+      if (!policy.noticeOrder.has(g.noticeVersion)) {
+        const versions = [...policy.noticeOrder.keys()].join(', ');
+        throw new VaultError('VALIDATION', `consent.noticeVersion: not a notice version of the policy (it has ${versions}; the current one is ${policy.currentNotice})`, { field: 'consent.noticeVersion' });
+      }
       if (controller.isStale({ purpose: g.purpose, noticeVersion: g.noticeVersion })) {
         throw new VaultError('VALIDATION', `consent.noticeVersion: the notice for purpose ${g.purpose} changed after this version; show the guardian the current notice (${policy.currentNotice})`, { field: 'consent.noticeVersion' });
       }
@@ -144,7 +147,7 @@ export class VaultConsents {
         controller.decideManagement('consent', c.role, g.purpose);
         // The same grant again (a retried request, a double click) is the consent already held,
         // not a second one: it is recorded, and answered with the first one's id.
-        const same = this.#deps.repo.consents(tag).find((held) => held.withdrawnAt === null && (held.expiresAt === null || held.expiresAt > now) && sameGrant(held, row));
+        const same = this.#deps.repo.consents(tag).find((held) => controller.isLive(held, now) && sameGrant(held, row));
         if (same === undefined) this.#deps.repo.insertConsent(row);
         const detail = { purpose: g.purpose, notice: g.noticeVersion, verification: g.verification, ...(same === undefined ? {} : { repeated: true }) };
         this.#deps.append(this.#deps.record(c, 'consent.grant', { tag, categories: g.categories, consent: (same ?? row).id, detail }));

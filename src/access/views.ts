@@ -10,7 +10,7 @@
  *   widened to match; the time kept.
  * - `presence`: nothing but the fact that a value exists (the value is not even decrypted).
  */
-import type { View } from '../schema/policy.js';
+import { VIEW_RANK, type View } from '../schema/policy.js';
 
 const KM_PER_DEGREE = 111.32;
 
@@ -63,4 +63,14 @@ export function applyView(category: string, view: Exclude<View, 'presence'>, val
   }
   // The policy loader refuses masked/coarse on other categories; fail closed if one slips through.
   throw new Error(`view ${view} does not apply to ${category}`);
+}
+
+/** The views to serve when a caller asks for narrower ones than its grant: per category, the narrower. */
+export function narrowViews(granted: ReadonlyMap<string, View>, asked: ReadonlyMap<string, View>): Map<string, View> {
+  const served = new Map(granted);
+  for (const [category, view] of asked) {
+    const grant = served.get(category) ?? 'presence';
+    if (VIEW_RANK[view] < VIEW_RANK[grant]) served.set(category, view);
+  }
+  return served;
 }

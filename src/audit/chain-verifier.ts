@@ -10,6 +10,10 @@
  * apart, nor the last one that far from the end — so deleting checkpoints to re-hash a forged chain
  * is caught; the chain reaches the last checkpoint (a tail cut before it is caught) and, for
  * exports, the head the export announced.
+ *
+ * A filtered export (format 2) leaves stretches out: `resume` takes the chain's hash before an
+ * entry as the export claims it, and a checkpoint may restart the chain at its signed hash. Either
+ * way, what follows is proved only by the next signed checkpoint the chain reaches.
  */
 import { equalBytes } from '../crypto/hash.js';
 import { verifySignature } from '../crypto/signing.js';
@@ -79,6 +83,10 @@ export class ChainVerifier {
   #entries = 0;
   #elided = 0;
   #checkpoints = 0;
+  /** Entries passed over by `resume` or a restarting checkpoint (neither shown nor digests). */
+  #omitted = 0;
+  /** Where the chain was last proved or taken up (a checkpoint, or a `resume`): the next checkpoint must be within the interval. */
+  #segmentStart = 0;
   #lastCheckpoint: CheckpointInput | null = null;
   #problem: ChainProblem | null = null;
   /** `#hash` as the hex text a row held for it, when known (null after an elided digest). */
@@ -95,11 +103,40 @@ export class ChainVerifier {
     this.#hash = start?.hash ?? genesis;
     this.#seq = start?.seq ?? 0;
     this.#lastCheckpoint = start?.lastCheckpoint ?? null;
+    this.#segmentStart = this.#lastCheckpoint?.seq ?? 0;
     this.#every = checkpointEvery;
   }
 
   get failed(): boolean {
     return this.#problem !== null;
+  }
+
+  /** The seq the chain has reached. */
+  get seq(): number {
+    return this.#seq;
+  }
+
+  /** Entries passed over (by `resume` or a restarting checkpoint) so far. */
+  get omitted(): number {
+    return this.#omitted;
+  }
+
+  /**
+   * Takes up the chain at `seq` with `hash`, the chain's hash there as a filtered export claims it
+   * (its `chain` record), passing over the entries since the last checkpoint. Nothing proves the
+   * claim until the next checkpoint: the entries fed after it must hash up to that checkpoint's
+   * signed hash, which a wrong `hash` (or a wrong `seq`, inside every digest) cannot reach.
+   */
+  resume(seq: number, hash: Uint8Array): void {
+    this.#guard(() => {
+      if (this.#lastCheckpoint === null) throw new ChainBroken({ seq: 0, message: 'the genesis checkpoint (seq 0) is missing: checkpoints were deleted' });
+      if (seq <= this.#seq) throw new ChainBroken({ seq, message: `the chain record at seq ${seq} does not pass over any entry (the chain is at ${this.#seq}): the file was edited` });
+      this.#omitted += seq - this.#seq;
+      this.#seq = seq;
+      this.#hash = hash;
+      this.#hashHex = null;
+      this.#segmentStart = seq;
+    });
   }
 
   /** Feeds the next full entry (with the prev_hash and hash it claims). */
@@ -144,8 +181,12 @@ export class ChainVerifier {
     });
   }
 
-  /** Feeds a checkpoint; it must come after the entry it covers. */
-  checkpoint(c: CheckpointInput): void {
+  /**
+   * Feeds a checkpoint; it must come after the entry it covers. `restart` (a filtered export,
+   * format 2): the checkpoint may lie ahead of the chain, which it then takes up at its signed
+   * hash, passing over the entries between.
+   */
+  checkpoint(c: CheckpointInput, options: { readonly restart?: boolean } = {}): void {
     this.#guard(() => {
       if (!verifySignature(this.#publicKey, checkpointMessage(this.#vaultId, c.seq, c.hash, c.ts, this.#every), c.signature)) {
         throw new ChainBroken({ seq: c.seq, message: `checkpoint at seq ${c.seq} has an invalid signature: forged or modified (or signed by another vault's key, or for another interval)` });
@@ -154,8 +195,15 @@ export class ChainVerifier {
       if (previous === null && c.seq !== 0) {
         throw new ChainBroken({ seq: 0, message: 'the genesis checkpoint (seq 0) is missing: checkpoints were deleted' });
       }
-      if (previous !== null && c.seq - previous > this.#every) {
-        throw new ChainBroken({ seq: previous + this.#every, message: `no checkpoint between seq ${previous} and ${c.seq}, though one is signed every ${this.#every} entries: checkpoints were deleted` });
+      if (options.restart === true && previous !== null && c.seq > this.#seq) {
+        // Signed: its hash is the chain's at its seq, whatever came before.
+        this.#omitted += c.seq - this.#seq;
+        this.#advance(c.seq, c.hash);
+        this.#segmentStart = c.seq;
+      }
+      const start = this.#segmentStart;
+      if (previous !== null && c.seq - start > this.#every) {
+        throw new ChainBroken({ seq: start + this.#every, message: `no checkpoint between seq ${start} and ${c.seq}, though one is signed every ${this.#every} entries: checkpoints were deleted` });
       }
       if (c.seq > this.#seq) {
         throw new ChainBroken({ seq: this.#seq + 1, message: `the log ends at seq ${this.#seq} but a signed checkpoint covers seq ${c.seq}: entries after ${this.#seq} were removed` });
@@ -170,6 +218,7 @@ export class ChainVerifier {
         throw new ChainBroken({ seq: c.seq, message: `checkpoint at seq ${c.seq} repeats or precedes the one at ${previous}` });
       }
       this.#lastCheckpoint = c;
+      this.#segmentStart = c.seq;
       this.#checkpoints++;
     });
   }

@@ -3,15 +3,20 @@
  * the given public key, the order of records, the filter the header announces, the written form
  * of each record, and the chain through `ChainVerifier`. The readers in verify-file.ts feed it
  * validated records with their line numbers; it stops at the first problem and remembers its line.
+ * The header's format name says which version's rules apply (docs/audit.md, "Rules for verifiers").
  */
 import type { z } from 'zod';
 import { toHex } from '../format/ids.js';
 import { formatIssues } from '../schema/zod-errors.js';
 import { ChainVerifier, type ChainProblem, type ChainReport } from './chain-verifier.js';
 import { verifySignature } from '../crypto/signing.js';
-import { exportSealMessage, genesisHash, ROW, type EntryRow } from './entry.js';
+import { genesisHash, ROW, type EntryRow } from './entry.js';
 import {
   checkpointFromLine,
+  formatVersion,
+  RECORD_TYPES_OF,
+  sealMessage,
+  type ChainLine,
   columnOfField,
   entryLineToRow,
   filterFromHeader,
@@ -25,6 +30,7 @@ import {
   type HeaderLine,
   sealedFilterJson,
 } from './export-format.js';
+import { fromHex } from './export-text.js';
 
 /** The result of verifying an export file: the chain report, the format and the problem's line. */
 export type FileVerifyReport = ChainReport & {
@@ -32,9 +38,17 @@ export type FileVerifyReport = ChainReport & {
   readonly format: 'jsonl' | 'csv' | null;
   /** The line of the problem (null when the file verified). */
   readonly line: number | null;
+  /** Entries a filtered export (format 2) leaves out entirely: neither shown nor as digests. */
+  readonly omitted: number;
 };
 
-const RECORD_TYPES: readonly string[] = ['header', 'entry', 'elided', 'checkpoint'];
+/** Every record type of every version this reader knows (before the header says which version). */
+const ALL_RECORD_TYPES: readonly string[] = RECORD_TYPES_OF[2];
+
+/** A list of names for a message: `a, b or c`. */
+function orList(names: readonly string[]): string {
+  return names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} or ${names[names.length - 1] ?? ''}`;
+}
 
 /**
  * How a record was written: each check rebuilds the record from its values and compares it with
@@ -43,6 +57,7 @@ const RECORD_TYPES: readonly string[] = ['header', 'entry', 'elided', 'checkpoin
  */
 export interface WrittenForm {
   header(h: HeaderLine): string | null;
+  chain(c: ChainLine): string | null;
   entry(r: EntryRow): string | null;
   elided(e: ElidedLine): string | null;
   checkpoint(c: CheckpointLine): string | null;
@@ -57,6 +72,7 @@ export interface EntryRecord {
 
 export type ValidRecord =
   | { readonly type: 'header'; readonly data: HeaderLine }
+  | { readonly type: 'chain'; readonly data: ChainLine }
   | { readonly type: 'entry'; readonly data: EntryRecord }
   | { readonly type: 'elided'; readonly data: ElidedLine }
   | { readonly type: 'checkpoint'; readonly data: CheckpointLine };
@@ -79,6 +95,12 @@ export class ExportChecker {
   /** The filter's pseudonym as hex (rows hold hex), or null. */
   #subjectHex: string | null = null;
   #unfiltered = true;
+  /** The header's format version (2 until a header says otherwise). */
+  #version: 1 | 2 = 2;
+  /** Format 2, filtered: stretches without an entry shown are left out (chain records, restarting checkpoints). */
+  #sparse = false;
+  /** The type of the last record accepted (null before the header). */
+  #previous: ExportRecordType | null = null;
   /** The final checkpoint (at the header's head) has been read: nothing may follow. */
   #complete = false;
   #problem: ChainProblem | null = null;
@@ -104,8 +126,9 @@ export class ExportChecker {
 
   /** Checks a record's type against its position; false (after failing) when it is out of place. */
   expectType(type: string, line: number): type is ExportRecordType {
-    if (!RECORD_TYPES.includes(type)) {
-      this.fail(line, `line ${line}: type must be header, entry, elided or checkpoint`);
+    const known = this.#header === null ? ALL_RECORD_TYPES : RECORD_TYPES_OF[this.#version];
+    if (!known.includes(type)) {
+      this.fail(line, `line ${line}: type must be ${orList(known)}`);
       return false;
     }
     if (this.#header === null && type !== 'header') {
@@ -120,6 +143,10 @@ export class ExportChecker {
       this.fail(line, `line ${line} follows the final checkpoint (at the export head, seq ${this.#header?.head ?? 0}): lines were appended`);
       return false;
     }
+    if (this.#previous === 'chain' && type !== 'entry') {
+      this.fail(line, `line ${line}: a chain record must be followed by the entry after it, not by a ${type} record: the file was edited`);
+      return false;
+    }
     return true;
   }
 
@@ -128,6 +155,9 @@ export class ExportChecker {
     switch (r.type) {
       case 'header':
         this.#onHeader(r.data, line, form);
+        break;
+      case 'chain':
+        this.#onChain(r.data, line, form);
         break;
       case 'entry':
         this.#onEntry(r.data, line, form);
@@ -139,6 +169,7 @@ export class ExportChecker {
         this.#onCheckpoint(r.data, line, form);
         break;
     }
+    this.#previous = r.type;
   }
 
   #onHeader(h: HeaderLine, line: number, form: WrittenForm): void {
@@ -161,12 +192,32 @@ export class ExportChecker {
     this.#filter = filterFromHeader(h.filter);
     this.#subjectHex = h.filter.subject;
     this.#unfiltered = Object.values(h.filter).every((v) => v === null);
-    const seal = exportSealMessage(vaultId, h.head, Date.parse(h.exportedAt), h.checkpointEvery, sealedFilterJson(h.filter));
+    this.#version = formatVersion(h.format);
+    this.#sparse = this.#version === 2 && !this.#unfiltered;
+    const seal = sealMessage(h.format, vaultId, h.head, Date.parse(h.exportedAt), h.checkpointEvery, sealedFilterJson(h.filter));
     if (!verifySignature(this.#publicKey, seal, Buffer.from(h.signature, 'hex'))) {
       this.fail(line, `line ${line}: the header's signature does not match its head, time, interval or filter: the header was edited, or the file was cut and re-headed`);
       return;
     }
     this.#verifier = new ChainVerifier(vaultId, Buffer.from(h.genesis, 'hex'), this.#publicKey, h.checkpointEvery);
+  }
+
+  /** Format 2: the chain's hash before the first entry of a stretch, in a filtered export right after a checkpoint. */
+  #onChain(data: ChainLine, line: number, form: WrittenForm): void {
+    const verifier = this.#verifier;
+    if (verifier === null) return;
+    if (this.#unfiltered) {
+      this.fail(line, `line ${line}: an unfiltered export leaves out entries ${verifier.seq + 1}-${data.seq}: their contents were removed`, verifier.seq + 1);
+      return;
+    }
+    if (this.#previous !== 'checkpoint') {
+      this.fail(line, `line ${line}: the chain record at seq ${data.seq} does not follow a checkpoint: a filtered export takes up the chain only after one (the file was edited)`, data.seq);
+      return;
+    }
+    verifier.resume(data.seq, fromHex(data.hash));
+    if (this.#noteChainProblem(line)) return;
+    const where = form.chain(data);
+    if (where !== null) this.fail(line, `line ${line}: the chain record at seq ${data.seq} ${edited(where)}`, data.seq);
   }
 
   #onEntry(data: EntryRecord, line: number, form: WrittenForm): void {
@@ -194,6 +245,11 @@ export class ExportChecker {
       this.fail(line, `line ${line}: an unfiltered export leaves out entries ${data.from}-${data.from + data.digests.length - 1}: their contents were removed`, data.from);
       return;
     }
+    if (this.#sparse && this.#previous === 'checkpoint') {
+      // The writer starts every stretch at an entry it shows (after a chain record): one written form.
+      this.fail(line, `line ${line}: digests follow the checkpoint before them: a filtered export starts each stretch with the first entry it shows (the file was edited)`, data.from);
+      return;
+    }
     for (let i = 0; i < data.digests.length; i++) {
       verifier.elided(data.from + i, Buffer.from(data.digests[i] ?? '', 'hex'));
       if (this.#noteChainProblem(line)) return;
@@ -206,7 +262,13 @@ export class ExportChecker {
     const verifier = this.#verifier;
     const header = this.#header;
     if (verifier === null || header === null) return;
-    verifier.checkpoint(checkpointFromLine(data));
+    // Format 2, filtered: the final checkpoint may follow the last stretch's directly, skipping what the export leaves out.
+    const restart = this.#sparse && this.#previous === 'checkpoint' && data.seq > verifier.seq;
+    if (restart && data.seq !== header.head) {
+      this.fail(line, `line ${line}: the checkpoint at seq ${data.seq} follows the checkpoint before it directly, but only the export's final checkpoint may (the file was edited)`, data.seq);
+      return;
+    }
+    verifier.checkpoint(checkpointFromLine(data), { restart });
     if (this.#noteChainProblem(line)) return;
     const where = form.checkpoint(data);
     if (where !== null) {
@@ -234,10 +296,10 @@ export class ExportChecker {
     const verifier = this.#verifier;
     if (verifier === null) {
       const problem = this.#problem ?? { seq: null, message: this.lastLine === 0 ? 'line 1: the file is empty: it is not an audit export' : 'the file holds no export header' };
-      return { ok: false, entries: 0, elided: 0, checkpoints: 0, head: null, lastCheckpoint: null, problem, format, line: this.#problemLine ?? Math.max(1, this.lastLine) };
+      return { ok: false, entries: 0, elided: 0, omitted: 0, checkpoints: 0, head: null, lastCheckpoint: null, problem, format, line: this.#problemLine ?? Math.max(1, this.lastLine) };
     }
     const report = verifier.finish({ expectedHead: this.#header?.head ?? 0, requireFinalCheckpoint: true });
-    return { ...report, format, line: report.ok ? null : (this.#problemLine ?? this.lastLine) };
+    return { ...report, omitted: verifier.omitted, format, line: report.ok ? null : (this.#problemLine ?? this.lastLine) };
   }
 }
 

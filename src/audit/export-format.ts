@@ -1,7 +1,8 @@
 /**
- * The audit export format `childvault-audit-export/1` (docs/audit.md, "Exports"): the four record
- * types, their zod schemas, and their one text form in JSON Lines and in CSV — the entry's derived
- * from its declaration (entry.ts `ENTRY_FIELDS`), so that adding a field there adds it here.
+ * The audit export format `childvault-audit-export/2` (docs/audit.md, "Exports"), and version 1,
+ * which it still reads: the five record types, their zod schemas, and their one text form in JSON
+ * Lines and in CSV — the entry's derived from its declaration (entry.ts `ENTRY_FIELDS`), so that
+ * adding a field there adds it here.
  *
  * Why one module for both directions: the writer and the offline verifier must agree byte for
  * byte. Every record has exactly one text form (the `*JsonLine` / `*CsvCells` functions), and the
@@ -13,6 +14,7 @@
  */
 import { z } from 'zod';
 import { needs, VaultError } from '../errors.js';
+import { encodeCanonical, u64 } from '../format/canonical.js';
 import { toHex } from '../format/ids.js';
 import { safe } from '../schema/zod-errors.js';
 import {
@@ -23,6 +25,7 @@ import {
   canonicalDetail,
   detailProblem,
   ENTRY_FIELD_COUNT,
+  exportSealMessage,
   ENTRY_FIELDS,
   FIELD_KINDS,
   hasLoneSurrogate,
@@ -39,8 +42,25 @@ import {
 import type { CheckpointRow } from '../store/audit-repository.js';
 import { fromHex, hexOf, isoOf, jsonString, PLAIN_JSON } from './export-text.js';
 
-/** The format name in every JSON Lines header; a reader refuses any other. */
-export const EXPORT_FORMAT = 'childvault-audit-export/1';
+/**
+ * The format an export is written in. Version 2 added the `chain` record, with which a filtered
+ * export leaves out entirely the stretches of the log it shows nothing of (docs/audit.md, "What a
+ * filtered export proves").
+ */
+export const EXPORT_FORMAT = 'childvault-audit-export/2';
+
+/** Version 1: a filtered export carries the digest of every entry it leaves out. Still read (and written on request). */
+export const EXPORT_FORMAT_V1 = 'childvault-audit-export/1';
+
+/** The format names a reader accepts; it refuses any other. */
+export const EXPORT_FORMATS = [EXPORT_FORMAT_V1, EXPORT_FORMAT] as const;
+
+export type ExportFormatName = (typeof EXPORT_FORMATS)[number];
+
+/** The version number of a format name (1 or 2). */
+export function formatVersion(format: ExportFormatName): 1 | 2 {
+  return format === EXPORT_FORMAT_V1 ? 1 : 2;
+}
 
 /** At most this many digests per `elided` record. */
 export const MAX_ELIDED_PER_LINE = 1000;
@@ -50,17 +70,27 @@ type Fields = typeof ENTRY_FIELDS;
 const ENTRY_COLUMNS = ENTRY_FIELDS.map((f) => f.column) as unknown as EntryColumns;
 
 /**
- * The CSV columns, in order; the CSV header row is these names joined by `,`. The entry's columns
- * come right after `type`; checkpoints reuse `seq`, `ts` and `hash`, elided runs `seq` (the run's
- * first seq); the rest are the header's, and `signature` is shared with checkpoints. The list
- * itself stands for the format version (CSV has no format column): a new version would change it.
+ * The CSV columns of version 1, in order; its CSV header row is these names joined by `,`. The
+ * entry's columns come right after `type`; checkpoints reuse `seq`, `ts` and `hash`, elided runs
+ * `seq` (the run's first seq); the rest are the header's, and `signature` is shared with
+ * checkpoints. Version 1 has no format column: this list stands for it.
  */
-export const CSV_COLUMNS = ['type', ...ENTRY_COLUMNS, 'signature', 'digests', 'vault_id', 'public_key', 'genesis', 'head', 'exported_at', 'filter', 'checkpoint_every'] as const;
+export const CSV_COLUMNS_V1 = ['type', ...ENTRY_COLUMNS, 'signature', 'digests', 'vault_id', 'public_key', 'genesis', 'head', 'exported_at', 'filter', 'checkpoint_every'] as const;
+
+/**
+ * The CSV columns of version 2: version 1's and `format`, which the header record fills with the
+ * format name (so a later version can keep these columns and still say which it is). A `chain`
+ * record uses `seq` and `hash`.
+ */
+export const CSV_COLUMNS = [...CSV_COLUMNS_V1, 'format'] as const;
 
 export type CsvColumn = (typeof CSV_COLUMNS)[number];
 
 /** The CSV header row, without its terminator. */
 export const CSV_HEADER = CSV_COLUMNS.join(',');
+
+/** Version 1's CSV header row. */
+export const CSV_HEADER_V1 = CSV_COLUMNS_V1.join(',');
 
 /** The CSV column of each entry field, by field index. */
 const ENTRY_CSV_OFFSET = 1;
@@ -140,7 +170,7 @@ export const headerFilterSchema = z.strictObject({
 
 export const headerLineSchema = z.strictObject({
   type: z.literal('header'),
-  format: z.literal(EXPORT_FORMAT),
+  format: z.enum(EXPORT_FORMATS),
   vaultId: hex(16),
   publicKey: hex(32),
   genesis: hex(32),
@@ -148,7 +178,7 @@ export const headerLineSchema = z.strictObject({
   exportedAt: isoTime,
   filter: headerFilterSchema,
   checkpointEvery: z.number().int().min(1).max(1_000_000),
-  /** Ed25519 over exportSealMessage(vaultId, head, exportedAt, checkpointEvery, filter). */
+  /** Ed25519 over sealMessage(format, vaultId, head, exportedAt, checkpointEvery, filter). */
   signature: hex(64),
 });
 
@@ -158,6 +188,16 @@ export const elidedLineSchema = z.strictObject({
   type: z.literal('elided'),
   from: seq,
   digests: z.array(hex(32)).min(1).max(MAX_ELIDED_PER_LINE),
+});
+
+/**
+ * Version 2: the chain's hash at `seq`, as the next entry (seq + 1) claims it; the entries up to
+ * `seq` since the checkpoint before are left out. Only a signed checkpoint after it proves it.
+ */
+export const chainLineSchema = z.strictObject({
+  type: z.literal('chain'),
+  seq,
+  hash: hex(32),
 });
 
 export const checkpointLineSchema = z.strictObject({
@@ -173,15 +213,23 @@ export type HeaderLine = z.output<typeof headerLineSchema>;
 export type EntryLine = z.output<typeof entryLineSchema>;
 export type ElidedLine = z.output<typeof elidedLineSchema>;
 export type CheckpointLine = z.output<typeof checkpointLineSchema>;
-export type ExportRecordType = 'header' | 'entry' | 'elided' | 'checkpoint';
+export type ChainLine = z.output<typeof chainLineSchema>;
+export type ExportRecordType = 'header' | 'chain' | 'entry' | 'elided' | 'checkpoint';
 
 /** The schema of each record type. */
 export const RECORD_SCHEMAS = {
   header: headerLineSchema,
+  chain: chainLineSchema,
   entry: entryLineSchema,
   elided: elidedLineSchema,
   checkpoint: checkpointLineSchema,
 } as const;
+
+/** The record types of each version, in the order a message lists them. */
+export const RECORD_TYPES_OF: Readonly<Record<1 | 2, readonly ExportRecordType[]>> = {
+  1: ['header', 'entry', 'elided', 'checkpoint'],
+  2: ['header', 'chain', 'entry', 'elided', 'checkpoint'],
+};
 
 // ---------------------------------------------------------------------------------------------
 // Filters
@@ -256,6 +304,7 @@ export function filterFromHeader(h: HeaderFilter): ExportFilter {
 
 /** What a header says about the export. */
 export interface HeaderFields {
+  readonly format: ExportFormatName;
   readonly vaultId: Uint8Array;
   readonly publicKey: Uint8Array;
   readonly genesis: Uint8Array;
@@ -272,7 +321,7 @@ export interface HeaderFields {
 export function headerToJson(h: HeaderFields): HeaderLine {
   return {
     type: 'header',
-    format: EXPORT_FORMAT,
+    format: h.format,
     vaultId: toHex(h.vaultId),
     publicKey: toHex(h.publicKey),
     genesis: toHex(h.genesis),
@@ -291,6 +340,16 @@ export function headerToJson(h: HeaderFields): HeaderLine {
  */
 export function sealedFilterJson(f: HeaderFilter): string {
   return JSON.stringify({ since: f.since, until: f.until, subject: f.subject, actor: f.actor, action: f.action });
+}
+
+/**
+ * The bytes a header's signature covers. Version 1: exportSealMessage (domain `audit-export`).
+ * Version 2 signs the same fields under the domain `audit-export/2`, so its seal also says which
+ * rules the file is read by: relabelling one version as the other breaks it.
+ */
+export function sealMessage(format: ExportFormatName, vaultId: Uint8Array, head: number, exportedAt: number, checkpointEvery: number, filterJson: string): Uint8Array {
+  if (format === EXPORT_FORMAT_V1) return exportSealMessage(vaultId, head, exportedAt, checkpointEvery, filterJson);
+  return encodeCanonical('audit-export/2', [vaultId, u64(head), u64(exportedAt), checkpointEvery, filterJson]);
 }
 
 /** The one JSON text of a header record (no line terminator). */
@@ -313,6 +372,7 @@ export function headerCsvCells(h: HeaderLine): (string | null)[] {
     filter: sealedFilterJson(h.filter),
     checkpoint_every: String(h.checkpointEvery),
     signature: h.signature,
+    format: h.format,
   });
 }
 
@@ -504,6 +564,16 @@ export function elidedCsvCells(from: number, digests: readonly string[]): (strin
   return csvCells({ type: 'elided', seq: String(from), digests: digests.join(' ') });
 }
 
+/** The one JSON text of a chain record. */
+export function chainJsonLine(seq: number, hash: string): string {
+  return `{"type":"chain","seq":${seq},"hash":"${hash}"}`;
+}
+
+/** The CSV cells of a chain record. */
+export function chainCsvCells(seq: number, hash: string): (string | null)[] {
+  return csvCells({ type: 'chain', seq: String(seq), hash });
+}
+
 /** A stored checkpoint as an export record. */
 export function checkpointToJson(c: CheckpointRow): CheckpointLine {
   return { type: 'checkpoint', seq: c.seq, ts: isoOf(c.ts), hash: hexOf(c.hash), signature: hexOf(c.signature) };
@@ -538,7 +608,9 @@ const FIELDS_OF_TYPE: Record<ExportRecordType, Partial<Record<CsvColumn, string>
     filter: 'filter',
     checkpoint_every: 'checkpointEvery',
     signature: 'signature',
+    format: 'format',
   },
+  chain: { seq: 'seq', hash: 'hash' },
   entry: Object.fromEntries(ENTRY_FIELDS.map((f) => [f.column, f.name])),
   elided: { seq: 'from', digests: 'digests' },
   checkpoint: { seq: 'seq', ts: 'ts', hash: 'hash', signature: 'signature' },
@@ -587,8 +659,8 @@ function csvError(column: string, message: string): VaultError {
  * (a cell that should be empty, a JSON cell that does not parse).
  */
 export function csvCellsToRecord(type: ExportRecordType, cells: readonly string[]): Record<string, unknown> {
-  // The CSV header row (checked before any record) stands for the JSON header's format name.
-  const out: Record<string, unknown> = type === 'header' ? { type, format: EXPORT_FORMAT } : { type };
+  // (A version 1 record reaches here with the format cell its header row implies: see verify-file.ts.)
+  const out: Record<string, unknown> = { type };
   const fields = FIELDS_OF_TYPE[type];
   for (let i = 1; i < CSV_COLUMNS.length; i++) {
     const column = CSV_COLUMNS[i] as CsvColumn;

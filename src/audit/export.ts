@@ -1,7 +1,12 @@
 /**
- * Writes an audit export (docs/audit.md, "Exports"): a header, then every entry from seq 1 to the
- * head — in full when it matches the filter, else as its digest in an `elided` run — with each
- * checkpoint right after the entry it covers, ending with the signed checkpoint at the head.
+ * Writes an audit export (docs/audit.md, "Exports"): a header, then the entries from seq 1 to the
+ * head — in full when they match the filter — with each checkpoint right after the entry it
+ * covers, ending with the signed checkpoint at the head. An unfiltered export holds every entry
+ * and every checkpoint. A filtered one (format 2) holds only the stretches between checkpoints
+ * that show an entry: each starts with a `chain` record (the hash before its first entry shown),
+ * carries the digests of the entries it does not show, and ends at the signed checkpoint that
+ * proves it; the rest of the log is left out, so the file grows with what it shows, not with the
+ * log. (Format 1, written on request, carries the digest of every entry left out.)
  *
  * Why it is built this way: the log can hold millions of entries, so it streams in pages of
  * {@link EXPORT_PAGE_SIZE}, writes each page as one chunk and waits for `drain` before the next
@@ -14,24 +19,31 @@
 import { needs, VaultError } from '../errors.js';
 import type { CheckpointRow } from '../store/audit-repository.js';
 import { csvLine } from './csv.js';
-import { entryToRow, exportSealMessage, ROW, rowDigest, type AuditEntry, type EntryRow } from './entry.js';
+import { entryToRow, ROW, rowDigest, type AuditEntry, type EntryRow } from './entry.js';
 import {
+  chainCsvCells,
+  chainJsonLine,
   checkFilter,
   checkpointCsvCells,
   checkpointJsonLine,
   checkpointToJson,
   CSV_COLUMNS,
+  CSV_COLUMNS_V1,
   elidedCsvCells,
   elidedJsonLine,
   entryCsvCells,
   entryJsonLine,
+  EXPORT_FORMAT,
+  EXPORT_FORMAT_V1,
   filterMismatch,
   headerCsvCells,
   headerJsonLine,
   headerToJson,
   MAX_ELIDED_PER_LINE,
   sealedFilterJson,
+  sealMessage,
   type ExportFilter,
+  type ExportFormatName,
   type HeaderLine,
 } from './export-format.js';
 import { hexOf } from './export-text.js';
@@ -70,6 +82,11 @@ export interface ExportOptions {
   readonly filter: ExportFilter;
   /** Called after each page with the seq reached and the head. */
   readonly onProgress?: (done: number, total: number) => void;
+  /**
+   * 2 (the default): `childvault-audit-export/2`. 1: version 1, for a verifier that reads only
+   * that version — a filtered export then carries the digest of every entry it leaves out.
+   */
+  readonly formatVersion?: 1 | 2;
 }
 
 export interface ExportResult {
@@ -77,6 +94,8 @@ export interface ExportResult {
   readonly entries: number;
   /** Entries written as digests only. */
   readonly elided: number;
+  /** Entries left out without a digest (format 2, filtered: stretches that show nothing, and what precedes a `chain` record). */
+  readonly omitted: number;
   readonly checkpoints: number;
   readonly head: number;
   /** Bytes written to the stream. */
@@ -86,24 +105,35 @@ export interface ExportResult {
 /** The text of each record type in one format (with line terminators). */
 interface Encoder {
   header(h: HeaderLine): string;
+  chain(seq: number, hash: string): string;
   entry(r: EntryRow): string;
   elided(from: number, digests: readonly string[]): string;
   checkpoint(c: CheckpointRow): string;
 }
 
-const ENCODERS: Record<ExportFormat, Encoder> = {
-  jsonl: {
-    header: (h) => `${headerJsonLine(h)}\n`,
-    entry: (r) => `${entryJsonLine(r)}\n`,
-    elided: (from, digests) => `${elidedJsonLine(from, digests)}\n`,
-    checkpoint: (c) => `${checkpointJsonLine(checkpointToJson(c))}\n`,
-  },
-  csv: {
-    header: (h) => csvLine(CSV_COLUMNS) + csvLine(headerCsvCells(h)),
-    entry: (r) => csvLine(entryCsvCells(r)),
-    elided: (from, digests) => csvLine(elidedCsvCells(from, digests)),
-    checkpoint: (c) => csvLine(checkpointCsvCells(checkpointToJson(c))),
-  },
+const JSONL_ENCODER: Encoder = {
+  header: (h) => `${headerJsonLine(h)}\n`,
+  chain: (seq, hash) => `${chainJsonLine(seq, hash)}\n`,
+  entry: (r) => `${entryJsonLine(r)}\n`,
+  elided: (from, digests) => `${elidedJsonLine(from, digests)}\n`,
+  checkpoint: (c) => `${checkpointJsonLine(checkpointToJson(c))}\n`,
+};
+
+/** CSV with these columns: version 2's, or version 1's (the same but for the last, `format`). */
+function csvEncoder(columns: readonly string[]): Encoder {
+  const cut = (cells: (string | null)[]): (string | null)[] => (cells.length === columns.length ? cells : cells.slice(0, columns.length));
+  return {
+    header: (h) => csvLine(columns) + csvLine(cut(headerCsvCells(h))),
+    chain: (seq, hash) => csvLine(cut(chainCsvCells(seq, hash))),
+    entry: (r) => csvLine(cut(entryCsvCells(r))),
+    elided: (from, digests) => csvLine(cut(elidedCsvCells(from, digests))),
+    checkpoint: (c) => csvLine(cut(checkpointCsvCells(checkpointToJson(c)))),
+  };
+}
+
+const ENCODERS: Record<ExportFormat, Record<1 | 2, Encoder>> = {
+  jsonl: { 1: JSONL_ENCODER, 2: JSONL_ENCODER },
+  csv: { 1: csvEncoder(CSV_COLUMNS_V1), 2: csvEncoder(CSV_COLUMNS) },
 };
 
 /**
@@ -252,25 +282,39 @@ export async function writeAuditExport(source: ExportSource, out: NodeJS.Writabl
   const final = source.pageCheckpoints(head - 1, head, 1)[0];
   needs(final?.seq === head, 'VALIDATION', `no signed checkpoint at the export head (seq ${head}): sign one before exporting`, 'head');
 
-  const encode = ENCODERS[options.format];
+  /* Precondition: a format version this writer knows. */
+  const version = options.formatVersion ?? 2;
+  needs(version === 1 || version === 2, 'VALIDATION', 'formatVersion must be 1 or 2', 'formatVersion');
+  const encode = ENCODERS[options.format][version];
   const filter = options.filter;
+  // Format 2 leaves out the stretches a filtered export shows nothing of; an unfiltered export shows everything.
+  const sparse = version === 2 && Object.values(filter).some((v) => v !== undefined);
   const sink = new Sink(out);
   try {
     const chunk = new ChunkBuilder();
     // The export's time is its final checkpoint's: signed, so the header's claim can be checked.
-    // The header is sealed (signed) over head, time, interval and filter: a file cut at an earlier
-    // checkpoint, or with its filter edited, no longer verifies.
-    const sealed = { vaultId: source.vaultId, publicKey: source.publicKey, genesis: source.genesis, head, exportedAt: final.ts, filter, checkpointEvery: source.checkpointEvery };
+    // The header is sealed (signed) over format, head, time, interval and filter: a file cut at an
+    // earlier checkpoint, relabelled, or with its filter edited, no longer verifies.
+    const format: ExportFormatName = version === 1 ? EXPORT_FORMAT_V1 : EXPORT_FORMAT;
+    const sealed = { format, vaultId: source.vaultId, publicKey: source.publicKey, genesis: source.genesis, head, exportedAt: final.ts, filter, checkpointEvery: source.checkpointEvery };
     const unsigned = headerToJson({ ...sealed, signature: new Uint8Array(64) });
-    const signature = source.seal(exportSealMessage(source.vaultId, head, final.ts, source.checkpointEvery, sealedFilterJson(unsigned.filter)));
+    const signature = source.seal(sealMessage(format, source.vaultId, head, final.ts, source.checkpointEvery, sealedFilterJson(unsigned.filter)));
     chunk.add(encode.header(headerToJson({ ...sealed, signature })));
     await sink.write(chunk.take());
     let entries = 0;
     let elided = 0;
+    let omitted = 0;
     let checkpoints = 0;
     const checkpointCursor = new CheckpointCursor(source);
     let run: string[] = [];
     let runFrom = 0;
+    /**
+     * (sparse) A stretch is open: an entry was shown since the last checkpoint written, so the
+     * entries after it go in as digests up to the next checkpoint, which proves them.
+     */
+    let open = false;
+    /** The seq of the last checkpoint written (the chain position a reader has proved). */
+    let lastWritten = -1;
     const flushRun = (): void => {
       if (run.length === 0) return;
       chunk.add(encode.elided(runFrom, run));
@@ -279,10 +323,14 @@ export async function writeAuditExport(source: ExportSource, out: NodeJS.Writabl
     /** Checkpoints with seq <= `seq` (normally exactly the one at `seq`, after its entry). */
     const emitCheckpointsUpTo = (seq: number): void => {
       for (let c = checkpointCursor.peek(); c !== undefined && c.seq <= seq; c = checkpointCursor.peek()) {
+        checkpointCursor.next();
+        // Sparse: only the checkpoints that close a stretch, the genesis one and the final one.
+        if (sparse && !open && c.seq !== 0 && c.seq !== head) continue;
         flushRun();
         chunk.add(encode.checkpoint(c));
         checkpoints++;
-        checkpointCursor.next();
+        lastWritten = c.seq;
+        open = false;
       }
     };
 
@@ -305,8 +353,13 @@ export async function writeAuditExport(source: ExportSource, out: NodeJS.Writabl
         }
         if (filterMismatch(r, filter, subjectHex) === null) {
           flushRun();
+          // A stretch starts: the chain's hash before its first entry, unless a checkpoint written proves it.
+          if (sparse && !open && lastWritten !== seq - 1) chunk.add(encode.chain(seq - 1, r[ROW.prevHash]));
+          open = true;
           chunk.add(encode.entry(r));
           entries++;
+        } else if (sparse && !open) {
+          omitted++;
         } else {
           if (run.length === 0) runFrom = seq;
           run.push(hexOf(digestOf(r)));
@@ -323,7 +376,7 @@ export async function writeAuditExport(source: ExportSource, out: NodeJS.Writabl
     emitCheckpointsUpTo(head);
     await sink.write(chunk.take());
     await sink.flush();
-    return { entries, elided, checkpoints, head, bytes: sink.bytes };
+    return { entries, elided, omitted, checkpoints, head, bytes: sink.bytes };
   } finally {
     sink.close();
   }

@@ -10,7 +10,7 @@
  */
 import { needs } from '../errors.js';
 import { idToUuid, toHex } from '../format/ids.js';
-import type { AuditRepository, CountRow } from '../store/audit-repository.js';
+import type { AuditRepository, CountRow, DetailCountRow } from '../store/audit-repository.js';
 
 /** How many entries share one value (an action, a purpose, a reason). */
 export interface CountEntry {
@@ -18,6 +18,7 @@ export interface CountEntry {
   readonly count: number;
 }
 
+/** The figures of `childvault audit report` (worded by the CLI, src/cli/report-text.ts; defined in docs/audit.md). */
 export interface AuditReport {
   /** The vault's id (UUID form, as `childvault status` shows it). */
   readonly vaultId: string;
@@ -33,11 +34,30 @@ export interface AuditReport {
   readonly refusals: { readonly total: number; readonly byReason: readonly CountEntry[] };
   /** Operations that failed (outcome `error`), per error code. */
   readonly errors: { readonly total: number; readonly byReason: readonly CountEntry[] };
-  /** Subjects erased (action `erase`, allowed). */
-  readonly erasures: number;
-  /** Key operations carried out (allowed actions `key.*`: rotations, rewraps). */
-  readonly keyRotations: number;
-  readonly consents: { readonly granted: number; readonly withdrawn: number };
+  /**
+   * Erasures carried out (allowed entries only): whole subjects (`erase`, scope subject), some
+   * categories of a subject (`erase`, scope categories), consent withdrawals that erased values
+   * no other consent or hold kept (`consent.withdraw` with a non-empty `erased`), and values
+   * erased past retention (the `erased` counts of `retention.sweep` entries that were not dry runs).
+   */
+  readonly erasures: { readonly subjects: number; readonly partial: number; readonly onConsentWithdrawal: number; readonly expiredValues: number };
+  /**
+   * Key operations carried out. "Key rotations" are completed KEK rotations (`key.rotate` entries
+   * with phase `finish`): a rotation a crash interrupted counts once, when it is finished, in the
+   * period it finishes. Started ones (phase `start`) are beside it; dry runs (`keys rotate
+   * --dry-run`) and key listings are not key operations. Master-key rotations and destroyed KEKs
+   * are counted apart.
+   */
+  readonly keys: {
+    readonly kekRotations: { readonly completed: number; readonly started: number };
+    readonly masterKeyRotations: number;
+    readonly keksDestroyed: number;
+  };
+  /**
+   * Consents granted (new ones: a grant repeated while the same consent is held is recorded with
+   * `repeated` and counted apart) and consents withdrawn (one withdrawal by purpose can withdraw several).
+   */
+  readonly consents: { readonly granted: number; readonly repeatedGrants: number; readonly withdrawn: number };
   readonly approvals: { readonly created: number; readonly revoked: number };
   /**
    * Leak guards: writes and log lines a guard refused for carrying a stored child's value or a
@@ -74,12 +94,17 @@ function countOf(rows: readonly CountEntry[], name: string): number {
   return rows.find((r) => r.name === name)?.count ?? 0;
 }
 
+/** The rows of `countByDetail` whose key is `key`, counted. */
+function detailCount(rows: readonly DetailCountRow[], key: string | number | null): number {
+  return rows.find((r) => r.key === key)?.count ?? 0;
+}
+
 /**
  * Builds the report from the repository; run it in one read transaction for a consistent view.
  *
  * @example
  *   const report = buildAuditReport(repo, { since: Date.parse('2026-11-01'), until: Date.now(), publicKey, vaultId });
- *   for (const line of formatAuditReport(report)) console.log(line);
+ *   report.keys.kekRotations.completed; // KEK rotations finished in the period
  */
 export function buildAuditReport(repo: AuditRepository, input: AuditReportInput): AuditReport {
   const { since, until } = input;
@@ -90,6 +115,13 @@ export function buildAuditReport(repo: AuditRepository, input: AuditReportInput)
   const allowedByAction = counts(repo.countBy('action', since, until, 'allowed'));
   const refusals = counts(repo.countBy('reason', since, until, 'denied'));
   const errors = counts(repo.countBy('reason', since, until, 'error'));
+  const detail = (action: string, groupPath: string, sumPath?: string): DetailCountRow[] => repo.countByDetail(action, since, until, groupPath, sumPath);
+  const erasedScopes = detail('erase', '$.scope');
+  const rotationPhases = detail('key.rotate', '$.phase');
+  const grants = detail('consent.grant', '$.repeated');
+  // Grouped by the categories a withdrawal erased ('' when it erased none), summing the consents it withdrew.
+  const withdrawals = detail('consent.withdraw', '$.erased', '$.withdrawn');
+  const sweeps = detail('retention.sweep', '$.dryRun', '$.erased');
   const head = repo.head();
   const last = repo.lastCheckpoint();
   return {
@@ -102,9 +134,18 @@ export function buildAuditReport(repo: AuditRepository, input: AuditReportInput)
     byOutcome,
     refusals: { total: total(refusals), byReason: refusals },
     errors: { total: total(errors), byReason: errors },
-    erasures: countOf(allowedByAction, 'erase'),
-    keyRotations: total(allowedByAction.filter((r) => r.name.startsWith('key.'))),
-    consents: { granted: countOf(allowedByAction, 'consent.grant'), withdrawn: countOf(allowedByAction, 'consent.withdraw') },
+    erasures: {
+      subjects: detailCount(erasedScopes, 'subject'),
+      partial: detailCount(erasedScopes, 'categories'),
+      onConsentWithdrawal: withdrawals.filter((r) => typeof r.key === 'string' && r.key !== '').reduce((n, r) => n + r.count, 0),
+      expiredValues: sweeps.find((r) => r.key === 0)?.sum ?? 0,
+    },
+    keys: {
+      kekRotations: { completed: detailCount(rotationPhases, 'finish'), started: detailCount(rotationPhases, 'start') },
+      masterKeyRotations: countOf(allowedByAction, 'key.rotate-master'),
+      keksDestroyed: countOf(allowedByAction, 'key.destroy'),
+    },
+    consents: { granted: detailCount(grants, null), repeatedGrants: detailCount(grants, 1), withdrawn: withdrawals.reduce((n, r) => n + r.sum, 0) },
     approvals: { created: countOf(allowedByAction, 'approval.create'), revoked: countOf(allowedByAction, 'approval.revoke') },
     leaks: {
       guardRefusals: countOf(byAction, 'guard.refused'),
@@ -118,37 +159,4 @@ export function buildAuditReport(repo: AuditRepository, input: AuditReportInput)
       publicKey: toHex(input.publicKey),
     },
   };
-}
-
-function section(title: string, rows: readonly CountEntry[]): string[] {
-  if (rows.length === 0) return [`${title}: none`];
-  const width = Math.max(...rows.map((r) => r.name.length));
-  return [`${title}:`, ...rows.map((r) => `  ${r.name.padEnd(width)}  ${r.count}`)];
-}
-
-/** The report as text lines for the CLI. */
-export function formatAuditReport(r: AuditReport): string[] {
-  const cp = r.chain.lastCheckpoint;
-  return [
-    `audit report for vault ${r.vaultId}`,
-    `period            ${r.period.since} to ${r.period.until}`,
-    `entries           ${r.totals.entries} (allowed ${r.totals.allowed}, denied ${r.totals.denied}, error ${r.totals.error})`,
-    `erasures          ${r.erasures}`,
-    `key rotations     ${r.keyRotations}`,
-    `consents          granted ${r.consents.granted}, withdrawn ${r.consents.withdrawn}`,
-    `approvals         created ${r.approvals.created}, revoked ${r.approvals.revoked}`,
-    `leak guards       ${r.leaks.guardRefusals} refusal(s), ${r.leaks.scans} scan(s), ${r.leaks.canaryPlantings} canary planting(s), ${r.leaks.canaryReads} canary read(s)`,
-    '',
-    ...section('by action', r.byAction),
-    ...section('by purpose', r.byPurpose),
-    ...section('by role', r.byRole),
-    ...section(`refusals (${r.refusals.total}) by reason`, r.refusals.byReason),
-    ...section(`errors (${r.errors.total}) by reason`, r.errors.byReason),
-    '',
-    r.chain.head === null ? 'chain head        (empty log)' : `chain head        seq ${r.chain.head.seq}, hash ${r.chain.head.hash}`,
-    ...(cp === null
-      ? ['last checkpoint   none']
-      : [`last checkpoint   seq ${cp.seq} at ${cp.ts}`, `  hash            ${cp.hash}`, `  signature       ${cp.signature}`]),
-    `public key        ${r.chain.publicKey}`,
-  ];
 }

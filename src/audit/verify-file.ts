@@ -18,18 +18,25 @@ import { CsvParser, CsvSyntaxError } from './csv.js';
 import type { EntryRow } from './entry.js';
 import { ExportChecker, typeOf, validate, type FileVerifyReport, type WrittenForm } from './export-checker.js';
 import {
+  chainCsvCells,
+  chainJsonLine,
   checkpointCsvCells,
   checkpointJsonLine,
   CSV_COLUMNS,
+  CSV_COLUMNS_V1,
   CSV_HEADER,
+  CSV_HEADER_V1,
   csvCellsToRecord,
   elidedCsvCells,
   elidedJsonLine,
   entryCsvCells,
   entryJsonFieldAt,
   entryJsonLine,
+  EXPORT_FORMAT,
+  EXPORT_FORMAT_V1,
   headerCsvCells,
   headerJsonLine,
+  type ChainLine,
   type CheckpointLine,
   type ElidedLine,
   type HeaderLine,
@@ -59,6 +66,9 @@ class JsonForm implements WrittenForm {
   }
   header(h: HeaderLine): string | null {
     return this.#where(headerJsonLine(h));
+  }
+  chain(c: ChainLine): string | null {
+    return this.#where(chainJsonLine(c.seq, c.hash));
   }
   entry(r: EntryRow): string | null {
     const expected = entryJsonLine(r);
@@ -90,6 +100,9 @@ class CsvForm implements WrittenForm {
   cells: readonly string[] = [];
   header(h: HeaderLine): string | null {
     return differingColumn(headerCsvCells(h), this.cells);
+  }
+  chain(c: ChainLine): string | null {
+    return differingColumn(chainCsvCells(c.seq, c.hash), this.cells);
   }
   entry(r: EntryRow): string | null {
     return differingColumn(entryCsvCells(r), this.cells);
@@ -139,19 +152,39 @@ function checkJsonLine(checker: ExportChecker, form: JsonForm, text: string, lin
   checker.record(record, line, form);
 }
 
-/** One CSV record (after the header row). */
-function checkCsvRecord(checker: ExportChecker, form: CsvForm, cells: string[], line: number): void {
+/**
+ * The CSV columns of each version, by header row. Version 1's are version 2's but for the last,
+ * `format`: a version 1 record is read as the version 2 record with that cell implied — the
+ * version 1 name in the header record, empty in the others.
+ */
+const CSV_VERSIONS = [
+  { columns: CSV_COLUMNS, format: EXPORT_FORMAT },
+  { columns: CSV_COLUMNS_V1, format: EXPORT_FORMAT_V1 },
+] as const;
+
+type CsvVersion = (typeof CSV_VERSIONS)[number];
+
+const FORMAT_COLUMN = CSV_COLUMNS.indexOf('format');
+
+/** One CSV record (after the header row), with the columns its header row named. */
+function checkCsvRecord(checker: ExportChecker, form: CsvForm, cells: string[], line: number, version: CsvVersion): void {
   checker.lastLine = line;
   if (cells.length === 1 && cells[0] === '') {
     checker.fail(line, `line ${line} is empty`);
     return;
   }
-  if (cells.length !== CSV_COLUMNS.length) {
-    checker.fail(line, `line ${line} has ${cells.length} cells; an export record has ${CSV_COLUMNS.length}`);
+  if (cells.length !== version.columns.length) {
+    checker.fail(line, `line ${line} has ${cells.length} cells; an export record has ${version.columns.length}`);
     return;
   }
   const type = cells[0] ?? '';
   if (!checker.expectType(type, line)) return;
+  if (version.format === EXPORT_FORMAT_V1) cells.push(type === 'header' ? EXPORT_FORMAT_V1 : '');
+  else if (type === 'header' && cells[FORMAT_COLUMN] !== version.format) {
+    // These columns are version 2's: its header record cannot claim another version's rules.
+    checker.fail(line, `line ${line}: column format must be ${version.format} under this CSV header row`);
+    return;
+  }
   if (type === 'entry') {
     // Nearly every record: an entry exactly as written. Anything else takes the general path below.
     const row = scanEntryCells(cells);
@@ -345,15 +378,15 @@ export async function verifyAuditExportFile(path: string, publicKey: Uint8Array,
 async function checkCsv(checker: ExportChecker, chunks: AsyncIterable<string>): Promise<void> {
   const parser = new CsvParser({ maxRecordChars: MAX_LINE_BYTES, minimalQuotes: true, columns: CSV_COLUMNS });
   const form = new CsvForm();
-  let headerRow = true;
+  let version: CsvVersion | null = null;
   const onRecord = (cells: string[], line: number): void => {
-    if (headerRow) {
-      headerRow = false;
+    if (version === null) {
       checker.lastLine = line;
-      if (!sameCells(CSV_COLUMNS, cells)) checker.fail(line, `line ${line}: the CSV header row is not the export's columns (${CSV_HEADER})`);
+      version = CSV_VERSIONS.find((v) => sameCells(v.columns, cells)) ?? CSV_VERSIONS[0];
+      if (!sameCells(version.columns, cells)) checker.fail(line, `line ${line}: the CSV header row is not the export's columns (${CSV_HEADER}, or in format 1 ${CSV_HEADER_V1})`);
       return;
     }
-    checkCsvRecord(checker, form, cells, line);
+    checkCsvRecord(checker, form, cells, line, version);
   };
   try {
     for await (const text of chunks) {

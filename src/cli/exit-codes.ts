@@ -12,6 +12,9 @@ export const EXIT = {
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
+/** Interrupted by Ctrl-C (128 + SIGINT, the shell's convention): not an error code of the library. */
+export const EXIT_INTERRUPTED = 130;
+
 const BY_CODE: Partial<Record<ErrorCode, ExitCode>> = {
   USAGE: EXIT.usage,
   INTEGRITY: EXIT.integrity,

@@ -8,30 +8,47 @@ import { envKey, keyFile, passphraseKey, type MasterKeyProvider } from '../keys/
 import { openVault } from '../open-vault.js';
 import type { Vault } from '../vault.js';
 import { accessContext } from './access.js';
+import { inFlagTerms } from './flags.js';
 import { createOutput, type Output } from './output.js';
+import { loadProfile, type Profile } from './profile.js';
 
 export interface GlobalOptions {
   readonly db?: string;
   readonly keyFile?: string;
   readonly policy?: string;
+  readonly config?: string;
   readonly json?: boolean;
+  /** The config profile in use, if any: the last source of db, key and policy after flags and env. */
+  readonly profile?: Profile;
 }
 
-export const KEY_SOURCES_HELP = 'give --key-file PATH, or set CHILDVAULT_KEY_FILE, CHILDVAULT_MASTER_KEY (base64) or CHILDVAULT_PASSPHRASE';
+const PROFILE_HINT = 'childvault.config.json (README: Operating)';
 
-export function globalOptions(command: Command): GlobalOptions {
-  return command.optsWithGlobals<GlobalOptions>();
+export const KEY_SOURCES_HELP = 'give --key-file PATH, set CHILDVAULT_KEY_FILE, CHILDVAULT_MASTER_KEY (base64) or CHILDVAULT_PASSPHRASE, or name a key source in childvault.config.json';
+
+/** `withProfile: false` for `init --write-config`, whose --config names the profile it is about to write. */
+export function globalOptions(command: Command, { withProfile = true }: { withProfile?: boolean } = {}): GlobalOptions {
+  const options = command.optsWithGlobals<GlobalOptions>();
+  if (!withProfile) return options;
+  const profile = loadProfile(options.config);
+  return profile === undefined ? options : { ...options, profile };
 }
 
 export function outputFor(command: Command): Output {
-  return createOutput(globalOptions(command).json === true);
+  return createOutput(globalOptions(command, { withProfile: false }).json === true);
 }
 
-/** The vault file: --db or CHILDVAULT_DB. */
+/** The vault file and how the user named it: --db, else CHILDVAULT_DB, else the profile's `db`. */
+export function dbSource(options: GlobalOptions): { path: string; name: string } {
+  if (options.db !== undefined) return { path: options.db, name: '--db' };
+  const env = process.env['CHILDVAULT_DB'];
+  if (env !== undefined && env !== '') return { path: env, name: 'CHILDVAULT_DB' };
+  if (options.profile?.db !== undefined) return { path: options.profile.db, name: `db in ${options.profile.source}` };
+  throw new VaultError('USAGE', `no vault file: give --db PATH, set CHILDVAULT_DB or write a ${PROFILE_HINT}`);
+}
+
 export function dbPath(options: GlobalOptions): string {
-  const path = options.db ?? process.env['CHILDVAULT_DB'];
-  if (path === undefined || path === '') throw new VaultError('USAGE', 'no vault file: give --db PATH or set CHILDVAULT_DB');
-  return path;
+  return dbSource(options).path;
 }
 
 /**
@@ -56,16 +73,38 @@ export function masterKeyFrom(options: GlobalOptions, env: NodeJS.ProcessEnv = p
       },
     });
   }
+  // The profile's key source is the default: any source given on the command line or in the
+  // environment replaces it.
+  const profile = options.profile;
+  if (sources.length === 0 && profile !== undefined) {
+    const where = `in ${profile.source}`;
+    const profileKeyFile = profile.keyFile;
+    if (profileKeyFile !== undefined) sources.push({ name: `keyFile ${where}`, make: () => keyFile(profileKeyFile) });
+    const keyEnv = profile.masterKeyEnv;
+    if (keyEnv !== undefined) sources.push({ name: `masterKeyEnv ${where}`, make: () => envKey(keyEnv) });
+    if (profile.passphraseEnv !== undefined) {
+      const name = profile.passphraseEnv;
+      sources.push({
+        name: `passphraseEnv ${where}`,
+        make: () => {
+          const value = env[name];
+          if (value === undefined || value === '') throw new VaultError('MASTER_KEY_UNAVAILABLE', `passphraseEnv ${where} names ${name}, which is not set`);
+          Reflect.deleteProperty(env, name);
+          return passphraseKey(value);
+        },
+      });
+    }
+  }
   const [only, ...more] = sources;
   if (only === undefined) throw new VaultError('USAGE', `no master key: ${KEY_SOURCES_HELP}`);
   if (more.length > 0) throw new VaultError('USAGE', `several master-key sources given (${sources.map((s) => s.name).join(', ')}); give exactly one`);
   return only.make();
 }
 
-/** The policy file: --policy or CHILDVAULT_POLICY (none: every decided command is refused, default deny). */
+/** The policy file: --policy, CHILDVAULT_POLICY or the profile's (none: every decided command is refused, default deny). */
 export function policyPath(options: GlobalOptions): string | undefined {
   const path = options.policy ?? process.env['CHILDVAULT_POLICY'];
-  return path === undefined || path === '' ? undefined : path;
+  return path === undefined || path === '' ? options.profile?.policy : path;
 }
 
 /** What a command may add to how the vault is opened. */
@@ -76,14 +115,16 @@ export interface OpenExtras {
   readonly upgrade?: boolean;
   /** The command decides nothing through the policy (`upgrade`), so none is needed. */
   readonly withoutPolicy?: boolean;
+  /** Library field paths → the command's flags, for errors said in the user's terms (cli/flags.ts). */
+  readonly flags?: Readonly<Record<string, string>>;
 }
 
-const POLICY_HELP = 'give --policy FILE or set CHILDVAULT_POLICY (start from docs/policy.example.json)';
+const POLICY_HELP = 'give --policy FILE, set CHILDVAULT_POLICY or name one in childvault.config.json (start from docs/policy.example.json)';
 
 /** Opens the vault named by the global options; the caller closes it. */
 export async function openFromOptions(options: GlobalOptions, extras: OpenExtras = {}): Promise<Vault> {
-  const { withoutPolicy, ...open } = extras;
-  const path = dbPath(options);
+  const { withoutPolicy, flags: _flags, ...open } = extras;
+  const { path, name } = dbSource(options);
   const masterKey = masterKeyFrom(options);
   const policy = policyPath(options);
   // Without a policy every command that decides would be refused: a usage problem, said before
@@ -100,8 +141,7 @@ export async function openFromOptions(options: GlobalOptions, extras: OpenExtras
   } catch (error) {
     // Said in the CLI's terms: the flag the user typed, and the command that makes a vault.
     if (isVaultError(error, 'NOT_FOUND') && error.field === 'options.path') {
-      const flag = options.db !== undefined ? '--db' : 'CHILDVAULT_DB';
-      throw new VaultError('NOT_FOUND', `${flag}: ${path} holds no vault; create one with \`childvault init\``, { field: flag });
+      throw new VaultError('NOT_FOUND', `${name}: ${path} holds no vault; create one with \`childvault init\``, { field: name });
     }
     throw error;
   }
@@ -111,7 +151,7 @@ export async function openFromOptions(options: GlobalOptions, extras: OpenExtras
 export async function withVault<T>(command: Command, fn: (vault: Vault) => Promise<T>, extras: OpenExtras = {}): Promise<T> {
   const vault = await openFromOptions(globalOptions(command), extras);
   try {
-    return await fn(vault);
+    return await inFlagTerms(extras.flags ?? {}, () => fn(vault));
   } finally {
     await vault.close();
   }

@@ -9,9 +9,11 @@ import { registerAudit } from './commands/audit.js';
 import { registerCanary } from './commands/canary.js';
 import { registerConsent } from './commands/consent.js';
 import { registerDemo } from './commands/demo.js';
+import { registerGet } from './commands/get.js';
 import { registerKeys, registerRetention } from './commands/keys.js';
 import { registerImport } from './commands/import.js';
 import { registerInit } from './commands/init.js';
+import { registerPolicy } from './commands/policy.js';
 import { registerScan } from './commands/scan.js';
 import { registerStatus } from './commands/status.js';
 import { registerSubject } from './commands/subject.js';
@@ -20,7 +22,11 @@ import { EXIT, exitCodeFor } from './exit-codes.js';
 
 export const VERSION = '0.1.0';
 
-export function buildProgram(): Command {
+/** `json`: the command line has --json, so commander's own errors are written as JSON too. */
+export function buildProgram({ json = false }: { json?: boolean } = {}): Command {
+  const writeUsageError = (text: string, write: (text: string) => void): void => {
+    write(errorText(json, 'USAGE', text.replace(/^error: /, '').trim()));
+  };
   const program = new Command()
     .name('childvault')
     .description("the special protection pool for children's personal information")
@@ -28,6 +34,7 @@ export function buildProgram(): Command {
     .option('--db <path>', 'vault file (env CHILDVAULT_DB)')
     .option('--key-file <path>', 'master key file, mode 0600 (env CHILDVAULT_KEY_FILE; or set CHILDVAULT_MASTER_KEY / CHILDVAULT_PASSPHRASE)')
     .option('--policy <file>', 'access policy, JSON (env CHILDVAULT_POLICY); without one, data commands are refused')
+    .option('--config <path>', `config profile naming db, key source and policy (env CHILDVAULT_CONFIG; default ./childvault.config.json when present)`)
     .option('--json', 'machine-readable output on stdout')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: writeUsageError })
@@ -50,21 +57,41 @@ Example:
   registerAudit(program);
   registerConsent(program);
   registerApproval(program);
+  registerGet(program);
   registerSubject(program);
   registerKeys(program);
   registerRetention(program);
   registerScan(program);
   registerCanary(program);
   registerUpgrade(program);
-  for (const command of program.commands) command.exitOverride().showHelpAfterError('(run with --help for usage)').configureOutput({ outputError: writeUsageError });
+  registerPolicy(program);
+  for (const command of allCommands(program)) {
+    command.exitOverride().showHelpAfterError('(run with --help for usage)').configureOutput({ outputError: writeUsageError });
+    namesEveryMissingOption(command);
+  }
   return program;
 }
 
-/** commander's own errors in the CLI's one-line form, `childvault: <what> [USAGE]` (JSON with --json). */
-function writeUsageError(text: string, write: (text: string) => void): void {
-  const message = text.replace(/^error: /, '').trim();
-  if (process.argv.includes('--json')) write(`${JSON.stringify({ error: { code: 'USAGE', message } })}\n`);
-  else write(`childvault: ${message} [USAGE]\n`);
+function allCommands(command: Command): Command[] {
+  return command.commands.flatMap((c) => [c, ...allCommands(c)]);
+}
+
+/**
+ * commander stops at the first required option missing; a user fixing a command line wants every
+ * one at once. Its hook for that error (`missingMandatoryOptionValue`) is replaced to list them all.
+ */
+function namesEveryMissingOption(command: Command): void {
+  Object.assign(command, {
+    missingMandatoryOptionValue(this: Command): void {
+      const missing = this.options.filter((o) => o.mandatory && this.getOptionValue(o.attributeName()) === undefined).map((o) => o.flags);
+      this.error(`required option${missing.length === 1 ? '' : 's'} ${missing.map((f) => `'${f}'`).join(', ')} not specified`, { code: 'commander.missingMandatoryOptionValue' });
+    },
+  });
+}
+
+/** An error as the CLI writes it on stderr: `childvault: <what> [CODE]`, or one JSON object with --json. */
+function errorText(json: boolean, code: string, message: string, extra: Readonly<Record<string, unknown>> = {}): string {
+  return json ? `${JSON.stringify({ error: { code, message, ...extra } })}\n` : `childvault: ${message} [${code}]\n`;
 }
 
 /**
@@ -81,7 +108,8 @@ function dropOutputOnClosedPipe(stream: NodeJS.WriteStream): void {
 /** Runs the CLI; sets process.exitCode rather than exiting, so output is flushed. */
 export async function main(argv: readonly string[]): Promise<void> {
   dropOutputOnClosedPipe(process.stdout);
-  const program = buildProgram();
+  const json = argv.includes('--json');
+  const program = buildProgram({ json });
   if (argv.length <= 2) {
     // No command: the help, where output goes, and the status of a usage error (scripts notice).
     process.stdout.write(program.helpInformation());
@@ -91,7 +119,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   try {
     await program.parseAsync([...argv]);
   } catch (error) {
-    process.exitCode = handleError(error, argv.includes('--json'));
+    process.exitCode = handleError(error, json);
   }
 }
 
@@ -103,8 +131,8 @@ function handleError(error: unknown, json: boolean): number {
   }
   if (isVaultError(error)) {
     // With --json, errors are JSON too (on stderr), so a script reads one format.
-    if (json) process.stderr.write(`${JSON.stringify({ error: { code: error.code, message: error.message, ...(error.field === undefined ? {} : { field: error.field }) } })}\n`);
-    else process.stderr.write(`childvault: ${error.message} [${error.code}]\n`);
+    const extra = { ...(error.field === undefined ? {} : { field: error.field }), ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }) };
+    process.stderr.write(errorText(json, error.code, error.message, extra));
     return exitCodeFor(error.code);
   }
   // A bug, not a user error: say so without dumping internals (set CHILDVAULT_DEBUG=1 for the stack).

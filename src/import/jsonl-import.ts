@@ -5,7 +5,8 @@
  * Two passes. The first validates every line and reports each bad one by line number and field
  * (never its value); if any is bad, nothing is imported unless `skipInvalid`. The second imports in
  * batches, one transaction each, so a crash leaves exactly the committed batches; rerunning the
- * import is safe (a put replaces the value).
+ * import is safe (a put replaces the value). When progress is asked for, a quick count of the
+ * file's newlines comes first, so that both passes report in lines (values), never in bytes.
  */
 import { createReadStream, promises as fs } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -27,11 +28,14 @@ export interface ImportOptions {
   readonly onProgress?: (progress: ImportProgress) => void;
 }
 
+/**
+ * Where an import stands, in lines of the file (one line is one value): `validate` counts the
+ * lines read (blank ones included) out of the file's lines; `import` the values imported out of
+ * the values to import (the valid lines).
+ */
 export interface ImportProgress {
   readonly phase: 'validate' | 'import';
-  /** Bytes validated (validate) or lines imported (import). */
   readonly done: number;
-  /** File size (validate) or valid lines (import). */
   readonly total: number;
 }
 
@@ -117,6 +121,21 @@ async function* readLines(path: string): AsyncGenerator<{ line: number; text: st
   }
 }
 
+/**
+ * The lines `readLines` will yield, counted from the newlines without decoding anything (a quick
+ * pass, so that validation progress can be shown in lines). A lone CR, which readline also takes
+ * for a line end, is not counted: progress clamps to the lines actually read.
+ */
+async function countLines(path: string): Promise<number> {
+  let lines = 0;
+  let last = -1;
+  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+    for (let i = chunk.indexOf(0x0a); i !== -1; i = chunk.indexOf(0x0a, i + 1)) lines++;
+    if (chunk.length > 0) last = chunk[chunk.length - 1] ?? -1;
+  }
+  return last === -1 || last === 0x0a ? lines : lines + 1;
+}
+
 async function fileIdentity(path: string): Promise<string> {
   try {
     const stat = await fs.stat(path);
@@ -136,15 +155,16 @@ export async function importJsonl<C extends CategoryMap>(vault: Vault<C>, path: 
     throw new VaultError('VALIDATION', 'batchSize: must be a whole number from 1 to 100000', { field: 'batchSize' });
   }
   const identity = await fileIdentity(path);
-  const total = Number(identity.split(':')[0]);
+  const fileLines = options.onProgress === undefined ? 0 : await countLines(path);
 
   // Pass 1: validate everything, remember the bad lines.
   const errors: ImportLineError[] = [];
   const invalid = new Set<number>();
   let lines = 0;
-  let validated = 0;
-  for await (const { line, text, bytes } of readLines(path)) {
-    validated += bytes;
+  let read = 0;
+  for await (const { line, text } of readLines(path)) {
+    read = line;
+    if (line % 1000 === 0) options.onProgress?.({ phase: 'validate', done: line, total: Math.max(fileLines, line) });
     if (text.trim() === '') continue;
     lines++;
     try {
@@ -154,9 +174,8 @@ export async function importJsonl<C extends CategoryMap>(vault: Vault<C>, path: 
       invalid.add(line);
       errors.push({ line, field: error.field ?? '(line)', message: error.message });
     }
-    if (line % 1000 === 0) options.onProgress?.({ phase: 'validate', done: validated, total });
   }
-  options.onProgress?.({ phase: 'validate', done: total, total });
+  options.onProgress?.({ phase: 'validate', done: read, total: read });
   const summary = (values: number, subjects: number, batches: number, imported: boolean): ImportSummary => ({
     imported,
     lines,
@@ -190,7 +209,7 @@ export async function importJsonl<C extends CategoryMap>(vault: Vault<C>, path: 
       // Earlier batches stay committed: say so, and where to resume (a value written twice is
       // replaced, so rerunning the whole file is safe too).
       if (!isVaultError(error)) throw error;
-      const done = values === 0 ? 'nothing was imported' : `${values} value(s) in ${batches} batch(es) up to line ${committedLine} were imported before it`;
+      const done = values === 0 ? 'nothing was imported' : `${values} ${values === 1 ? 'value' : 'values'} in ${batches} ${batches === 1 ? 'batch' : 'batches'} up to line ${committedLine} ${values === 1 ? 'was' : 'were'} imported before it`;
       throw new VaultError(error.code, `${error.message} (the batch ending at line ${batchLine}; ${done}; rerunning the import rewrites them)`, {
         cause: error,
         ...(error.field === undefined ? {} : { field: error.field }),

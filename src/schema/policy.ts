@@ -25,6 +25,8 @@ export const VIEW_RANK: Record<View, number> = { presence: 0, coarse: 1, masked:
 /** Actions on a child's data, decided against purpose, consent, approvals and read limits. */
 export const DATA_ACTIONS = ['put', 'get', 'export', 'import'] as const;
 export type DataAction = (typeof DATA_ACTIONS)[number];
+/** The data actions that are reads: served in a view, and through the protection, approval and read-limit steps. */
+export const READ_ACTIONS: readonly DataAction[] = ['get', 'export'];
 /**
  * Actions that need only a role grant: `erase` (nothing may stand in its way), `consent` (record or
  * withdraw consents for the grant's purpose), `approval` (an officer creating, revoking or listing

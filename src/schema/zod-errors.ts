@@ -32,7 +32,8 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   if (SAFE_MESSAGES.has(issue.message)) return issue.message;
   switch (issue.code) {
     case 'invalid_type':
-      return `expected ${issue.expected}`;
+      // Parsed with reportInput (below): a missing field has an undefined input.
+      return 'input' in issue && issue.input === undefined ? 'is required' : `expected ${issue.expected}`;
     case 'too_big':
       return `must be ${issue.inclusive === false ? '<' : 'at most'} ${String(issue.maximum)}${issue.origin === 'string' ? ' characters' : issue.origin === 'array' ? ' items' : ''}`;
     case 'too_small':
@@ -66,7 +67,8 @@ export function formatIssues(prefix: string, issues: readonly z.core.$ZodIssue[]
 
 /** Parses `input` with `schema`; on failure throws VALIDATION naming the fields under `prefix`. */
 export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, prefix: string): z.output<S> {
-  const result = schema.safeParse(input);
+  // reportInput lets a missing field read "is required"; the input is never shown (describeIssue).
+  const result = schema.safeParse(input, { reportInput: true });
   if (result.success) return result.data;
   const { message, field } = formatIssues(prefix, result.error.issues);
   throw new VaultError('VALIDATION', message, { field });

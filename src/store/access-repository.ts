@@ -93,10 +93,9 @@ export class AccessRepository {
     return this.#withdraw.run(now, this.#auth.mac(CONSENT_ROW, row), c.subjectTag, c.id).changes === 1;
   }
 
-  /** Forgets a subject's consents and approval scopes (whole-subject erasure). */
-  forgetSubject(subjectTag: Uint8Array): void {
-    this.#deleteConsents.run(subjectTag);
-    this.#deleteApprovalSubjects.run(subjectTag);
+  /** Forgets a subject's consents and approval scopes (whole-subject erasure); returns how many rows went. */
+  forgetSubject(subjectTag: Uint8Array): number {
+    return this.#deleteConsents.run(subjectTag).changes + this.#deleteApprovalSubjects.run(subjectTag).changes;
   }
 
   approval(id: string): ApprovalRow | undefined {

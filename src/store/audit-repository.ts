@@ -46,6 +46,15 @@ export interface CountRow {
   readonly count: number;
 }
 
+/** Entries sharing one value of a detail field (see `AuditRepository.countByDetail`). */
+export interface DetailCountRow {
+  /** The detail field's value (JSON true/false as 1/0), or null where the entry has none. */
+  readonly key: string | number | null;
+  readonly count: number;
+  /** The sum of the numeric detail field asked for over these entries (0 where none has it). */
+  readonly sum: number;
+}
+
 /** A column of `audit_log` that the log keeps beside an entry but neither hashes nor exports. */
 export interface InternalColumnSpec {
   /** Its name in {@link STORED_ROW} and as an argument of `insert`. */
@@ -271,6 +280,20 @@ export class AuditRepository {
       .prepare("SELECT count(*) AS n FROM audit_log WHERE ts >= ? AND ts <= ? AND action IN ('get', 'export') AND json_extract(detail, '$.canary') = 1")
       .get(since, until) as { n: number };
     return row.n;
+  }
+
+  /**
+   * Allowed entries of `action` with since <= ts <= until, per value of the detail field at the
+   * JSON path `groupPath` (`$.phase`), each with the sum of the one at `sumPath` (`$.erased`): the
+   * report's figures that an entry's columns cannot give (completed rotations, repeated grants,
+   * values swept). The paths are bound parameters, never SQL.
+   */
+  countByDetail(action: string, since: number, until: number, groupPath: string, sumPath: string = groupPath): DetailCountRow[] {
+    return this.#db
+      .prepare(
+        "SELECT json_extract(detail, ?) AS key, count(*) AS count, total(json_extract(detail, ?)) AS sum FROM audit_log WHERE action = ? AND outcome = 'allowed' AND ts >= ? AND ts <= ? GROUP BY 1 ORDER BY 1",
+      )
+      .all(groupPath, sumPath, action, since, until) as DetailCountRow[];
   }
 
   /** Entries per value of `column` with since <= ts <= until, optionally only one outcome. */

@@ -43,6 +43,9 @@ export interface CategoryCount {
   readonly category: string;
   readonly count: number;
   readonly bytes: number;
+  /** Of `count` and `bytes`: values written at or before their category's cutoff (expired, not yet swept). */
+  readonly expired: number;
+  readonly expiredBytes: number;
 }
 
 interface DeletedRow {
@@ -61,7 +64,7 @@ export class RecordRepository {
   readonly #insert: Statement;
   readonly #auth: RowAuthenticator;
   readonly #insertChunk: Statement<[Uint8Array, number, Uint8Array]>;
-  readonly #counts: Statement<[], CategoryCount>;
+  readonly #counts: Statement<[string], CategoryCount>;
   readonly #ages: Statement<[number, number], Stored<typeof RECORD_ROW> & { id: number }>;
   readonly #deleteById: Statement<[number, number], DeletedRow>;
 
@@ -75,8 +78,10 @@ export class RecordRepository {
     this.#deleteChunks = db.prepare('DELETE FROM record_chunks WHERE dek_id = ?');
     this.#insert = db.prepare(RECORD_ROW.insert);
     this.#insertChunk = db.prepare('INSERT INTO record_chunks (dek_id, idx, data) VALUES (?, ?, ?)');
-    this.#counts = db.prepare(`SELECT category, count(*) AS count, coalesce(sum(plaintext_bytes), 0) AS bytes
-      FROM records GROUP BY category ORDER BY category`);
+    // The cutoffs come as one JSON object {category: ms}; a category without one has nothing expired.
+    this.#counts = db.prepare(`SELECT r.category AS category, count(*) AS count, coalesce(sum(r.plaintext_bytes), 0) AS bytes,
+        coalesce(sum(r.written_at <= c.value), 0) AS expired, coalesce(sum(CASE WHEN r.written_at <= c.value THEN r.plaintext_bytes END), 0) AS expiredBytes
+      FROM records r LEFT JOIN json_each(?) c ON c.key = r.category GROUP BY r.category ORDER BY r.category`);
     this.#ages = db.prepare(`SELECT id, ${RECORD_ROW.select}, mac FROM records WHERE id > ? ORDER BY id LIMIT ?`);
     this.#deleteById = db.prepare('DELETE FROM records WHERE id = ? AND written_at <= ? RETURNING dek_id AS dekId, category, kek_version AS kekVersion, format');
   }
@@ -144,7 +149,7 @@ export class RecordRepository {
     return this.#ages.all(afterId, limit).map((row) => {
       let authentic = true;
       try {
-        this.#auth.check(RECORD_ROW, row, row.mac, String(row.id));
+        this.#auth.check(RECORD_ROW, row, row.mac, String(row.id), 'scan');
       } catch {
         authentic = false;
       }
@@ -161,10 +166,11 @@ export class RecordRepository {
   }
 
   /**
-   * Values held per category (expired ones included until a retention sweep erases them). A
-   * statistic read without authentication: a forged row counts until something reads it.
+   * Values stored per category, with how many of them were written at or before the category's
+   * cutoff in `expiredAtOrBefore` (ms): expired, still stored until a retention sweep erases them.
+   * A statistic read without authentication: a forged row counts until something reads it.
    */
-  countByCategory(): CategoryCount[] {
-    return this.#counts.all();
+  countByCategory(expiredAtOrBefore: ReadonlyMap<string, number> = new Map()): CategoryCount[] {
+    return this.#counts.all(JSON.stringify(Object.fromEntries(expiredAtOrBefore)));
   }
 }

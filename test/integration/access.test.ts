@@ -146,8 +146,9 @@ describe('guardian consent', () => {
     await consent('account', ['contact']);
     const receipt = await vault.consent.withdraw('u:kid', { purpose: 'location-sharing' }, guardian);
     expect(receipt.erased).toEqual(['location']);
-    expect(await code(vault.get('u:kid', ['location'], service('location-sharing')))).toBe('CONSENT_REQUIRED');
-    expect(lastEntry(path)).toMatchObject({ reason: 'CONSENT_REQUIRED' });
+    // Erased: nothing held, so the read answers empty (not a refusal), and the entry says so.
+    expect(await vault.get('u:kid', ['location'], service('location-sharing'))).toEqual({});
+    expect(JSON.parse(lastEntry(path).detail ?? '{}')).toMatchObject({ returned: 0 });
     // contact is kept under real-name registration (exempt, retainsData) even without consent.
     const second = await vault.consent.withdraw('u:kid', { purpose: 'account' }, guardian);
     expect(second.erased).toEqual([]);

@@ -134,7 +134,9 @@ describe('forged decision state grants nothing (attack 2)', () => {
     tamper(path, (db) => db.exec("UPDATE consents SET subject_tag = (SELECT subject_tag FROM records r WHERE r.category = 'contact')"));
     await vault.consent.withdraw('u:kid', { purpose: 'location-sharing' }, { ...guardian, purpose: 'location-sharing' });
     tamper(path, (db) => db.exec('UPDATE consents SET withdrawn_at = NULL'));
-    expect((await errorOf(vault.get('u:kid', ['location'], locator))).code).toBe('INTEGRITY');
+    // The withdrawal erased the location, so a read holds nothing to decide on; a new location
+    // put for the purpose decides on the consent, and meets the forged row.
+    expect((await errorOf(vault.put('u:kid', { location: sampleLocation }, locator))).code).toBe('INTEGRITY');
     await vault.close();
   });
 

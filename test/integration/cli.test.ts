@@ -136,7 +136,7 @@ describe('childvault import', () => {
     const result = await runCli(['import', file, '--batch-size', '10', ...args]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/imported 26 value\(s\) for 25 subject\(s\) in 3 batch\(es\)/);
+    expect(result.stdout).toMatch(/imported 26 values for 25 subjects in 3 batches/);
     const status = JSON.parse((await runCli(['status', '--json', ...args])).stdout) as { categories: { name: string; values: number }[] };
     expect(status.categories.find((c) => c.name === 'location')?.values).toBe(25);
     expect(status.categories.find((c) => c.name === 'face')?.values).toBe(1);
@@ -159,7 +159,7 @@ describe('childvault import', () => {
     );
     const result = await runCli(['import', file, ...args]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('6 invalid line(s)');
+    expect(result.stderr).toContain('6 invalid lines');
     expect(result.stdout).toContain('line 2: value.lat must be at most 90');
     expect(result.stdout).toContain('line 3: not valid JSON');
     expect(result.stdout).toContain('line 4: subject looks like a phone or ID number');
@@ -172,10 +172,14 @@ describe('childvault import', () => {
     const status = JSON.parse((await runCli(['status', '--json', ...args])).stdout) as { categories: { values: number }[] };
     expect(status.categories.every((c) => c.values === 0)).toBe(true);
 
+    // The valid line is imported, but lines were left behind: a script must notice (exit 1).
     const skipping = await runCli(['import', file, '--skip-invalid', ...args]);
-    expect(skipping.code).toBe(0);
-    expect(skipping.stdout).toContain('imported 1 value(s) for 1 subject(s)');
-    expect(skipping.stdout).toContain('skipped 6 invalid line(s)');
+    expect(skipping.code).toBe(1);
+    expect(skipping.stdout).toContain('imported 1 value for 1 subject');
+    expect(skipping.stdout).toContain('skipped 6 invalid lines');
+    expect(skipping.stderr).toMatch(/^childvault: skipped 6 invalid lines of .* \(listed above\); the valid lines were imported\. Fix the skipped lines and import them \[VALIDATION\]\n$/);
+    const after = JSON.parse((await runCli(['status', '--json', ...args])).stdout) as { categories: { name: string; values: number }[] };
+    expect(after.categories.find((c) => c.name === 'location')?.values).toBe(1);
   });
 
   it('reports a missing file', async () => {
@@ -260,7 +264,7 @@ describe('a command without a policy', () => {
     const { db, key } = await initVault();
     const result = await runCli(['status', '--db', db, '--key-file', key]);
     expect(result.code).toBe(2);
-    expect(result.stderr).toBe('childvault: no policy: give --policy FILE or set CHILDVAULT_POLICY (start from docs/policy.example.json) [USAGE]\n');
+    expect(result.stderr).toBe('childvault: no policy: give --policy FILE, set CHILDVAULT_POLICY or name one in childvault.config.json (start from docs/policy.example.json) [USAGE]\n');
     const viaEnv = await runCli(['status', '--db', db, '--key-file', key], { CHILDVAULT_POLICY: EXAMPLE_POLICY_PATH });
     expect(viaEnv.code).toBe(0);
     // What decides nothing needs none: the audit public key.

@@ -45,6 +45,7 @@ function examplesIn(help: string): string[] {
  */
 const ORDER = [
   '(program)',
+  'policy check',
   'init',
   'status',
   'import',
@@ -54,6 +55,7 @@ const ORDER = [
   'subject export',
   'approval create',
   'approval list',
+  'get',
   'approval revoke',
   'consent withdraw',
   'canary plant',

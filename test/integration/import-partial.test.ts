@@ -31,7 +31,7 @@ describe('childvault import refused part-way', () => {
     const run = await runCli(['import', join(dir, 'legacy.jsonl'), '--db', db, '--key-file', key, '--policy', join(dir, 'policy.json'), '--batch-size', '1']);
     expect(run.code).toBe(4);
     expect(run.stderr).toContain('the batch ending at line 3');
-    expect(run.stderr).toContain('2 value(s) in 2 batch(es) up to line 2 were imported before it');
+    expect(run.stderr).toContain('2 values in 2 batches up to line 2 were imported before it');
     const status = await runCli(['status', '--json', '--db', db, '--key-file', key, '--policy', EXAMPLE_POLICY_PATH]);
     const values = (JSON.parse(status.stdout) as { categories: { name: string; values: number }[] }).categories.find((c) => c.name === 'location')?.values;
     expect(values).toBe(2);

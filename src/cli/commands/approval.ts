@@ -60,6 +60,17 @@ export function registerApproval(program: Command): void {
           },
           accessContext({ ...options, purpose: DEFAULTS.purpose }, DEFAULTS),
         ),
+        {
+          flags: {
+            'approval.actor': '--for',
+            'approval.subjects': '--subjects',
+            'approval.categories': '--categories',
+            'approval.purpose': '--purpose',
+            'approval.reason': '--reason',
+            'approval.expiresAt': '--expires',
+            'approval.readBudget': '--reads',
+          },
+        },
       );
       out.result(record, () => [`approval ${record.id}: ${record.actor} may read for ${record.purpose} (${record.categories.join(', ')}), ${record.readBudget} read(s), until ${record.expiresAt.toISOString()}`]);
     });

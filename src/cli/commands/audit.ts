@@ -7,24 +7,27 @@
  * everything else is the library's `vault.audit` and `verifyAuditExportFile`.
  */
 import { once } from 'node:events';
-import { createWriteStream, existsSync, rmSync, type WriteStream } from 'node:fs';
+import { chmodSync, createWriteStream, existsSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import type { ChainReport } from '../../audit/chain-verifier.js';
 import type { ExportFormat } from '../../audit/export.js';
-import { formatAuditReport } from '../../audit/report.js';
 import { verifyAuditExportFile, type FileVerifyReport } from '../../audit/verify-file.js';
 import { loadSodium } from '../../crypto/sodium.js';
 import { VaultError } from '../../errors.js';
 import { accessContext, contextOptions, type ContextOptions } from '../access.js';
-import { formatBytes } from '../format.js';
+import { formatBytes, plural } from '../format.js';
 import { outputFor, withVault } from '../global-options.js';
 import { parseIntegerOption, parseTimeOption } from '../parse.js';
 import type { Output } from '../output.js';
+import { formatAuditReport } from '../report-text.js';
 
 const DEFAULTS = { role: 'officer', purpose: 'oversight' };
 
 const HEX_KEY = /^[0-9a-fA-F]{64}$/;
 
+/** The period `audit report` covers when not given one: the last 30 days. */
+const DEFAULT_REPORT_DAYS = 30;
+const DAY_MS = 86_400_000;
 
 function parsePeriod(since: string | undefined, until: string | undefined): { since?: Date; until?: Date } {
   const s = since === undefined ? undefined : parseTimeOption(since, '--since');
@@ -48,8 +51,13 @@ export function failureLine(report: ChainReport & { readonly line?: number | nul
   return `FAILED${seq === null ? '' : ` at seq ${seq}`}${showLine ? ` (line ${line})` : ''}: ${message}`;
 }
 
+/** "N entries (E elided), C checkpoints": what a verification or an export covered. */
+function coverage(r: { readonly entries: number; readonly elided: number; readonly checkpoints: number }): string {
+  return `${plural(r.entries, 'entry', 'entries')} (${r.elided} elided), ${plural(r.checkpoints, 'checkpoint')}`;
+}
+
 function okLine(report: ChainReport): string {
-  return `OK: ${report.entries} entries (${report.elided} elided), ${report.checkpoints} checkpoints, head seq ${report.head?.seq ?? 0}`;
+  return `OK: ${coverage(report)}, head seq ${report.head?.seq ?? 0}`;
 }
 
 /** Prints a verification report; throws INTEGRITY (exit 3) when it failed. */
@@ -110,7 +118,8 @@ function registerExport(audit: Command): void {
     .addHelpText(
       'after',
       `
-Entries that do not match the filters appear only as their digests, so the export still verifies.
+With filters, the export holds only the stretches between checkpoints that show a matching entry,
+the other entries there as digests (so it still verifies); the rest of the log is left out.
 The export records itself in the log first and ends with a checkpoint signed for it.
 
 Example:
@@ -148,9 +157,18 @@ Example:
           bar.stop();
         }
       });
+      if (options.subject !== undefined) {
+        // The vault keeps nothing that says a subject was erased (that would link the child again),
+        // so it cannot tell whether a history was split: say what --subject can and cannot find.
+        out.notice(
+          `--subject found the ${plural(result.entries, 'entry', 'entries')} linked to the subject's current audit pseudonym; if the subject was erased, ` +
+            'its entries from before the erasure carry a pseudonym whose key the erasure destroyed: they are unlinkable to it by design, and not shown',
+        );
+      }
       if (path !== undefined) {
+        const omitted = result.omitted > 0 ? `, ${result.omitted} entries left out` : '';
         out.result({ file: path, format, ...result }, () => [
-          `exported ${result.entries} entries (${result.elided} elided), ${result.checkpoints} checkpoints, head seq ${result.head} to ${path} (${formatBytes(result.bytes)})`,
+          `exported ${coverage(result)}${omitted}, head seq ${result.head} to ${path} (${formatBytes(result.bytes)})`,
         ]);
       }
     });
@@ -188,7 +206,11 @@ wrong" and exits with status 3.
 
 Example:
   $ childvault audit verify --db pool.db --key-file master.key --policy policy.json
-  $ childvault audit verify --file audit-2026-11.jsonl --public-key "$(cat childvault-audit.pub)"`,
+  $ childvault audit public-key --out childvault-audit.pub --db pool.db --key-file master.key --policy policy.json
+  $ childvault audit verify --file audit-2026-11.jsonl --public-key "$(cat childvault-audit.pub)"
+
+The public key file comes from \`childvault audit public-key --out FILE\`; hand it to whoever verifies
+through a channel of its own, apart from the export.`,
     )
     .action(async (options: VerifyCommandOptions, command: Command) => {
       const out = outputFor(command);
@@ -221,15 +243,44 @@ Example:
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * Writes the public key (hex and a newline) to a new file. Mode 0644 whatever the umask: the key
+ * is public, and whoever verifies exports must be able to read it.
+ */
+function writePublicKeyFile(path: string, publicKey: string): void {
+  try {
+    writeFileSync(path, `${publicKey}\n`, { flag: 'wx', mode: 0o644 });
+    chmodSync(path, 0o644);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'EEXIST') throw new VaultError('CONFLICT', `--out file ${path} already exists; refusing to overwrite it`);
+    throw new VaultError('STORAGE', `cannot create --out file ${path}${typeof code === 'string' ? ` (${code})` : ''}`);
+  }
+}
+
 function registerPublicKey(audit: Command): void {
   audit
     .command('public-key')
-    .description("print the vault's checkpoint verification key (hex): give it to the regulator through a channel of its own")
-    .addHelpText('after', '\nExample:\n  $ childvault audit public-key --db pool.db --key-file master.key --policy policy.json > childvault-audit.pub')
-    .action(async (_options: unknown, command: Command) => {
+    .description("print the vault's checkpoint verification key (hex), or write it to a file: give it to the regulator through a channel of its own")
+    .option('--out <file>', 'write the key (hex, one line) to this new file (mode 0644; never overwritten) instead of stdout')
+    .addHelpText(
+      'after',
+      `
+The file is what \`childvault audit verify --file EXPORT --public-key "$(cat FILE)"\` reads.
+Example:
+  $ childvault audit public-key --out childvault-audit.pub --db pool.db --key-file master.key --policy policy.json`,
+    )
+    .action(async (options: { readonly out?: string }, command: Command) => {
       const out = outputFor(command);
+      const path = options.out;
+      if (path !== undefined && existsSync(path)) throw new VaultError('CONFLICT', `--out file ${path} already exists; refusing to overwrite it`);
       const publicKey = await withVault(command, async (vault) => vault.audit.publicKey, { withoutPolicy: true });
-      out.result({ publicKey }, () => [publicKey]);
+      if (path === undefined) {
+        out.result({ publicKey }, () => [publicKey]);
+        return;
+      }
+      writePublicKeyFile(path, publicKey);
+      out.result({ publicKey, file: path }, () => [`wrote the public key to ${path}; verify an export with: childvault audit verify --file EXPORT --public-key "$(cat ${path})"`]);
     });
 }
 
@@ -248,26 +299,54 @@ function registerCheckpoint(audit: Command): void {
 }
 
 interface ReportCommandOptions extends ContextOptions {
-  readonly since: string;
-  readonly until: string;
+  readonly since?: string;
+  readonly until?: string;
+}
+
+/**
+ * The report's period: as given; a missing end is now, a missing start 30 days before the end.
+ * `note` says what was chosen, for the text output.
+ */
+function reportPeriod(since: string | undefined, until: string | undefined, now: Date): { since: Date; until: Date; note?: string } {
+  const given = parsePeriod(since, until);
+  const end = given.until ?? now;
+  const start = given.since ?? new Date(end.getTime() - DEFAULT_REPORT_DAYS * DAY_MS);
+  // Both given were checked by parsePeriod: here --until is now.
+  if (start > end) throw new VaultError('USAGE', '--since must not be after now (the end of the period when --until is not given)');
+  const note =
+    given.since === undefined && given.until === undefined
+      ? `the last ${DEFAULT_REPORT_DAYS} days: no --since or --until given`
+      : given.since === undefined
+        ? `from ${DEFAULT_REPORT_DAYS} days before --until: no --since given`
+        : given.until === undefined
+          ? 'until now: no --until given'
+          : undefined;
+  return { since: start, until: end, ...(note === undefined ? {} : { note }) };
 }
 
 function registerReport(audit: Command): void {
   contextOptions(
     audit
       .command('report')
-      .description('compliance summary for a period: operations by action, purpose, role and outcome, refusals, errors, erasures, key rotations, consents, approvals, and the signed chain head (no personal data)')
-      .requiredOption('--since <time>', 'start of the period (ISO 8601; a date means its start, UTC)')
-      .requiredOption('--until <time>', 'end of the period (ISO 8601; a date means its end, UTC)'),
+      .description('compliance summary for a period: operations by action, purpose, role and outcome, refusals, errors, erasures, key rotations, consents, approvals, and the signed chain head (no personal data); by default the last 30 days')
+      .option('--since <time>', `start of the period (ISO 8601; a date means its start, UTC; default: ${DEFAULT_REPORT_DAYS} days before the end)`)
+      .option('--until <time>', 'end of the period (ISO 8601; a date means its end, UTC; default: now)'),
     DEFAULTS,
   )
-    .addHelpText('after', '\nExample:\n  $ childvault audit report --db pool.db --key-file master.key --policy policy.json --since 2026-11-01 --until 2026-11-30 --json')
+    .addHelpText(
+      'after',
+      `
+Without --since and --until the period is the last ${DEFAULT_REPORT_DAYS} days (until now); the output says so.
+The figures are defined in docs/audit.md ("The compliance report").
+Example:
+  $ childvault audit report --db pool.db --key-file master.key --policy policy.json --since 2026-11-01 --until 2026-11-30 --json
+  $ childvault audit report --db pool.db --key-file master.key --policy policy.json`,
+    )
     .action(async (options: ReportCommandOptions, command: Command) => {
       const out = outputFor(command);
-      const { since, until } = parsePeriod(options.since, options.until);
-      if (since === undefined || until === undefined) throw new VaultError('USAGE', 'give --since and --until');
+      const { since, until, note } = reportPeriod(options.since, options.until, new Date());
       const report = await withVault(command, async (vault) => vault.audit.report({ since, until }, accessContext(options, DEFAULTS)));
-      out.result(report, () => formatAuditReport(report));
+      out.result(report, () => formatAuditReport(report, note));
     });
 }
 
@@ -289,7 +368,7 @@ Example:
       const out = outputFor(command);
       const rows = [...new Set(ids.map((id) => parseIntegerOption(id, 'ID', 1, Number.MAX_SAFE_INTEGER)))];
       await withVault(command, async () => undefined, { discardPendingAudit: rows, withoutPolicy: true });
-      out.result({ discarded: rows }, () => [`discarded audit_pending row(s) ${rows.join(', ')}; each discard is recorded in the audit log (audit.discard-pending)`]);
+      out.result({ discarded: rows }, () => [`discarded audit_pending ${rows.length === 1 ? 'row' : 'rows'} ${rows.join(', ')}; each discard is recorded in the audit log (audit.discard-pending)`]);
     });
 }
 

@@ -1,6 +1,7 @@
 /** `childvault canary plant N`: fake children whose values, found anywhere else, prove a leak. */
 import type { Command } from 'commander';
 import { accessContext, contextOptions, type ContextOptions } from '../access.js';
+import { plural } from '../format.js';
 import { outputFor, withVault } from '../global-options.js';
 import { parseIntegerOption } from '../parse.js';
 
@@ -21,6 +22,6 @@ export function registerCanary(program: Command): void {
       const out = outputFor(command);
       const count = parseIntegerOption(countText, 'count', 1, 1000);
       const receipt = await withVault(command, (vault) => vault.canaries.plant(count, accessContext(options, DEFAULTS), options.emailDomain === undefined ? {} : { emailDomain: options.emailDomain }));
-      out.result(receipt, () => [`planted ${receipt.planted} canaries (${receipt.total} live in the vault):`, ...receipt.subjects.map((s) => `  ${s}`)]);
+      out.result(receipt, () => [`planted ${plural(receipt.planted, 'canary', 'canaries')} (${receipt.total} live in the vault):`, ...receipt.subjects.map((s) => `  ${s}`)]);
     });
 }

@@ -18,6 +18,15 @@ interface GrantOptions extends ContextOptions {
   readonly expires?: string;
 }
 
+const GRANT_FLAGS = {
+  'consent.purpose': '--for',
+  'consent.categories': '--categories',
+  'consent.guardianRef': '--guardian',
+  'consent.verification': '--verification',
+  'consent.noticeVersion': '--notice',
+  'consent.expiresAt': '--expires',
+};
+
 interface WithdrawOptions extends ContextOptions {
   readonly id?: string;
   readonly for?: string;
@@ -63,6 +72,7 @@ export function registerConsent(program: Command): void {
           },
           accessContext(options, DEFAULTS),
         ),
+        { flags: GRANT_FLAGS },
       );
       out.result(record, () => [`recorded consent ${record.id} for ${record.purpose} (${record.categories.join(', ') || 'no data categories'})`]);
     });
@@ -81,7 +91,7 @@ export function registerConsent(program: Command): void {
       const out = outputFor(command);
       if ((options.id === undefined) === (options.for === undefined)) throw new VaultError('USAGE', 'give exactly one of --id and --for');
       const which = options.id !== undefined ? { id: options.id } : { purpose: options.for ?? '' };
-      const receipt = await withVault(command, (vault) => vault.consent.withdraw(subject, which, accessContext(options, DEFAULTS)));
+      const receipt = await withVault(command, (vault) => vault.consent.withdraw(subject, which, accessContext(options, DEFAULTS)), { flags: { 'which.id': '--id', 'which.purpose': '--for' } });
       out.result(receipt, () => [
         `withdrew ${receipt.withdrawn.join(', ')}`,
         receipt.erased.length > 0 ? `erased (no remaining consent or legal hold covers them): ${receipt.erased.join(', ')}` : 'erased nothing (other consents or a legal hold still cover the data)',

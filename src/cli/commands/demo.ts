@@ -20,7 +20,7 @@ import type { AccessContext } from '../../schema/access-context.js';
 import type { Vault } from '../../vault.js';
 import { demoChildren, demoJsonl, demoPlaintexts, type DemoChild } from '../demo-data.js';
 import { describeKind, describeLocation } from './scan.js';
-import { formatBytes } from '../format.js';
+import { formatBytes, plural } from '../format.js';
 import { outputFor } from '../global-options.js';
 import type { Output } from '../output.js';
 
@@ -100,7 +100,7 @@ async function runDemo(dir: string, out: Output, keep: boolean): Promise<void> {
     writeFileSync(importFile, demoJsonl(children), { mode: 0o600 });
     step(2, `Import ${children.length} children from a legacy plaintext export`, `childvault import legacy-export.jsonl ${VAULT}`);
     const summary = await importJsonl(vault, importFile, { ctx: operator });
-    out.line(`   imported ${summary.values} values for ${summary.subjects} subjects, each under its own data key`);
+    out.line(`   imported ${plural(summary.values, 'value')} for ${plural(summary.subjects, 'subject')}, each under its own data key`);
     if (keep) {
       out.line('   (legacy-export.jsonl is kept so the command above can be rerun; delete a real export once imported)');
     } else {
@@ -156,11 +156,11 @@ async function runDemo(dir: string, out: Output, keep: boolean): Promise<void> {
     const receipt = await reopened.erase(second, guardianPortal);
     out.line(`   destroyed the data keys and ciphertext of: ${receipt.erased.join(', ')}; its audit pseudonym key too`);
     const after = await reopened.get(second, ['location', 'contact', 'face', 'voice'], guardianPortal);
-    out.line(`   reading ${second} now returns ${Object.keys(after).length} values`);
+    out.line(`   reading ${second} now returns ${plural(Object.keys(after).length, 'value')}`);
 
     step(8, 'Verify the access log: every step above (and every refusal) is in it', `childvault audit verify ${VAULT}`);
     const report = await reopened.audit.verify(officer);
-    out.line(`   ${report.ok ? 'OK' : 'FAILED'}: ${report.entries} entries, ${report.checkpoints} checkpoints, head seq ${report.head?.seq ?? 0}`);
+    out.line(`   ${report.ok ? 'OK' : 'FAILED'}: ${plural(report.entries, 'entry', 'entries')}, ${plural(report.checkpoints, 'checkpoint')}, head seq ${report.head?.seq ?? 0}`);
 
     step(9, 'Status', `childvault status ${VAULT}`);
     const s = await reopened.status(operations);
@@ -195,7 +195,7 @@ async function guardSteps(vault: Vault, dir: string, children: readonly DemoChil
 
     step(11, 'Plant canaries: fake children no legitimate flow reads', `childvault canary plant 3 ${VAULT}`);
     const planted = await vault.canaries.plant(3, leakDetection);
-    out.line(`   ${planted.planted} canaries planted (${planted.total} in the vault); a canary found anywhere else proves a leak`);
+    out.line(`   ${plural(planted.planted, 'canary', 'canaries')} planted (${planted.total} in the vault); a canary found anywhere else proves a leak`);
 
     step(12, 'Scan a service database that an unguarded code path wrote to', `childvault scan service.db ${VAULT}`);
     // The leak: a code path that skipped the guard wrote the phone into a note and kept the photo.
@@ -205,7 +205,7 @@ async function guardSteps(vault: Vault, dir: string, children: readonly DemoChil
   }
   const result = await vault.guard.scan([join(dir, 'service.db')], leakDetection);
   for (const f of result.findings) out.line(`   found: ${f.file.slice(dir.length + 1)} ${describeLocation(f.location)} — ${describeKind(f.match).join(' ')}`);
-  out.line(`   ${result.findings.length} finding(s), reported by place and kind, never by value; the CLI exits 5`);
+  out.line(`   ${plural(result.findings.length, 'finding')}, reported by place and kind, never by value; the CLI exits 5`);
 }
 
 function refusalOf(fn: () => unknown): string {

@@ -3,8 +3,9 @@ import type { Command } from 'commander';
 import { VaultError } from '../../errors.js';
 import { importJsonl, type ImportSummary } from '../../import/jsonl-import.js';
 import { accessContext, contextOptions, type ContextOptions } from '../access.js';
-import { formatDuration } from '../format.js';
+import { formatDuration, plural } from '../format.js';
 import { outputFor, withVault } from '../global-options.js';
+import { interruptible } from '../interrupt.js';
 import { parseIntegerOption } from '../parse.js';
 
 interface ImportCommandOptions extends ContextOptions {
@@ -35,7 +36,12 @@ Example:
     .action(async (file: string, options: ImportCommandOptions, command: Command) => {
       const out = outputFor(command);
       const batchSize = parseIntegerOption(options.batchSize, '--batch-size', 1, 100_000);
-      const summary = await withVault(command, async (vault) => {
+      let progress = { phase: 'validate', done: 0, total: 0 };
+      const state = (): string =>
+        progress.phase === 'validate'
+          ? `while validating ${file} (line ${progress.done}); nothing was imported. Run the import again`
+          : `${progress.done} of ${plural(progress.total, 'value')} imported, in whole batches: the vault holds exactly those. Run the import again to finish (a put replaces a value, so nothing is doubled)`;
+      const summary = await withVault(command, (vault) => interruptible(state, async () => {
         let bar = out.progress('validating', 1);
         let phase: 'validate' | 'import' = 'validate';
         try {
@@ -44,6 +50,8 @@ Example:
             batchSize,
             skipInvalid: options.skipInvalid === true,
             onProgress: (p) => {
+              progress = p;
+              // Both phases count lines (one line is one value): read of the file's, then imported of the valid ones.
               if (p.phase !== phase) {
                 bar.stop();
                 bar = out.progress('importing ', p.total);
@@ -55,10 +63,14 @@ Example:
         } finally {
           bar.stop();
         }
-      });
+      }));
       report(out, summary);
       if (!summary.imported) {
-        throw new VaultError('VALIDATION', `${summary.errors.length} invalid line(s) in ${file}; nothing was imported (fix them, or rerun with --skip-invalid)`);
+        throw new VaultError('VALIDATION', `${plural(summary.errors.length, 'invalid line')} in ${file}; nothing was imported (fix ${summary.errors.length === 1 ? 'it' : 'them'}, or rerun with --skip-invalid)`);
+      }
+      // Not a clean import: a script must notice the lines left behind (their data is still only in the legacy store).
+      if (summary.skipped > 0) {
+        throw new VaultError('VALIDATION', `skipped ${plural(summary.skipped, 'invalid line')} of ${file} (listed above); the valid lines were imported. Fix the skipped lines and import them`);
       }
     });
 }
@@ -66,10 +78,10 @@ Example:
 function report(out: ReturnType<typeof outputFor>, s: ImportSummary): void {
   out.result(s, () => [
     ...s.errors.slice(0, SHOWN_ERRORS).map((e) => `line ${e.line}: ${e.message}`),
-    ...(s.errors.length > SHOWN_ERRORS ? [`… and ${s.errors.length - SHOWN_ERRORS} more invalid lines`] : []),
+    ...(s.errors.length > SHOWN_ERRORS ? [`… and ${plural(s.errors.length - SHOWN_ERRORS, 'more invalid line')}`] : []),
     s.imported
-      ? `imported ${s.values} value(s) for ${s.subjects} subject(s) in ${s.batches} batch(es), ${formatDuration(s.durationMs)}` +
-        (s.skipped > 0 ? `; skipped ${s.skipped} invalid line(s)` : '')
-      : `validated ${s.lines} line(s): ${s.errors.length} invalid`,
+      ? `imported ${plural(s.values, 'value')} for ${plural(s.subjects, 'subject')} in ${plural(s.batches, 'batch', 'batches')}, ${formatDuration(s.durationMs)}` +
+        (s.skipped > 0 ? `; skipped ${plural(s.skipped, 'invalid line')}` : '')
+      : `validated ${plural(s.lines, 'line')}: ${s.errors.length} invalid`,
   ]);
 }

@@ -5,16 +5,26 @@ import { envKey, generateKeyFile, keyFile, passphraseKey, type MasterKeyProvider
 import type { KeysStatus } from '../../keys/vault-keys.js';
 import type { ErasureSummary } from '../../store/rotation-repository.js';
 import { accessContext, contextOptions, type ContextOptions } from '../access.js';
-import { formatDuration, table } from '../format.js';
+import { formatDuration, plural, table } from '../format.js';
 import { outputFor, withVault } from '../global-options.js';
+import { interruptible } from '../interrupt.js';
 import { parseIntegerOption } from '../parse.js';
 
 const DEFAULTS = { role: 'operator', purpose: 'key-management' };
 
-/** What the erasure record means for backups (docs/keys.md). */
+/**
+ * What the erasure record means for backups (docs/keys.md, "Erasure and backups"), worded for
+ * each case: no erasure, none since the last master-key rotation, some since it, or some and the
+ * master key never rotated.
+ */
 export function erasureLine(e: ErasureSummary): string {
-  if (e.notBackupSafe === 0) return `erasures: ${e.erasures}, all made before the last master-key rotation (backup-safe once the old master key is destroyed)`;
-  return `erasures: ${e.notBackupSafe} of ${e.erasures} since the last master-key rotation: backups taken before them still decrypt the erased values until you rotate the master key and destroy the old one`;
+  const rotated = e.lastMasterRotation === null ? null : new Date(e.lastMasterRotation).toISOString();
+  if (e.erasures === 0) return `erasures: none (${rotated === null ? 'master key never rotated' : `last master-key rotation ${rotated}`})`;
+  const erasures = `erasures: ${e.erasures} (${plural(e.values, 'value')})`;
+  const undo = (n: number): string => `backups taken before ${n === 1 ? 'it' : 'them'} still decrypt the erased values until you rotate the master key and destroy the old one`;
+  if (rotated === null) return `${erasures}, none backup-safe as the master key was never rotated: ${undo(e.erasures)}`;
+  if (e.notBackupSafe === 0) return `${erasures}, all made before the last master-key rotation (${rotated}): backup-safe once the old master key is destroyed`;
+  return `${erasures}, ${e.notBackupSafe} since the last master-key rotation (${rotated}): ${undo(e.notBackupSafe)}`;
 }
 
 function keyLines(s: KeysStatus): string[] {
@@ -88,22 +98,28 @@ export function registerKeys(program: Command): void {
         const plan = await withVault(command, (vault) => vault.keys.plan({ reencrypt: options.reencrypt === true }, ctx));
         out.result(plan, () => [
           plan.resuming ? `would finish the interrupted rotation to v${plan.toVersion}` : `would create KEK v${plan.toVersion} and make it active`,
-          ...plan.dataKeysByKek.map((k) => `  v${k.version} (${k.state}): ${k.dataKeys} data key(s)`),
-          `${plan.toRewrap} data key(s) to ${plan.reencrypt ? 'replace, re-encrypting their values' : 'rewrap'}, about ${plan.estimatedSeconds} s`,
+          ...plan.dataKeysByKek.map((k) => `  v${k.version} (${k.state}): ${plural(k.dataKeys, 'data key')}`),
+          `${plural(plan.toRewrap, 'data key')} to ${plan.reencrypt ? 'replace, re-encrypting their values' : 'rewrap'}, about ${plan.estimatedSeconds} s`,
         ]);
         return;
       }
-      const summary = await withVault(command, async (vault) => {
-        const bar = out.progress('rotating', 1);
-        try {
-          return await vault.keys.rotate({ batchSize, reencrypt: options.reencrypt === true, onProgress: (done, total) => { bar.update(done, total); } }, ctx);
-        } finally {
-          bar.stop();
-        }
-      });
+      let progress = { done: 0, total: 0 };
+      const state = (): string =>
+        `the KEK rotation had ${progress.done} of ${plural(progress.total, 'data key')} ${options.reencrypt === true ? 're-encrypted' : 'rewrapped'}, committed in whole batches; the vault is consistent and services keep working. Run \`childvault keys rotate\` again to finish the same rotation`;
+      const summary = await withVault(command, (vault) =>
+        interruptible(state, async () => {
+          const bar = out.progress('rotating', 1);
+          try {
+            return await vault.keys.rotate({ batchSize, reencrypt: options.reencrypt === true, onProgress: (done, total) => { progress = { done, total }; bar.update(done, total); } }, ctx);
+          } finally {
+            bar.stop();
+          }
+        }),
+      );
       out.result(summary, () => [
-        `${summary.resumed ? 'finished the interrupted rotation' : 'rotated'} to KEK v${summary.toVersion}: ${summary.rewrapped} data key(s) ${summary.reencrypt ? 'replaced and values re-encrypted' : 'rewrapped'} in ${summary.batches} batch(es), ${formatDuration(summary.durationMs)}`,
-        'the previous KEK is retired and wraps nothing; destroy it with `childvault keys destroy VERSION` (backups keep their own copy: see docs/keys.md)',
+        `${summary.resumed ? 'finished the interrupted rotation' : 'rotated'} to KEK v${summary.toVersion}: ${plural(summary.rewrapped, 'data key')} ${summary.reencrypt ? 'replaced and values re-encrypted' : 'rewrapped'} in ${plural(summary.batches, 'batch', 'batches')}, ${formatDuration(summary.durationMs)}`,
+        // The KEK active before a rotation is always the version below the new one (versions only grow).
+        `the previous KEK v${summary.toVersion - 1} is retired and wraps nothing; destroy it with \`childvault keys destroy ${summary.toVersion - 1}\` (backups keep their own copy: see docs/keys.md)`,
       ]);
     });
 
@@ -148,7 +164,7 @@ export function registerRetention(program: Command): void {
       const out = outputFor(command);
       const summary = await withVault(command, (vault) => vault.retention.sweep(accessContext(options, { role: 'operator', purpose: 'retention' }), { dryRun: options.dryRun === true }));
       out.result(summary, () => [
-        `${summary.dryRun ? 'would erase' : 'erased'} ${summary.total} value(s) past retention of ${summary.scanned} scanned` +
+        `${summary.dryRun ? 'would erase' : 'erased'} ${plural(summary.total, 'value')} past retention of ${summary.scanned} scanned` +
           (summary.total > 0 ? `: ${Object.entries(summary.erased).map(([k, n]) => `${k} ${n}`).join(', ')}` : ''),
       ]);
     });

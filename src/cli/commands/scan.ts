@@ -8,7 +8,7 @@ import { VaultError } from '../../errors.js';
 import type { LeakMatch } from '../../guard/leak-types.js';
 import type { ScanFinding, ScanLocation } from '../../scan/types.js';
 import { accessContext, contextOptions, type ContextOptions } from '../access.js';
-import { formatBytes, table } from '../format.js';
+import { formatBytes, plural, table } from '../format.js';
 import { outputFor, withVault } from '../global-options.js';
 import type { ScanResult } from '../../scan/scan.js';
 
@@ -51,7 +51,7 @@ function summaryLine(r: ScanResult): string {
   const warnings = r.findings.length - leaks;
   const truncated = r.files.filter((f) => f.truncated).length;
   const incomplete = r.files.filter((f) => !f.complete).length;
-  return `scanned ${r.files.length} file(s), ${units} rows/lines, ${formatBytes(bytes)}: ${leaks === 0 ? 'no data of the vault\'s children' : `${leaks} finding(s) of the vault's children's data`}${warnings > 0 ? `, ${warnings} pattern warning(s)` : ''}${truncated > 0 ? ` (only the first findings of ${truncated} file(s) listed)` : ''}${incomplete > 0 ? `; ${incomplete} file(s) NOT fully scanned (see the notes)` : ''}`;
+  return `scanned ${plural(r.files.length, 'file')}, ${units} rows/lines, ${formatBytes(bytes)}: ${leaks === 0 ? 'no data of the vault\'s children' : `${plural(leaks, 'finding')} of the vault's children's data`}${warnings > 0 ? `, ${plural(warnings, 'pattern warning')}` : ''}${truncated > 0 ? ` (only the first findings of ${plural(truncated, 'file')} listed)` : ''}${incomplete > 0 ? `; ${plural(incomplete, 'file')} NOT fully scanned (see the notes)` : ''}`;
 }
 
 export function registerScan(program: Command): void {
@@ -82,10 +82,10 @@ export function registerScan(program: Command): void {
       out.result(result, () => [...(result.findings.length > 0 ? [...findingLines(result.findings), ''] : []), summaryLine(result), ...result.files.flatMap((f) => f.notes.map((n) => `note: ${f.file}: ${n}`)), ...result.skipped.map((k) => `skipped: ${k.path}: ${k.reason}`)]);
       // Anything found exits 5, pattern warnings too: whoever passed --patterns asked to be stopped by them.
       const leaks = result.findings.filter((f) => f.match.kind !== 'pattern').length;
-      if (leaks > 0) throw new VaultError('PLAINTEXT_LEAK', `${leaks} finding(s) of the vault's children's data outside the vault: erase them there and find the flow that wrote them`);
-      if (result.findings.length > 0) throw new VaultError('PLAINTEXT_LEAK', `${result.findings.length} pattern warning(s): review them; patterns also match adults' data`);
+      if (leaks > 0) throw new VaultError('PLAINTEXT_LEAK', `${plural(leaks, 'finding')} of the vault's children's data outside the vault: erase ${leaks === 1 ? 'it' : 'them'} there and find the flow that wrote ${leaks === 1 ? 'it' : 'them'}`);
+      if (result.findings.length > 0) throw new VaultError('PLAINTEXT_LEAK', `${plural(result.findings.length, 'pattern warning')}: review ${result.findings.length === 1 ? 'it' : 'them'}; patterns also match adults' data`);
       // Nothing found in files that could not all be read is not "clean".
       const incomplete = result.files.filter((f) => !f.complete).length;
-      if (incomplete > 0) throw new VaultError('SCAN_INCOMPLETE', `nothing found, but ${incomplete} file(s) could not be read completely (compressed or encrypted; see the notes): decompress them and scan again`);
+      if (incomplete > 0) throw new VaultError('SCAN_INCOMPLETE', `nothing found, but ${plural(incomplete, 'file')} could not be read completely (compressed or encrypted; see the notes): decompress them and scan again`);
     });
 }

@@ -2,8 +2,16 @@
 import type { Command } from 'commander';
 import { accessContext } from '../access.js';
 import { erasureLine } from './keys.js';
-import { formatBytes, table } from '../format.js';
+import { formatBytes, plural, table } from '../format.js';
 import { outputFor, withVault } from '../global-options.js';
+
+/** Values past retention that no sweep has erased yet: not counted in the table (they cannot be read), but still in the file. */
+function expiredLines(categories: readonly { readonly name: string; readonly expired: number }[]): string[] {
+  const expired = categories.filter((c) => c.expired > 0);
+  if (expired.length === 0) return [];
+  const total = expired.reduce((n, c) => n + c.expired, 0);
+  return [`expired     ${plural(total, 'value')} past retention (${expired.map((c) => `${c.name} ${c.expired}`).join(', ')}), erased at the next \`childvault retention sweep\``];
+}
 
 export function registerStatus(program: Command): void {
   program
@@ -24,13 +32,14 @@ export function registerStatus(program: Command): void {
             ['category', 'values', 'size', 'retention'],
             ...s.categories.map((c) => [c.name, String(c.values), formatBytes(c.plaintextBytes), `${c.retentionDays} d`]),
           ]),
+          ...expiredLines(s.categories),
           '',
           ...table([
             ['KEK', 'state', 'data keys', 'created'],
             ...s.keks.map((k) => [`v${k.version}`, k.state, String(k.dataKeys), k.createdAt.toISOString()]),
           ]),
           '',
-          `audit log   ${s.audit.entries} entries, last checkpoint at ${s.audit.lastCheckpoint ?? 'none yet'}`,
+          `audit log   ${plural(s.audit.entries, 'entry', 'entries')}, last checkpoint at ${s.audit.lastCheckpoint ?? 'none yet'}`,
           ...(s.rotationInProgress === null ? [] : [`rotation    to v${s.rotationInProgress.toVersion} in progress (${s.rotationInProgress.rewrapped} rewrapped): run \`childvault keys rotate\` to finish`]),
           erasureLine(s.erasures),
         ]);

@@ -2,11 +2,11 @@
 import { closeSync, fsyncSync, openSync, rmSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
 import { VaultError } from '../../errors.js';
-import type { Sensitive } from '../../guard/sensitive.js';
 import { accessContext, contextOptions, type ContextOptions } from '../access.js';
-import { table } from '../format.js';
+import { plural, table } from '../format.js';
 import { outputFor, withVault } from '../global-options.js';
 import { parseListOption } from '../parse.js';
+import { revealAll } from '../revealed.js';
 
 const DEFAULTS = { role: 'guardian-portal', purpose: 'guardian-access' };
 
@@ -17,17 +17,6 @@ interface ExportOptions extends ContextOptions {
 
 interface EraseOptions extends ContextOptions {
   readonly categories?: string;
-}
-
-/** Plain JSON of revealed values; binary fields as {"$base64": …}, the import format. */
-function revealAll(values: Readonly<Record<string, Sensitive<unknown>>>): Record<string, unknown> {
-  const toJson = (v: unknown): unknown => {
-    if (v instanceof Uint8Array) return { $base64: Buffer.from(v).toString('base64') };
-    if (Array.isArray(v)) return v.map(toJson);
-    if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toJson(x)]));
-    return v;
-  };
-  return Object.fromEntries(Object.entries(values).map(([category, s]) => [category, s.view === 'presence' ? { present: true } : { view: s.view, value: toJson(s.reveal()) }]));
 }
 
 export function registerSubject(program: Command): void {
@@ -78,7 +67,7 @@ export function registerSubject(program: Command): void {
       fsyncSync(fd);
       closeSync(fd);
       out.result({ file: options.out, categories: Object.keys(copy.values), consents: copy.consents.length }, () => [
-        `wrote a copy of ${Object.keys(copy.values).length} value(s) and ${copy.consents.length} consent record(s) to ${options.out ?? ''} (mode 0600)`,
+        `wrote a copy of ${plural(Object.keys(copy.values).length, 'value')} and ${plural(copy.consents.length, 'consent record')} to ${options.out ?? ''} (mode 0600)`,
       ]);
     });
 
@@ -90,16 +79,32 @@ export function registerSubject(program: Command): void {
       .option('--categories <list>', 'only these categories'),
     DEFAULTS,
   )
-    .addHelpText('after', '\nExample:\n  $ childvault subject erase u:1001 --db pool.db --key-file master.key --policy policy.json')
+    .addHelpText(
+      'after',
+      `
+Erased values leave the blind index too, so a later \`childvault scan\` no longer finds copies of
+them in logs or other stores: scan those first. A subject the vault holds nothing about is
+reported as such (exit 0: an erasure retried finds nothing left).
+
+Example:
+  $ childvault scan service.db logs/ --db pool.db --key-file master.key --policy policy.json
+  $ childvault subject erase u:1001 --db pool.db --key-file master.key --policy policy.json`,
+    )
     .action(async (id: string, options: EraseOptions, command: Command) => {
       const out = outputFor(command);
       const receipt = await withVault(command, (vault) =>
         vault.erase(id, accessContext(options, DEFAULTS), options.categories === undefined ? {} : { categories: parseListOption(options.categories) as never[] }),
       );
-      out.result(receipt, () => [
-        receipt.erased.length > 0 ? `erased ${receipt.erased.join(', ')} at ${receipt.erasedAt.toISOString()}` : 'nothing was held for these categories',
-        ...(receipt.pseudonymDestroyed ? ['the audit pseudonym key is destroyed: past entries no longer link to this id'] : []),
-      ]);
+      if (receipt.erased.length > 0) {
+        out.notice('warning: later `childvault scan` runs cannot find the erased values any more (their blind-index digests went with them); scan logs and other stores for copies before erasing');
+      }
+      out.result(receipt, () => {
+        if (!receipt.found) return ['the vault held nothing about this subject (no value, consent, approval scope or audit pseudonym): nothing was erased'];
+        return [
+          receipt.erased.length > 0 ? `erased ${receipt.erased.join(', ')} at ${receipt.erasedAt.toISOString()}` : 'nothing was held for these categories',
+          ...(receipt.pseudonymDestroyed ? ['the audit pseudonym key is destroyed: past entries no longer link to this id'] : []),
+        ];
+      });
     });
 
   contextOptions(

@@ -7,11 +7,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_ACTIONS, chainHash, entryDigest, toEntry, type AuditEntry } from '../../../src/audit/entry.js';
+import { fromHex } from '../../../src/audit/export-text.js';
 import { writeAuditExport, type ExportFormat, type ExportSource } from '../../../src/audit/export.js';
 import type { ExportFilter } from '../../../src/audit/export-format.js';
 import { verifyAuditExportFile } from '../../../src/audit/verify-file.js';
 import { loadSodium } from '../../../src/crypto/sodium.js';
-import { buildChain, collector, sampleRecord, testSigningKey, type TestChain } from '../../helpers/audit-chain.js';
+import { buildChain, collector, sampleRecord, T0, testSigningKey, type TestChain } from '../../helpers/audit-chain.js';
 import { hex, makeTempDir, removeTempDir } from '../../helpers/unit-bytes.js';
 
 const AUDIT_MD = readFileSync(new URL('../../../docs/audit.md', import.meta.url), 'utf8');
@@ -93,6 +94,12 @@ async function edited(edit: (recs: Rec[]) => void, filter: ExportFilter = {}): P
 /** Sets fields of entry `seq`. */
 const setEntry = (seq: number, change: Rec) => (recs: Rec[]) => Object.assign(recs[index(recs, 'entry', seq)]!, change);
 
+/**
+ * A format 2 export filtered to entries 12 and 13: the header, the genesis checkpoint, a chain
+ * record at 11, entries 12 and 13, digests 14-20, the checkpoints at 20 and 25 (the head).
+ */
+const STRETCH: ExportFilter = { since: T0 + 12_000, until: T0 + 13_000 };
+
 /** The chain with a forged entry inserted after entry 5 and every hash after it recomputed, without the key. */
 function forgedEntries(): AuditEntry[] {
   const list = Array.from({ length: 25 }, (_v, i) => sampleRecord(i + 1));
@@ -154,6 +161,27 @@ const TAMPERING: Record<string, () => Promise<string>> = {
       { actor: 'svc:map' },
     );
   },
+  'a `chain` record forged (the entries after it re-hashed up to the next checkpoint)': () =>
+    edited((recs) => {
+      let prev = 'ab'.repeat(32);
+      recs[index(recs, 'chain', 11)]!['hash'] = prev;
+      for (const seq of [12, 13]) {
+        prev = hex(chainHash(fromHex(prev), entryDigest(chain.entries[seq - 1]!)));
+        Object.assign(recs[index(recs, 'entry', seq)]!, { prevHash: recs[index(recs, 'entry', seq) - 1]!['hash'], hash: prev });
+      }
+    }, STRETCH),
+  'a digest removed from the run that ends a stretch': () => edited((recs) => (recs[index(recs, 'elided', 14)]!['digests'] as string[]).pop(), STRETCH),
+  'a `chain` record anywhere but right after a checkpoint': () =>
+    edited((recs) => recs.splice(index(recs, 'entry', 13), 0, { type: 'chain', seq: 12, hash: recs[index(recs, 'entry', 12)]!['hash'] }), STRETCH),
+  'a `chain` record not followed by the entry after it': () => edited((recs) => recs.splice(index(recs, 'entry', 12), 2), STRETCH),
+  'digests right after a checkpoint in a filtered export (the first entry of a stretch hidden among them)': () =>
+    edited((recs) => recs.splice(index(recs, 'chain', 11), 2, { type: 'elided', from: 11, digests: [11, 12].map((s) => hex(entryDigest(chain.entries[s - 1]!))) }), STRETCH),
+  'a checkpoint a filtered export leaves out put back': () =>
+    edited((recs) => {
+      const cp = chain.checkpoints.find((c) => c.seq === 10)!;
+      recs.splice(index(recs, 'chain', 11), 0, { type: 'checkpoint', seq: 10, ts: new Date(cp.ts).toISOString(), hash: hex(cp.hash), signature: hex(cp.signature) });
+    }, STRETCH),
+  'an export relabelled as another format version': () => edited((recs) => Object.assign(recs[0]!, { format: 'childvault-audit-export/1' })),
   'a record re-spelled with the same values (spacing, key order, escapes, number spelling, duplicate keys)': async () => {
     const lines = (await exportText()).split('\n');
     lines[7] = lines[7]!.replace('"seq":6,', '"seq": 6,');

@@ -18,9 +18,13 @@ import {
 } from '../../../src/audit/entry.js';
 import {
   checkFilter,
+  chainCsvCells,
+  chainJsonLine,
+  chainLineSchema,
   checkpointLineSchema,
   CSV_COLUMNS,
   CSV_HEADER,
+  CSV_HEADER_V1,
   csvCellsToRecord,
   elidedLineSchema,
   entryCsvCells,
@@ -364,7 +368,7 @@ describe('canonical detail (the writer side)', () => {
 describe('other record schemas', () => {
   const validHeader = {
     type: 'header',
-    format: 'childvault-audit-export/1',
+    format: 'childvault-audit-export/2',
     vaultId: '42'.repeat(16),
     publicKey: 'ab'.repeat(32),
     genesis: 'cd'.repeat(32),
@@ -383,12 +387,15 @@ describe('other record schemas', () => {
     expect(elidedLineSchema.safeParse({ type: 'elided', from: 3, digests: ['ab'] }).success).toBe(false);
   });
 
-  it('require a 128-hex signature on checkpoints and the format name on headers', () => {
+  it('require a 128-hex signature on checkpoints and a known format name on headers (2, or 1 which is still read)', () => {
     const cp = { type: 'checkpoint', seq: 5, ts: '2026-11-27T10:00:00.000Z', hash: 'ab'.repeat(32), signature: 'cd'.repeat(64) };
     expect(checkpointLineSchema.safeParse(cp).success).toBe(true);
     expect(checkpointLineSchema.safeParse({ ...cp, signature: 'cd'.repeat(32) }).success).toBe(false);
     expect(headerLineSchema.safeParse(validHeader).success).toBe(true);
-    expect(headerLineSchema.safeParse({ ...validHeader, format: 'childvault-audit-export/2' }).success).toBe(false);
+    expect(headerLineSchema.safeParse({ ...validHeader, format: 'childvault-audit-export/1' }).success).toBe(true);
+    for (const unknown of ['childvault-audit-export/3', 'childvault-audit-export/0', 'childvault-audit-export', null]) {
+      expect(headerLineSchema.safeParse({ ...validHeader, format: unknown }).success, String(unknown)).toBe(false);
+    }
     expect(headerLineSchema.safeParse({ ...validHeader, filter: { since: null } }).success).toBe(false);
   });
 
@@ -420,10 +427,22 @@ describe('other record schemas', () => {
     }
   });
 
-  it('has the documented CSV columns', () => {
-    expect(CSV_HEADER).toBe(
+  it('has the documented CSV columns: version 1\'s, and format in version 2', () => {
+    expect(CSV_HEADER_V1).toBe(
       'type,seq,ts,actor,role,purpose,action,subject,categories,outcome,reason,approval,consent,request_id,detail,prev_hash,hash,signature,digests,vault_id,public_key,genesis,head,exported_at,filter,checkpoint_every',
     );
+    expect(CSV_HEADER).toBe(`${CSV_HEADER_V1},format`);
+  });
+
+  it('bound chain records to a seq from 1 and a 64-hex hash, nothing else', () => {
+    const chain = { type: 'chain', seq: 41, hash: 'ab'.repeat(32) };
+    expect(chainLineSchema.safeParse(chain).success).toBe(true);
+    for (const change of [{ seq: 0 }, { seq: 1.5 }, { hash: 'AB'.repeat(32) }, { hash: 'ab' }, { ts: '2026-11-27T10:00:00.000Z' }]) {
+      expect(chainLineSchema.safeParse({ ...chain, ...change }).success, JSON.stringify(change)).toBe(false);
+    }
+    expect(chainJsonLine(41, 'ab'.repeat(32))).toBe(`{"type":"chain","seq":41,"hash":"${'ab'.repeat(32)}"}`);
+    const cells = chainCsvCells(41, 'ab'.repeat(32)).map((c) => c ?? '');
+    expect(csvCellsToRecord('chain', cells)).toEqual(chain);
   });
 
   it('reads the header seal from the signature column and the interval from checkpoint_every', () => {
@@ -440,8 +459,9 @@ describe('other record schemas', () => {
     set('filter', '{"since":null,"until":null,"subject":null,"actor":null,"action":null}');
     set('checkpoint_every', '1000');
     set('signature', 'ef'.repeat(64));
+    set('format', 'childvault-audit-export/2');
     const record = csvCellsToRecord('header', cells);
-    expect(record).toMatchObject({ type: 'header', format: 'childvault-audit-export/1', checkpointEvery: 1000, signature: 'ef'.repeat(64) });
+    expect(record).toMatchObject({ type: 'header', format: 'childvault-audit-export/2', checkpointEvery: 1000, signature: 'ef'.repeat(64) });
     expect(headerLineSchema.safeParse(record).success).toBe(true);
     set('checkpoint_every', '1e3');
     expect(headerLineSchema.safeParse(csvCellsToRecord('header', cells)).success).toBe(false);

@@ -2,14 +2,15 @@ import Database from 'better-sqlite3';
 import { Writable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CsvParser } from '../../../src/audit/csv.js';
-import { checkpointMessage, entryDigest, entryToRow, exportSealMessage, type EntryRow } from '../../../src/audit/entry.js';
-import { CSV_COLUMNS, entryJsonLine, type ExportFilter } from '../../../src/audit/export-format.js';
+import { checkpointMessage, entryDigest, entryToRow, exportSealMessage, type AuditRecord, type EntryRow } from '../../../src/audit/entry.js';
+import { CSV_COLUMNS, CSV_COLUMNS_V1, entryJsonLine, type ExportFilter } from '../../../src/audit/export-format.js';
 import { EXPORT_PAGE_SIZE, writeAuditExport, type ExportOptions, type ExportSource } from '../../../src/audit/export.js';
 import { sign, verifySignature } from '../../../src/crypto/signing.js';
 import { loadSodium } from '../../../src/crypto/sodium.js';
+import { encodeCanonical, u64 } from '../../../src/format/canonical.js';
 import { AuditRepository } from '../../../src/store/audit-repository.js';
 import { migrate } from '../../../src/store/migrator.js';
-import { buildChain, collector, pseudonym, T0, type TestChain } from '../../helpers/audit-chain.js';
+import { buildChain, collector, pseudonym, sampleRecord, T0, type TestChain } from '../../helpers/audit-chain.js';
 import { hex } from '../../helpers/unit-bytes.js';
 import { expectVaultRejection } from '../../helpers/unit-errors.js';
 
@@ -27,11 +28,16 @@ async function exportLines(source: ExportSource, filter: ExportFilter = {}, more
   return { result, text, lines: text.slice(0, -1).split('\n').map((l) => JSON.parse(l) as Line) };
 }
 
+/** The format 2 seal: the same fields as format 1's, under the domain `audit-export/2`. */
+function sealV2(vaultId: Uint8Array, head: number, exportedAt: number, every: number, filterJson: string): Uint8Array {
+  return encodeCanonical('audit-export/2', [vaultId, u64(head), u64(exportedAt), every, filterJson]);
+}
+
 /** The seqs the export covers, in order, as [kind, seq] (elided digests expanded). */
 function coverage(lines: readonly Line[]): [string, number][] {
   const out: [string, number][] = [];
   for (const l of lines) {
-    if (l.type === 'entry' || l.type === 'checkpoint') out.push([l.type, l.seq ?? 0]);
+    if (l.type === 'entry' || l.type === 'checkpoint' || l.type === 'chain') out.push([l.type, l.seq ?? 0]);
     if (l.type === 'elided') (l.digests ?? []).forEach((_d, i) => out.push(['elided', (l.from ?? 0) + i]));
   }
   return out;
@@ -47,10 +53,10 @@ describe('writeAuditExport, JSON Lines', () => {
     const { result, text, lines } = await exportLines(chain.source());
     const header = lines[0]!;
     const exportedAt = chain.checkpoints.at(-1)!.ts;
-    const seal = exportSealMessage(chain.vaultId, 2600, exportedAt, 700, '{"since":null,"until":null,"subject":null,"actor":null,"action":null}');
+    const seal = sealV2(chain.vaultId, 2600, exportedAt, 700, '{"since":null,"until":null,"subject":null,"actor":null,"action":null}');
     expect(header).toEqual({
       type: 'header',
-      format: 'childvault-audit-export/1',
+      format: 'childvault-audit-export/2',
       vaultId: hex(chain.vaultId),
       publicKey: hex(chain.key.publicKey),
       genesis: hex(chain.genesis),
@@ -80,7 +86,14 @@ describe('writeAuditExport, JSON Lines', () => {
     expect(lines.some((l) => l.type === 'elided')).toBe(false);
     expect(lines.at(-1)).toMatchObject({ type: 'checkpoint', seq: 2600 });
     expect(text.split('\n')[2]).toBe(entryJsonLine(entryToRow(chain.entries[0]!)));
-    expect(result).toEqual({ entries: 2600, elided: 0, checkpoints: 5, head: 2600, bytes: Buffer.byteLength(text) });
+    expect(result).toEqual({ entries: 2600, elided: 0, omitted: 0, checkpoints: 5, head: 2600, bytes: Buffer.byteLength(text) });
+  });
+
+  it('writes format 1 on request: its name, and its seal under the domain audit-export', async () => {
+    const { lines } = await exportLines(chain.source(), {}, { formatVersion: 1 });
+    const seal = exportSealMessage(chain.vaultId, 2600, chain.checkpoints.at(-1)!.ts, 700, '{"since":null,"until":null,"subject":null,"actor":null,"action":null}');
+    expect(lines[0]).toMatchObject({ format: 'childvault-audit-export/1', signature: hex(sign(chain.key, seal)) });
+    await expectVaultRejection(writeAuditExport(chain.source(), collector().stream, { format: 'jsonl', filter: {}, formatVersion: 3 as 2 }), 'VALIDATION');
   });
 
   it('exports up to the given head only (entries appended later are not included)', async () => {
@@ -94,8 +107,9 @@ describe('writeAuditExport, JSON Lines', () => {
     const { lines, result } = await exportLines(chain.source(), { actor: 'svc:map' });
     expect(lines[0]).toMatchObject({ filter: { actor: 'svc:map', since: null, until: null, subject: null, action: null } });
     // The seal covers the filter exactly as the header writes it.
-    const seal = exportSealMessage(chain.vaultId, 2600, chain.checkpoints.at(-1)!.ts, 700, '{"since":null,"until":null,"subject":null,"actor":"svc:map","action":null}');
+    const seal = sealV2(chain.vaultId, 2600, chain.checkpoints.at(-1)!.ts, 700, '{"since":null,"until":null,"subject":null,"actor":"svc:map","action":null}');
     expect(lines[0]!['signature']).toBe(hex(sign(chain.key, seal)));
+    // Every stretch between checkpoints shows an entry of svc:map (entry 1, 701, …): nothing is left out.
     const cover = coverage(lines);
     expect(cover.filter(([k]) => k !== 'checkpoint').map(([, s]) => s)).toEqual(chain.entries.map((e) => e.seq));
     for (const [kind, seq] of cover) {
@@ -109,11 +123,49 @@ describe('writeAuditExport, JSON Lines', () => {
         expect(d).toBe(hex(entryDigest(chain.entries[l.from! + i - 1]!)));
       });
     }
-    expect(result).toMatchObject({ entries: 650, elided: 1950, checkpoints: 5 });
+    expect(result).toMatchObject({ entries: 650, elided: 1950, omitted: 0, checkpoints: 5 });
   });
 
-  it('splits long elided runs at 1000 digests and at every checkpoint', async () => {
-    const { lines } = await exportLines(chain.source(), { action: 'no-such-action' });
+  it('format 2, filtered: holds only the stretches that show an entry, each from a chain record (or a checkpoint written) to the checkpoint that proves it', async () => {
+    // svc:rare's entries: 5, 702 and 703, 2101, 2599; checkpoints every 700 (and at 2600).
+    const rare = new Set([5, 702, 703, 2101, 2599]);
+    const records: AuditRecord[] = Array.from({ length: 2600 }, (_v, i) => ({ ...sampleRecord(i + 1), ...(rare.has(i + 1) ? { actor: 'svc:rare' } : {}) }));
+    const sparse = buildChain(records, { checkpointEvery: 700 });
+    const { lines, result, text } = await exportLines(sparse.source(), { actor: 'svc:rare' });
+    const runs = (from: number, to: number): [string, number][] => Array.from({ length: to - from + 1 }, (_v, i) => ['elided', from + i]);
+    expect(coverage(lines)).toEqual([
+      ['checkpoint', 0],
+      ['chain', 4], ['entry', 5], ...runs(6, 700), ['checkpoint', 700],
+      ['chain', 701], ['entry', 702], ['entry', 703], ...runs(704, 1400), ['checkpoint', 1400],
+      // Nothing shown from 1401 to 2100: neither digests nor the checkpoint at 2100.
+      ['chain', 2100], ['entry', 2101], ...runs(2102, 2598), ['entry', 2599], ['elided', 2600], ['checkpoint', 2600],
+    ]);
+    // A chain record holds the chain's hash before the entry after it, which is that entry's prevHash.
+    for (const [i, l] of lines.entries()) {
+      if (l.type !== 'chain') continue;
+      expect(l).toEqual({ type: 'chain', seq: l.seq, hash: hex(sparse.entries[l.seq! - 1]!.hash) });
+      expect(lines[i + 1]).toMatchObject({ type: 'entry', seq: l.seq! + 1, prevHash: l['hash'] });
+    }
+    expect(result).toEqual({ entries: 5, elided: 695 + 697 + 497 + 1, omitted: 4 + 1 + 700, checkpoints: 4, head: 2600, bytes: Buffer.byteLength(text) });
+    expect(result.entries + result.elided + result.omitted).toBe(2600);
+  });
+
+  it('format 2, filtered: an entry right after a checkpoint written needs no chain record; nothing shown leaves the genesis and final checkpoints', async () => {
+    const byTime = await exportLines(chain.source(), { since: T0 + 701_000, until: T0 + 702_000 });
+    expect(coverage(byTime.lines)).toEqual([
+      ['checkpoint', 0],
+      ['chain', 700], ['entry', 701], ['entry', 702], ...Array.from({ length: 698 }, (_v, i): [string, number] => ['elided', 703 + i]), ['checkpoint', 1400],
+      ['checkpoint', 2600],
+    ]);
+    const first = await exportLines(chain.source(), { until: T0 + 1000 });
+    expect(coverage(first.lines).slice(0, 3)).toEqual([['checkpoint', 0], ['entry', 1], ['elided', 2]]);
+    const none = await exportLines(chain.source(), { action: 'no-such-action' });
+    expect(none.lines.map((l) => [l.type, l.seq])).toEqual([['header', undefined], ['checkpoint', 0], ['checkpoint', 2600]]);
+    expect(none.result).toMatchObject({ entries: 0, elided: 0, omitted: 2600, checkpoints: 2 });
+  });
+
+  it('format 1: splits long elided runs at 1000 digests and at every checkpoint', async () => {
+    const { lines } = await exportLines(chain.source(), { action: 'no-such-action' }, { formatVersion: 1 });
     const runs = lines.filter((l) => l.type === 'elided').map((l) => [l.from, l.digests!.length]);
     // Checkpoints at 700, 1400, 2100, 2600 end runs; none is longer than 1000.
     expect(runs).toEqual([
@@ -122,7 +174,7 @@ describe('writeAuditExport, JSON Lines', () => {
       [1401, 700],
       [2101, 500],
     ]);
-    const all = await exportLines(buildChain(2500, { checkpointEvery: 5000 }).source(), { action: 'no-such-action' });
+    const all = await exportLines(buildChain(2500, { checkpointEvery: 5000 }).source(), { action: 'no-such-action' }, { formatVersion: 1 });
     expect(all.lines.filter((l) => l.type === 'elided').map((l) => [l.from, l.digests!.length])).toEqual([
       [1, 1000],
       [1001, 1000],
@@ -174,7 +226,7 @@ describe('writeAuditExport, JSON Lines', () => {
   it('keeps the export faithful when the log has a gap: the elided run breaks there', async () => {
     const source = chain.source();
     const gappy: ExportSource = { ...source, pageEntries: (a, u, l) => source.pageEntries(a, u, l).filter((e) => e.seq !== 5) };
-    const { lines } = await exportLines(gappy, { action: 'no-such-action' });
+    const { lines } = await exportLines(gappy, { action: 'no-such-action' }, { formatVersion: 1 });
     expect(lines.filter((l) => l.type === 'elided').slice(0, 2).map((l) => [l.from, l.digests!.length])).toEqual([
       [1, 4],
       [6, 695],
@@ -205,6 +257,18 @@ describe('writeAuditExport, CSV', () => {
     expect(elided.reduce((n, r) => n + r[col('digests')]!.split(' ').length, 0)).toBe(result.elided);
     expect(rows.at(-1)![0]).toBe('checkpoint');
     expect(out.text().endsWith('\r\n')).toBe(true);
+    // Format 2's last column names the format in the header record, and is empty in the others.
+    expect(rows[1]![col('format')]).toBe('childvault-audit-export/2');
+    expect(rows.slice(2).every((r) => r[col('format')] === '')).toBe(true);
+  });
+
+  it('writes format 1 with its own columns (no format column)', async () => {
+    const out = collector();
+    await writeAuditExport(chain.source(1400), out.stream, { format: 'csv', filter: { actor: 'svc:map' }, formatVersion: 1 });
+    const parser = new CsvParser();
+    const rows = [...parser.push(out.text()), ...parser.end()].map((r) => r.record);
+    expect(rows[0]).toEqual([...CSV_COLUMNS_V1]);
+    for (const row of rows) expect(row).toHaveLength(CSV_COLUMNS_V1.length);
   });
 });
 

@@ -2,7 +2,8 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../../src/audit/audit-log.js';
 import { genesisHash, type AuditAction, type AuditRecord } from '../../../src/audit/entry.js';
-import { buildAuditReport, formatAuditReport } from '../../../src/audit/report.js';
+import { buildAuditReport } from '../../../src/audit/report.js';
+import { formatAuditReport } from '../../../src/cli/report-text.js';
 import { SecretBytes } from '../../../src/crypto/secret-bytes.js';
 import { loadSodium } from '../../../src/crypto/sodium.js';
 import { RowMacs } from '../../../src/integrity/row-macs.js';
@@ -63,13 +64,13 @@ describe('buildAuditReport', () => {
     log.append(record(1, 'get', { purpose: 'safety' }));
     log.append(record(2, 'get', { outcome: 'denied', reason: 'POLICY', role: 'support' }));
     log.append(record(3, 'get', { outcome: 'error', reason: 'INTEGRITY' }));
-    log.append(record(4, 'erase', { role: 'officer', purpose: 'erasure' })); // seq 6
+    log.append(record(4, 'erase', { role: 'officer', purpose: 'erasure', detail: { scope: 'subject' } })); // seq 6
     log.append(record(5, 'erase', { outcome: 'denied', reason: 'POLICY' }));
-    log.append(record(6, 'key.rotate', { role: 'officer', subject: null, categories: [] }));
+    log.append(record(6, 'key.rotate', { role: 'officer', subject: null, categories: [], detail: { phase: 'finish', toVersion: 2, rewrapped: 0, reencrypt: false } }));
     log.append(record(7, 'key.rotate-master', { role: 'officer', subject: null, categories: [] }));
     log.append(record(8, 'consent.grant'));
     log.append(record(9, 'consent.grant'));
-    log.append(record(10, 'consent.withdraw')); // seq 12
+    log.append(record(10, 'consent.withdraw', { detail: { erased: '', withdrawn: 1 } })); // seq 12
     log.append(record(11, 'approval.create'));
     log.append(record(12, 'approval.revoke'));
     log.append(record(20, 'put')); // after the period
@@ -102,9 +103,9 @@ describe('buildAuditReport', () => {
     ]);
     expect(report.refusals).toEqual({ total: 2, byReason: [{ name: 'POLICY', count: 2 }] });
     expect(report.errors).toEqual({ total: 1, byReason: [{ name: 'INTEGRITY', count: 1 }] });
-    expect(report.erasures).toBe(1);
-    expect(report.keyRotations).toBe(2);
-    expect(report.consents).toEqual({ granted: 2, withdrawn: 1 });
+    expect(report.erasures).toEqual({ subjects: 1, partial: 0, onConsentWithdrawal: 0, expiredValues: 0 });
+    expect(report.keys).toEqual({ kekRotations: { completed: 1, started: 0 }, masterKeyRotations: 1, keksDestroyed: 0 });
+    expect(report.consents).toEqual({ granted: 2, repeatedGrants: 0, withdrawn: 1 });
     expect(report.approvals).toEqual({ created: 1, revoked: 1 });
 
     const head = repo.head()!;

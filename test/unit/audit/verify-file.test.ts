@@ -3,10 +3,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { csvLine, CsvParser } from '../../../src/audit/csv.js';
-import { chainHash, checkpointMessage, entryDigest, exportSealMessage, genesisHash, toEntry, type AuditEntry, type AuditRecord } from '../../../src/audit/entry.js';
+import { chainHash, checkpointMessage, entryDigest, genesisHash, toEntry, type AuditEntry, type AuditRecord } from '../../../src/audit/entry.js';
 import {
+  chainCsvCells,
   checkpointCsvCells,
   CSV_COLUMNS,
+  CSV_COLUMNS_V1,
   csvCellsToRecord,
   elidedCsvCells,
   entryCsvCells,
@@ -14,9 +16,12 @@ import {
   entryLineToRow,
   headerCsvCells,
   sealedFilterJson,
+  sealMessage,
+  type ChainLine,
   type CheckpointLine,
   type ElidedLine,
   type ExportFilter,
+  type ExportFormatName,
   type HeaderFilter,
   type HeaderLine,
 } from '../../../src/audit/export-format.js';
@@ -46,9 +51,9 @@ afterAll(() => {
   removeTempDir(dir);
 });
 
-async function exportText(source: ExportSource, format: ExportFormat, filter: ExportFilter = {}): Promise<string> {
+async function exportText(source: ExportSource, format: ExportFormat, filter: ExportFilter = {}, formatVersion: 1 | 2 = 2): Promise<string> {
   const out = collector();
-  await writeAuditExport(source, out.stream, { format, filter });
+  await writeAuditExport(source, out.stream, { format, filter, formatVersion });
   return out.text();
 }
 
@@ -74,6 +79,10 @@ function cellsOf(r: Rec): (string | null)[] {
       const e = r as unknown as ElidedLine;
       return elidedCsvCells(e.from, e.digests);
     }
+    case 'chain': {
+      const c = r as unknown as ChainLine;
+      return chainCsvCells(c.seq, c.hash);
+    }
     default:
       return checkpointCsvCells(r as unknown as CheckpointLine);
   }
@@ -90,15 +99,18 @@ class Doc {
     if (format === 'jsonl') return new Doc(format, text.slice(0, -1).split('\n').map((l) => JSON.parse(l) as Rec));
     const parser = new CsvParser();
     const rows = [...parser.push(text), ...parser.end()].slice(1);
+    // Format 1's records lack the last column, format: the header's is implied.
+    const v1 = rows[0]?.record.length === CSV_COLUMNS_V1.length;
     return new Doc(
       format,
-      rows.map((r) => csvCellsToRecord(r.record[0] as 'header' | 'entry' | 'elided' | 'checkpoint', r.record) as Rec),
+      rows.map((r) => csvCellsToRecord(r.record[0] as 'header' | 'chain' | 'entry' | 'elided' | 'checkpoint', v1 ? [...r.record, r.record[0] === 'header' ? 'childvault-audit-export/1' : ''] : r.record) as Rec),
     );
   }
 
   text(): string {
     if (this.format === 'jsonl') return this.records.map((r) => `${JSON.stringify(r)}\n`).join('');
-    return csvLine(CSV_COLUMNS) + this.records.map((r) => csvLine(cellsOf(r))).join('');
+    const columns = this.records[0]?.['format'] === 'childvault-audit-export/1' ? CSV_COLUMNS_V1 : CSV_COLUMNS;
+    return csvLine(columns) + this.records.map((r) => csvLine(cellsOf(r).slice(0, columns.length))).join('');
   }
 
   index(type: string, seq: number): number {
@@ -134,7 +146,8 @@ const HEADER_SEAL = /^line [12]: the header's signature does not match its head,
  * holding the vault's signing key can do. Lets a test reach the checks behind the seal.
  */
 function reseal(header: Rec, key = chain.key): void {
-  const message = exportSealMessage(
+  const message = sealMessage(
+    header['format'] as ExportFormatName,
     fromHex(header['vaultId'] as string),
     header['head'] as number,
     Date.parse(header['exportedAt'] as string),
@@ -423,8 +436,8 @@ describe('verifyAuditExportFile: malformed input (JSON Lines)', () => {
   it.each([
     ['broken JSON', '{"type":"entry","seq":5', /^line 5 is not a JSON object on one line$/],
     ['invalid JSON', '{"type":"entry",}', /^line 5 is not valid JSON$/],
-    ['an unknown record type', '{"type":"note","text":"hello"}', /^line 5: type must be header, entry, elided or checkpoint$/],
-    ['a non-object', '{}', /^line 5: type must be header, entry, elided or checkpoint$/],
+    ['an unknown record type', '{"type":"note","text":"hello"}', /^line 5: type must be header, chain, entry, elided or checkpoint$/],
+    ['a non-object', '{}', /^line 5: type must be header, chain, entry, elided or checkpoint$/],
     ['an empty line', '', /^line 5 is empty$/],
     ['leading whitespace', ' {"type":"entry"}', /^line 5 is not a JSON object on one line$/],
   ])('reports %s with its line number', async (_name, content, message) => {
@@ -518,7 +531,7 @@ describe('verifyAuditExportFile: malformed input (CSV)', () => {
     expectFailure(await verify(`${text}entry,1,"unterminated\r\n`, small.key.publicKey), null, new RegExp(`^line ${rows.length}: a quoted field is not terminated`), rows.length);
     expectFailure(await verify(withRow(4, 'entry,1,"opens here'), small.key.publicKey), null, /^line 4: text after a closing quote/, 4);
     expectFailure(await verify(withRow(4, 'entry,"1"x'), small.key.publicKey), null, /^line 4: text after a closing quote/, 4);
-    expectFailure(await verify(withRow(4, 'entry,1,2'), small.key.publicKey), null, /^line 4 has 3 cells; an export record has 26$/, 4);
+    expectFailure(await verify(withRow(4, 'entry,1,2'), small.key.publicKey), null, /^line 4 has 3 cells; an export record has 27$/, 4);
     expectFailure(await verify(withRow(4, ''), small.key.publicKey), null, /^line 4 is empty$/, 4);
     const cells = rows[3]!.split(',');
     cells[1] = 'one';
@@ -565,14 +578,15 @@ describe('verifyAuditExportFile: malformed input (CSV)', () => {
   it('reports a bad checkpoint_every cell in the header record by its column', async () => {
     const rows = text.split('\r\n');
     const header = rows[1]!.split(',');
-    expect(header.at(-1)).toBe('10');
+    // The last two cells: checkpoint_every, then format.
+    expect(header.slice(-2)).toEqual(['10', 'childvault-audit-export/2']);
     for (const [cell, message] of [
       ['ten', /^line 2: checkpoint_every expected number$/],
       ['1e3', /^line 2: checkpoint_every expected number$/],
       ['', /^line 2: checkpoint_every expected number$/],
       ['0', /^line 2: checkpoint_every must be at least 1$/],
     ] as const) {
-      const edited = [...rows.slice(0, 1), [...header.slice(0, -1), cell].join(','), ...rows.slice(2)].join('\r\n');
+      const edited = [...rows.slice(0, 1), [...header.slice(0, -2), cell, header.at(-1)].join(','), ...rows.slice(2)].join('\r\n');
       expectFailure(await verify(edited, small.key.publicKey), null, message, 2);
     }
   });
@@ -620,16 +634,27 @@ describe('filtered exports', () => {
     ['nothing matches', { actor: 'nobody' }],
   ];
 
-  it.each(filters)('verify OK by %s, with the others as elided digests (JSON Lines and CSV)', async (_name, filter) => {
-    for (const format of ['jsonl', 'csv'] as const) {
-      const report = await verify(await exportText(chain.source(), format, filter));
-      expect(report.problem).toBeNull();
-      expect(report.ok).toBe(true);
-      expect(report.entries + report.elided).toBe(2500);
-      expect(report.elided).toBeGreaterThan(0);
-      expect(report.checkpoints).toBe(4);
+  it.each(filters)('verify OK by %s in format 2 and in format 1 (JSON Lines and CSV)', async (_name, filter) => {
+    for (const version of [2, 1] as const) {
+      for (const format of ['jsonl', 'csv'] as const) {
+        const report = await verify(await exportText(chain.source(), format, filter, version));
+        expect(report.problem).toBeNull();
+        expect(report.ok).toBe(true);
+        // Each entry is shown, a digest, or (format 2) left out with a stretch that shows nothing.
+        expect(report.entries + report.elided + report.omitted).toBe(2500);
+        if (version === 1) expect({ omitted: report.omitted, checkpoints: report.checkpoints }).toEqual({ omitted: 0, checkpoints: 4 });
+      }
     }
   });
+
+  it('format 1 read: an unfiltered export too, and its CSV has no format column', async () => {
+    for (const format of ['jsonl', 'csv'] as const) {
+      const text = await exportText(small.source(), format, {}, 1);
+      expect(text.startsWith(format === 'csv' ? `${CSV_COLUMNS_V1.join(',')}\r\n` : '{"type":"header","format":"childvault-audit-export/1"')).toBe(true);
+      expect(await verify(text, small.key.publicKey)).toMatchObject({ ok: true, entries: 25, elided: 0, omitted: 0 });
+    }
+  });
+
 
   it('catch an edited filter: the seal covers it, and included entries no longer match it', async () => {
     const text = await exportText(chain.source(), 'jsonl', { actor: 'svc:map' });
@@ -659,10 +684,116 @@ describe('filtered exports', () => {
   });
 });
 
+describe('format 2: a filtered export holds only the stretches that show an entry', () => {
+  // Checkpoints every 10 (and at 25); entries 12 and 13 shown: the header, the genesis checkpoint,
+  // a chain record at 11, entries 12 and 13, digests 14-20, the checkpoints at 20 and 25.
+  const filter: ExportFilter = { since: T0 + 12_000, until: T0 + 13_000 };
+  let d: Doc;
+
+  beforeAll(async () => {
+    d = Doc.parse('jsonl', await exportText(small.source(), 'jsonl', filter));
+  });
+
+  const check = (doc: Doc) => verify(doc.text(), small.key.publicKey);
+  const entryAt = (doc: Doc, seq: number) => doc.records[doc.index('entry', seq)]!;
+
+  it('verifies, counting what it shows, the digests and what it leaves out', async () => {
+    expect(d.records.map((r) => [r.type, r['seq'] ?? r['from'] ?? null])).toEqual([
+      ['header', null], ['checkpoint', 0], ['chain', 11], ['entry', 12], ['entry', 13], ['elided', 14], ['checkpoint', 20], ['checkpoint', 25],
+    ]);
+    expect(await check(d)).toMatchObject({ ok: true, entries: 2, elided: 7, omitted: 16, checkpoints: 3, head: { seq: 25 } });
+    const csv = await exportText(small.source(), 'csv', filter);
+    expect(await verify(csv, small.key.publicKey)).toMatchObject({ ok: true, entries: 2, elided: 7, omitted: 16, checkpoints: 3 });
+  });
+
+  it('catches a forged chain record, even with the entries after it re-hashed: the signed checkpoint after it is not reached', async () => {
+    const forged = d.clone();
+    let prev = 'ab'.repeat(32);
+    forged.records[forged.index('chain', 11)]!['hash'] = prev;
+    for (const seq of [12, 13]) {
+      const e = entryAt(forged, seq);
+      e['prevHash'] = prev;
+      prev = hex(chainHash(fromHex(prev), entryDigest(small.entries[seq - 1]!)));
+      e['hash'] = prev;
+    }
+    expectFailure(await check(forged), 20, /^the chain at seq 20 differs from its signed checkpoint: entries up to 20 were changed and re-hashed$/, 7);
+    // The chain record alone edited: the entry after it does not link.
+    const alone = d.clone();
+    alone.records[alone.index('chain', 11)]!['hash'] = 'ab'.repeat(32);
+    expectFailure(await check(alone), 12, /^entry 12 does not link to entry 11 \(prev_hash differs\)/, 4);
+    // A chain record claiming another seq: the entry after it arrives out of place.
+    const moved = d.clone();
+    moved.records[moved.index('chain', 11)]!['seq'] = 10;
+    expectFailure(await check(moved), 11, /^entry 12 arrives where 11 belongs: entry 11 was removed or reordered$/, 4);
+  });
+
+  it('catches a digest removed from the run that ends a stretch, or from its middle', async () => {
+    const trailing = d.clone();
+    expect(trailing.records[5]).toMatchObject({ type: 'elided', from: 14 });
+    (trailing.records[5]!['digests'] as string[]).pop();
+    expectFailure(await check(trailing), 20, /^the log ends at seq 19 but a signed checkpoint covers seq 20: entries after 19 were removed$/, 7);
+    const middle = d.clone();
+    (middle.records[5]!['digests'] as string[]).splice(2, 1);
+    expectFailure(await check(middle), 20, /^the log ends at seq 19 but a signed checkpoint covers seq 20/, 7);
+  });
+
+  it('refuses a chain record anywhere but right after a checkpoint, or not followed by the entry after it', async () => {
+    const inside = d.clone();
+    inside.records.splice(4, 0, { type: 'chain', seq: 12, hash: hex(small.entries[11]!.hash) });
+    expectFailure(await check(inside), 12, /^line 5: the chain record at seq 12 does not follow a checkpoint: a filtered export takes up the chain only after one \(the file was edited\)$/, 5);
+    const noEntry = d.clone();
+    noEntry.records.splice(3, 2);
+    expectFailure(await check(noEntry), null, /^line 4: a chain record must be followed by the entry after it, not by a elided record: the file was edited$/, 4);
+    const twice = d.clone();
+    twice.records.splice(3, 0, { type: 'chain', seq: 11, hash: hex(small.entries[10]!.hash) });
+    expectFailure(await check(twice), null, /^line 4: a chain record must be followed by the entry after it, not by a chain record/, 4);
+  });
+
+  it('refuses digests right after a checkpoint, and a left-out checkpoint put back: one written form', async () => {
+    const digests = d.clone();
+    digests.records.splice(2, 1, { type: 'elided', from: 11, digests: [hex(entryDigest(small.entries[10]!))] });
+    expectFailure(await check(digests), 11, /^line 3: digests follow the checkpoint before them: a filtered export starts each stretch with the first entry it shows \(the file was edited\)$/, 3);
+    const putBack = d.clone();
+    const cp10 = small.checkpoints.find((c) => c.seq === 10)!;
+    putBack.records.splice(2, 0, { type: 'checkpoint', seq: 10, ts: new Date(cp10.ts).toISOString(), hash: hex(cp10.hash), signature: hex(cp10.signature) });
+    expectFailure(await check(putBack), 10, /^line 3: the checkpoint at seq 10 follows the checkpoint before it directly, but only the export's final checkpoint may \(the file was edited\)$/, 3);
+  });
+
+  it('refuses a chain record in an unfiltered export and in format 1 (which has none)', async () => {
+    const full = Doc.parse('jsonl', await exportText(small.source(), 'jsonl'));
+    full.records.splice(2, 11, { type: 'chain', seq: 11, hash: hex(small.entries[10]!.hash) });
+    expectFailure(await check(full), 1, /^line 3: an unfiltered export leaves out entries 1-11: their contents were removed$/, 3);
+    const v1 = d.clone();
+    v1.records[0]!['format'] = 'childvault-audit-export/1';
+    reseal(v1.records[0]!, small.key);
+    expectFailure(await check(v1), null, /^line 3: type must be header, entry, elided or checkpoint$/, 3);
+  });
+
+  it('refuses a relabelled format (the seal covers it) and, in CSV, a header record naming another format than its columns', async () => {
+    const relabelled = d.clone();
+    relabelled.records[0]!['format'] = 'childvault-audit-export/1';
+    expectFailure(await check(relabelled), null, HEADER_SEAL, 1);
+    const csv = await exportText(small.source(), 'csv', filter);
+    const claimsV1 = csv.replace(',childvault-audit-export/2\r\n', ',childvault-audit-export/1\r\n');
+    expect(claimsV1).not.toBe(csv);
+    expectFailure(await verify(claimsV1, small.key.publicKey), null, /^line 2: column format must be childvault-audit-export\/2 under this CSV header row$/, 2);
+    const unknown = csv.replace(',childvault-audit-export/2\r\n', ',childvault-audit-export/3\r\n');
+    expect((await verify(unknown, small.key.publicKey)).ok).toBe(false);
+  });
+
+  it('cannot tell a stretch removed whole (as no filtered export can prove it shows every match)', async () => {
+    const removed = d.clone();
+    removed.records.splice(2, 5);
+    // What remains is a valid export that shows nothing: completeness needs the unfiltered export.
+    expect(await check(removed)).toMatchObject({ ok: true, entries: 0 });
+  });
+});
+
 describe('any single-byte change is detected (property)', () => {
   const cases: [string, ExportFormat, ExportFilter][] = [
     ['an unfiltered JSON Lines export', 'jsonl', {}],
     ['an actor-filtered JSON Lines export', 'jsonl', { actor: 'svc:map' }],
+    ['a JSON Lines export filtered by time, with chain records and stretches left out', 'jsonl', { since: T0 + 12_000, until: T0 + 13_000 }],
     ['an unfiltered CSV export', 'csv', {}],
   ];
 

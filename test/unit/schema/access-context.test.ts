@@ -24,7 +24,11 @@ describe('accessContextSchema', () => {
     const input = Object.fromEntries(Object.entries(base).filter(([k]) => k !== field));
     const error = refuse(input);
     expect(error.field).toBe(`ctx.${field}`);
-    expect(error.message).toBe(`ctx.${field} expected string`);
+    expect(error.message).toBe(`ctx.${field} is required`);
+  });
+
+  it('says a present field of the wrong type is the wrong type, not missing', () => {
+    expect(refuse({ ...base, role: 7 }).message).toBe('ctx.role expected string');
   });
 
   it.each([

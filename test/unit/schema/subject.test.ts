@@ -41,7 +41,8 @@ describe('subjectIdSchema', () => {
 
   it.each([123, null, undefined, {}, ['u:1']])('refuses a non-string id (%s)', (id) => {
     const message = refusal(id);
-    expect(message).toContain('expected string');
+    // A missing id is required; any other non-string is the wrong type.
+    expect(message).toContain(id === undefined ? 'is required' : 'expected string');
   });
 
   it('explains the allowed characters for a malformed id', () => {
