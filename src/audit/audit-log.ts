@@ -14,6 +14,7 @@ import { toHex } from '../format/ids.js';
 import { AUDIT_ANCHOR_ROW, AUDIT_ENTRY_ROW, STORED_ROW, type AuditRepository, type CheckpointRow, type HeadRow } from '../store/audit-repository.js';
 import type { RowAuthenticator } from '../store/rows.js';
 import { chainHash, checkpointMessage, entryDigest, genesisHash, ROW, rowDigest, toEntry, type AuditEntry, type AuditRecord } from './entry.js';
+import { equalsHex } from './export-text.js';
 
 /** Names of the vault keys the audit log uses (wrapped by the master key, in vault_keys). */
 export const AUDIT_PSEUDONYM_KEY = 'audit-pseudonym';
@@ -148,12 +149,14 @@ export class AuditLog {
   append(record: AuditRecord): AuditEntry {
     // The last checkpoint is remembered; another process may have signed a later one, so it is
     // re-read (inside this transaction) before deciding that one is due.
-    this.#last ??= this.#lastCheckpoint(record.ts);
+    const remembered = this.#last;
+    this.#last = remembered ?? this.#lastCheckpoint(record.ts);
     const { entry, head } = appendEntry(this.#repo, this.#genesis, this.#rows, record, this.#appended);
     this.#appended = head;
     const due = (last: CheckpointRow): boolean => entry.seq - last.seq >= this.#checkpointEvery || entry.ts - last.ts >= CHECKPOINT_AFTER_MS;
     if (due(this.#last)) {
-      const last = this.#lastCheckpoint(record.ts);
+      // Read in this transaction already when nothing was remembered: no second read.
+      const last = remembered === undefined ? this.#last : this.#lastCheckpoint(record.ts);
       this.#last = due(last) ? this.#signCheckpoint(last, entry.seq, entry.hash, entry.ts) : last;
     }
     return entry;
@@ -238,7 +241,7 @@ export class AuditLog {
     const row = { seq, ts, hash, signature: sign(this.#signingKey, checkpointMessage(this.#vaultId, seq, hash, ts, this.#checkpointEvery)) };
     this.#repo.insertCheckpoint(row);
     const anchor = { seq, hash };
-    this.#repo.putAnchor(anchor, this.#rows.mac(AUDIT_ANCHOR_ROW, anchor));
+    this.#repo.putAnchor(anchor, this.#rows);
     return row;
   }
 
@@ -254,7 +257,6 @@ export class AuditLog {
     if (atLast === undefined || !equalBytes(atLast, last.hash)) broken();
     // The entries since: read as hex rows and compared as hex (the fast path of live verification).
     let prev = atLast as Uint8Array;
-    let prevHex = toHex(prev);
     for (let after = last.seq; after < seq; ) {
       const page = this.#repo.verifyRows(after, seq, 500);
       if (page.length === 0) broken();
@@ -263,11 +265,9 @@ export class AuditLog {
         const digest = rowDigest(r);
         if (digest === null) return broken();
         const hash = chainHash(prev, digest);
-        const hashHex = toHex(hash);
-        if (seq !== after + 1 || r[ROW.prevHash] !== prevHex || r[ROW.hash] !== hashHex) broken();
-        if (r[STORED_ROW.mac] !== toHex(this.#rows.mac(AUDIT_ENTRY_ROW, { seq, hash }))) forged(seq);
+        if (seq !== after + 1 || !equalsHex(prev, r[ROW.prevHash]) || !equalsHex(hash, r[ROW.hash])) broken();
+        if (!equalsHex(this.#rows.mac(AUDIT_ENTRY_ROW, { seq, hash }), r[STORED_ROW.mac])) forged(seq);
         prev = hash;
-        prevHex = hashHex;
         after = seq;
       }
     }

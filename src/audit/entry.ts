@@ -412,22 +412,6 @@ export function rowToEntry(r: EntryRow): AuditEntry | null {
   return out as AuditEntry;
 }
 
-/**
- * The last pseudonym a reader decoded while validating it (export-scan.ts), so that the digest
- * of the same row, computed right after, does not decode it again: offline verification reads
- * every hex field of a line once, as the reader did before rows carried hex.
- */
-let decodedText: string | null = null;
-let decodedBytes: Uint8Array | null = null;
-
-/** The bytes of a 32-byte pseudonym in lower-case hex (null if it is not one), remembered for {@link rowDigest}. */
-export function decodePseudonym(text: string): Uint8Array | null {
-  const bytes = hexBytes(text, 32);
-  decodedText = bytes === null ? null : text;
-  decodedBytes = bytes;
-  return bytes;
-}
-
 /** How each hashed field enters the digest: as u64, as bytes (hex in a row), or as UTF-8 text ('' when null). */
 const enum DigestAs {
   U64,
@@ -466,8 +450,7 @@ export function rowDigest(r: EntryRow): Uint8Array | null {
     if (as === DigestAs.U64) parts.push(u64(v as number));
     else if (v === null) parts.push(as === DigestAs.Bytes ? EMPTY : '');
     else if (as === DigestAs.Bytes) {
-      // Equal text decodes to equal bytes, so the memo is right whichever string holds it.
-      const bytes = v === decodedText ? decodedBytes : hexBytes(v, 32);
+      const bytes = hexBytes(v, 32);
       if (bytes === null) return null;
       parts.push(bytes);
     } else parts.push(v as string);

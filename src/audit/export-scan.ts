@@ -17,7 +17,6 @@ import {
   AUDIT_OUTCOMES,
   canonicalDetail,
   CATEGORY_NAME,
-  decodePseudonym,
   detailProblem,
   ENTRY_FIELD_COUNT,
   ENTRY_FIELDS,
@@ -190,15 +189,13 @@ class LineScanner {
     return v !== undefined && OUTCOMES.includes(v) ? v : undefined;
   }
 
-  /** `"<64 hex>"` of a pseudonym: the hex, decoded once here for the digest (decodePseudonym). */
+  /** `"<64 hex>"` of a pseudonym: the hex (validated here; the digest decodes it). */
   pseudonym(): string | undefined {
     const line = this.line;
     const at = this.at;
-    if (line.charCodeAt(at) !== 0x22 || line.charCodeAt(at + 65) !== 0x22) return undefined;
-    const text = line.slice(at + 1, at + 65);
-    if (decodePseudonym(text) === null) return undefined;
+    if (line.charCodeAt(at) !== 0x22 || line.charCodeAt(at + 65) !== 0x22 || !isHex64(line, at + 1)) return undefined;
     this.at = at + 66;
-    return text;
+    return line.slice(at + 1, at + 65);
   }
 
   /** `"<64 hex>"` of a chain hash: the hex (validated, not decoded: the verifier compares it as hex). */
@@ -343,7 +340,7 @@ function cellValue(i: number, cell: string): unknown {
     case 'action':
       return isActionName(cell) ? cell : undefined;
     case 'pseudonym':
-      return decodePseudonym(cell) === null ? undefined : cell;
+      return cell.length === 64 && isHex64(cell, 0) ? cell : undefined;
     case 'hash':
       return cell.length === 64 && isHex64(cell, 0) ? cell : undefined;
     case 'categories':

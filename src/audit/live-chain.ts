@@ -8,11 +8,11 @@
  * (or hands ranges of a large log to worker threads, parallel-verify.ts, each running this over its
  * range); the upgrade of a format-1 vault runs it to the end inside its transaction.
  */
-import { toHex } from '../format/ids.js';
 import { AUDIT_ENTRY_ROW, STORED_ROW, type AuditRepository, type CheckpointRow } from '../store/audit-repository.js';
 import type { RowAuthenticator } from '../store/rows.js';
 import { ChainVerifier, type ChainReport, type ChainStart } from './chain-verifier.js';
 import { ROW } from './entry.js';
+import { equalsHex } from './export-text.js';
 
 /** Rows per page: small pages keep each one in the young generation of the garbage collector. */
 const PAGE = 500;
@@ -64,7 +64,7 @@ export function* verifyLiveChain(repo: AuditRepository, options: LiveChainOption
       const hash = verifier.entryRow(row);
       if (hash === null) break;
       const seq = row[ROW.seq];
-      if (rows !== null && row[STORED_ROW.mac] !== toHex(rows.mac(AUDIT_ENTRY_ROW, { seq, hash }))) {
+      if (rows !== null && !equalsHex(rows.mac(AUDIT_ENTRY_ROW, { seq, hash }), row[STORED_ROW.mac])) {
         verifier.fail({ seq, message: `entry ${seq} is not authenticated by this vault (its MAC does not match): it was written or rewritten by someone without the master key` });
         break;
       }

@@ -20,7 +20,7 @@ import { verifyLiveChainNow } from '../audit/live-chain.js';
 import type { MasterKeyProvider } from '../keys/master-key.js';
 import { LEGACY_FORMAT_VERSION, masterCheckAad, VAULT_FORMAT_VERSION } from '../keys/unlock.js';
 import { APPROVAL_ROW, APPROVAL_SUBJECT_ROW, CONSENT_ROW } from '../store/access-repository.js';
-import { AUDIT_ANCHOR_ROW, AUDIT_CONFIG_ROW, AUDIT_ENTRY_ROW, type AuditRepository } from '../store/audit-repository.js';
+import { AUDIT_ENTRY_ROW, type AuditRepository } from '../store/audit-repository.js';
 import { writeTransaction, type SqliteDatabase } from '../store/database.js';
 import { BLIND_INDEX_ROW, CANARY_ROW } from '../store/guard-repository.js';
 import { KEK_ROW } from '../store/kek-repository.js';
@@ -78,11 +78,11 @@ export async function upgradeToAuthenticatedRows(deps: UpgradeDeps): Promise<Sec
       const rotations = deps.rotations(rows);
       rotations.initTotals(rotations.totalsFromHistory());
       const config = { checkpointEvery: log.checkpointEvery };
-      deps.audit.insertConfig(config.checkpointEvery, rows.mac(AUDIT_CONFIG_ROW, config));
+      deps.audit.insertConfig(config.checkpointEvery, rows);
       // The log's anchor: its last checkpoint, which the verification above found genuine.
       const last = deps.audit.lastCheckpoint();
       const anchor = { seq: last?.seq ?? 0, hash: last?.hash ?? log.genesis };
-      deps.audit.putAnchor(anchor, rows.mac(AUDIT_ANCHOR_ROW, anchor));
+      deps.audit.putAnchor(anchor, rows);
       if (!deps.meta.upgradeFormat(LEGACY_FORMAT_VERSION, VAULT_FORMAT_VERSION, check)) throw new Error('internal: vault format changed under the write lock');
       log.append(deps.record({ from: LEGACY_FORMAT_VERSION, to: VAULT_FORMAT_VERSION, rows: count }));
       log.checkpoint(deps.now);

@@ -17,7 +17,7 @@ import { writeTransaction, type SqliteDatabase } from '../store/database.js';
 import { KekRepository } from '../store/kek-repository.js';
 import type { MetaRepository, VaultMetaRow } from '../store/meta-repository.js';
 import { RotationRepository } from '../store/rotation-repository.js';
-import { AUDIT_ANCHOR_ROW, AUDIT_CONFIG_ROW, AuditRepository } from '../store/audit-repository.js';
+import { AuditRepository } from '../store/audit-repository.js';
 import { genesisHash } from '../audit/entry.js';
 import { Keyring, kekAad } from './keyring.js';
 import type { MasterKeyProvider } from './master-key.js';
@@ -226,9 +226,9 @@ export async function unlockVault(db: SqliteDatabase, repos: Repositories, provi
         new KekRepository(db, rows).insertActive(1, prepared.wrappedKek, now);
         new RotationRepository(db, rows).initTotals();
         const audit = new AuditRepository(db);
-        audit.insertConfig(settings.checkpointEvery, rows.mac(AUDIT_CONFIG_ROW, { checkpointEvery: settings.checkpointEvery }));
+        audit.insertConfig(settings.checkpointEvery, rows);
         const anchor = { seq: 0, hash: genesisHash(prepared.meta.vaultId) };
-        audit.putAnchor(anchor, rows.mac(AUDIT_ANCHOR_ROW, anchor));
+        audit.putAnchor(anchor, rows);
         return true;
       });
     } finally {

@@ -7,7 +7,7 @@
 import type { Statement } from 'better-sqlite3';
 import { ENTRY_FIELDS, isBytesKind, type AuditEntry, type AuditOutcome, type EntryColumn, type EntryRow, type EntryRowValues } from '../audit/entry.js';
 import type { SqliteDatabase } from './database.js';
-import { rowSpec, type Stored } from './rows.js';
+import { rowSpec, type RowAuthenticator, type Stored } from './rows.js';
 
 /** An entry's MAC binds its seq and chain hash (which binds every field and the chain before it). */
 export const AUDIT_ENTRY_ROW = rowSpec('audit_log', { seq: 'int', hash: 'bytes' }, { key: ['seq'] });
@@ -242,8 +242,9 @@ export class AuditRepository {
   }
 
   /** Sets the interval once, when the vault is made. */
-  insertConfig(checkpointEvery: number, mac: Uint8Array): void {
-    this.#setConfig.run(checkpointEvery, mac, 1);
+  /** The audit settings row, with its MAC under `rows` (at a vault's creation or upgrade). */
+  insertConfig(checkpointEvery: number, rows: RowAuthenticator): void {
+    this.#setConfig.run(checkpointEvery, rows.mac(AUDIT_CONFIG_ROW, { checkpointEvery }), 1);
   }
 
   /** The last checkpoint the vault signed (its MAC is the caller's to check), if any. */
@@ -251,8 +252,9 @@ export class AuditRepository {
     return this.#anchor.get();
   }
 
-  putAnchor(anchor: { seq: number; hash: Uint8Array }, mac: Uint8Array): void {
-    this.#setAnchor.run(anchor.seq, anchor.hash, mac, 1);
+  /** Names `anchor` the last checkpoint the vault signed, with its MAC under `rows`. */
+  putAnchor(anchor: { seq: number; hash: Uint8Array }, rows: RowAuthenticator): void {
+    this.#setAnchor.run(anchor.seq, anchor.hash, rows.mac(AUDIT_ANCHOR_ROW, anchor), 1);
   }
 
   /** Records an event that cannot be signed yet (a wrong-key open); it enters the chain later. */
