@@ -1,6 +1,39 @@
 // @ts-check
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import layers from './eslint/import-layers.js';
+
+/**
+ * The layers of src/, bottom first: each folder (or file directly in src/) imports only units of
+ * lower layers (eslint/import-layers.js). Foundations (errors, byte formats, crypto, input
+ * schemas), then storage, then the concepts built on it, then the facade that assembles them, then
+ * what uses the library from outside (the import file reader, the CLI).
+ */
+const SRC_LAYERS = [
+  ['errors'],
+  ['format'],
+  ['crypto'],
+  ['schema'],
+  ['store'],
+  ['guard'],
+  ['integrity'],
+  ['scan'],
+  ['audit'],
+  ['keys'],
+  ['access'],
+  ['retention', 'upgrade', 'vault-guard'],
+  ['vault'],
+  ['open-vault'],
+  ['import'],
+  ['index'],
+  ['cli'],
+];
+
+/**
+ * The CLI uses the library as its users do, through src/index.ts; besides it only helpers with no
+ * vault behaviour: text formats (durations) and the zod issue reporter that names the field.
+ */
+const CLI_IMPORTS = ['index', 'format', 'schema/zod-errors'];
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/'] },
@@ -23,6 +56,19 @@ export default tseslint.config(
     },
   },
   {
+    files: ['src/**/*.ts'],
+    plugins: { childvault: layers },
+    rules: {
+      'childvault/import-layers': ['error', { layers: SRC_LAYERS, srcDir: `${import.meta.dirname}/src`, apiOnly: { cli: CLI_IMPORTS } }],
+      // libsodium's API (and its WASM heap) stays behind crypto/'s wrappers.
+      'no-restricted-imports': ['error', { paths: [{ name: 'libsodium-wrappers-sumo', message: 'use the wrappers in src/crypto/' }] }],
+    },
+  },
+  {
+    files: ['src/crypto/**/*.ts'],
+    rules: { 'no-restricted-imports': 'off' },
+  },
+  {
     files: ['test/**', 'bench/**'],
     rules: {
       'no-console': 'off',
@@ -31,7 +77,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['eslint.config.js', 'vitest.config.ts'],
+    files: ['eslint.config.js', 'eslint/**/*.js', 'vitest.config.ts'],
     ...tseslint.configs.disableTypeChecked,
   },
 );

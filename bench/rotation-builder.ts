@@ -12,7 +12,7 @@
  */
 import { randomBytes } from '../src/crypto/random.js';
 import { loadSodium } from '../src/crypto/sodium.js';
-import { newId } from '../src/format/ids.js';
+import { newId } from '../src/crypto/random.js';
 import { keyFile, openVault } from '../src/index.js';
 import { generateDek, unwrapDek, wrapDek } from '../src/keys/data-keys.js';
 import { unlockForBench } from './unlock.js';

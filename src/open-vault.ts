@@ -16,7 +16,7 @@ import { SUBJECT_INDEX_KEY } from './keys/subject-index.js';
 import { loadKeyring, loadVaultKeys, unlockVault, type NewVaultSettings, type UnlockedVault } from './keys/unlock.js';
 import { idToUuid } from './format/ids.js';
 import { RowMacs } from './integrity/row-macs.js';
-import { UPGRADE_ACTION, upgradeToAuthenticatedRows } from './integrity/upgrade.js';
+import { UPGRADE_ACTION, upgradeToAuthenticatedRows } from './upgrade.js';
 import type { RowAuthenticator } from './store/rows.js';
 import { AccessController } from './access/access-controller.js';
 import { accessContextSchema } from './schema/access-context.js';

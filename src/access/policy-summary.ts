@@ -6,11 +6,12 @@
  * test/unit/access/policy-summary.test.ts checks the summary against a vault's real decisions.
  *
  * @example
- *   const summary = describePolicy(loadPolicyFile('policy.json', resolveCategories(undefined)), resolveCategories(undefined));
- *   summary.roles.find((r) => r.role === 'moderator')?.grants[0]?.steps.get; // ['purpose', 'approval', 'read-limit']
+ *   const review = await reviewPolicyFile('policy.json');
+ *   review.roles.find((r) => r.role === 'moderator')?.grants[0]?.steps.get; // ['purpose', 'approval', 'read-limit']
  */
-import type { CategoryMap } from '../schema/categories.js';
-import { DATA_ACTIONS, POLICY_ACTIONS, PROTECTIONS, READ_ACTIONS, type Policy, type PolicyAction, type Protection, type ResolvedGrant, type View } from '../schema/policy.js';
+import { loadSodium } from '../crypto/sodium.js';
+import { resolveCategories, type CategoryMap } from '../schema/categories.js';
+import { DATA_ACTIONS, loadPolicyFile, POLICY_ACTIONS, policyDigest, PROTECTIONS, READ_ACTIONS, type Policy, type PolicyAction, type Protection, type ResolvedGrant, type View } from '../schema/policy.js';
 
 /**
  * The decision steps after the role grant (docs/policy.md, "The decision"), each with the code it
@@ -143,4 +144,22 @@ export function describePolicy(policy: Policy, categories: CategoryMap): PolicyS
     notices: policy.notices.map((n) => ({ version: n.version, changedPurposes: [...n.changedPurposes] })),
     protections: PROTECTIONS.map((protection) => ({ protection, liftedBy: policy.protections[protection] ?? null })),
   };
+}
+
+/** A policy file as the vault would load it: what each role may do, and the digest of the policy. */
+export interface PolicyReview extends PolicySummary {
+  /** The digest the audit log records when a vault opens under this policy (`detail.policy`). */
+  readonly digest: string;
+}
+
+/**
+ * Loads a policy file with the loader `openVault` uses — refused with the same VALIDATION error,
+ * naming the field — against the built-in categories and `categories` (the `categories` option
+ * the vault is opened with), and describes it. No vault or key is needed.
+ */
+export async function reviewPolicyFile(path: string, categories?: CategoryMap): Promise<PolicyReview> {
+  const resolved = resolveCategories(categories);
+  const policy = loadPolicyFile(path, resolved);
+  await loadSodium();
+  return { digest: policyDigest(policy), ...describePolicy(policy, resolved) };
 }

@@ -8,7 +8,8 @@
 import { z } from 'zod';
 import { canonicalCategories, idList, splitCategories, type AuditAction, type AuditDetail, type AuditRecord } from '../audit/entry.js';
 import { VaultError } from '../errors.js';
-import { idToUuid, newId } from '../format/ids.js';
+import { newId } from '../crypto/random.js';
+import { idToUuid } from '../format/ids.js';
 import type { AccessContext } from '../schema/access-context.js';
 import { categoryNameSchema } from '../schema/categories.js';
 import { subjectIdSchema } from '../schema/subject.js';

@@ -13,6 +13,7 @@
 import { isAscii, isUtf8 } from 'node:buffer';
 import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
+import { loadSodium } from '../crypto/sodium.js';
 import { isVaultError, needs, VaultError } from '../errors.js';
 import { CsvParser, CsvSyntaxError } from './csv.js';
 import type { EntryRow } from './entry.js';
@@ -356,6 +357,8 @@ export async function verifyAuditExportFile(path: string, publicKey: Uint8Array,
     throw new VaultError('NOT_FOUND', `export file ${path} cannot be read`, { field: 'file' });
   }
 
+  // Callable before any vault is opened (a regulator's machine never opens one).
+  await loadSodium();
   const checker = new ExportChecker(publicKey);
   const chunks = readChunks(path, size, onProgress);
   try {

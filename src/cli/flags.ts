@@ -3,7 +3,7 @@
  * user typed flags. Each command maps its fields to its flags, and an error is said again in the
  * user's terms: `--categories item 2: purpose account does not cover this category`.
  */
-import { isVaultError, VaultError } from '../errors.js';
+import { isVaultError, VaultError } from '../index.js';
 
 /** The flags of the access context, which every data command takes (cli/access.ts). */
 const CONTEXT_FLAGS: Readonly<Record<string, string>> = {

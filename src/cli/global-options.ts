@@ -3,10 +3,7 @@
  * from. Secrets are never taken from argv: only a key file path, or environment variables.
  */
 import type { Command } from 'commander';
-import { isVaultError, VaultError } from '../errors.js';
-import { envKey, keyFile, passphraseKey, type MasterKeyProvider } from '../keys/master-key.js';
-import { openVault } from '../open-vault.js';
-import type { Vault } from '../vault.js';
+import { envKey, isVaultError, keyFile, type MasterKeyProvider, openVault, passphraseKey, type Vault, VaultError } from '../index.js';
 import { accessContext } from './access.js';
 import { inFlagTerms } from './flags.js';
 import { createOutput, type Output } from './output.js';

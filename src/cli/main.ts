@@ -3,7 +3,7 @@
  * one actionable line on stderr and the exit status of its error code (DESIGN.md §7).
  */
 import { Command, CommanderError } from 'commander';
-import { isVaultError } from '../errors.js';
+import { isVaultError } from '../index.js';
 import { registerApproval } from './commands/approval.js';
 import { registerAudit } from './commands/audit.js';
 import { registerCanary } from './commands/canary.js';

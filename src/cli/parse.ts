@@ -1,5 +1,5 @@
 /** Parsing of option values; a bad value is a usage error naming the option, not echoing it. */
-import { VaultError } from '../errors.js';
+import { VaultError } from '../index.js';
 
 export function parseIntegerOption(text: string, option: string, min: number, max: number): number {
   const n = /^\d+$/.test(text) ? Number(text) : NaN;

@@ -7,7 +7,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { VaultError } from '../errors.js';
+import { VaultError } from '../index.js';
 import { parseOrThrow, safe } from '../schema/zod-errors.js';
 
 export const PROFILE_FILE = 'childvault.config.json';

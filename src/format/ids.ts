@@ -1,25 +1,7 @@
 /**
- * Time-ordered 16-byte row ids in the UUIDv7 layout (48-bit Unix milliseconds, version 7,
- * 74 random bits). New rows land at the end of the B-tree, which keeps batched inserts ~4x faster
- * than random UUIDs here, and ids are never reused, so they can bind ciphertexts (AAD) and key
- * caches safely.
+ * The text forms of ids and bytes: lower-case hex and the UUID form of 16-byte ids (the ids
+ * themselves are drawn in crypto/random.ts).
  */
-import { fillRandom } from '../crypto/random.js';
-
-export const ID_BYTES = 16;
-
-/** A new time-ordered id for `now` (milliseconds since the epoch). */
-export function newId(now: number = Date.now()): Uint8Array {
-  const id = fillRandom(new Uint8Array(ID_BYTES));
-  let ms = Math.max(0, Math.floor(now));
-  for (let i = 5; i >= 0; i--) {
-    id[i] = ms % 256;
-    ms = Math.floor(ms / 256);
-  }
-  id[6] = 0x70 | ((id[6] ?? 0) & 0x0f);
-  id[8] = 0x80 | ((id[8] ?? 0) & 0x3f);
-  return id;
-}
 
 const HEX_DIGITS = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 

@@ -14,7 +14,7 @@ import { randomBytes } from '../crypto/random.js';
 import { STREAM_BODY_VERSION, RECORD_FORMAT_SINGLE } from '../crypto/record-cipher.js';
 import { SecretBytes } from '../crypto/secret-bytes.js';
 import { integrityError, VaultError } from '../errors.js';
-import { newId } from '../format/ids.js';
+import { newId } from '../crypto/random.js';
 import { pauseBetweenBatches, writeTransaction, type SqliteDatabase } from '../store/database.js';
 import type { KekRepository } from '../store/kek-repository.js';
 import type { ResealableRow, RotatableRow, RotationRepository } from '../store/rotation-repository.js';

@@ -6,12 +6,12 @@
  * re-checks that no other process created the vault meanwhile.
  */
 import { KEY_BYTES } from '../crypto/aead.js';
-import { randomBytes } from '../crypto/random.js';
+import { newId, randomBytes } from '../crypto/random.js';
 import { SecretBytes } from '../crypto/secret-bytes.js';
 import { equalBytes } from '../crypto/hash.js';
 import { integrityError, isVaultError, VaultError } from '../errors.js';
 import { encodeCanonical } from '../format/canonical.js';
-import { idToUuid, newId } from '../format/ids.js';
+import { idToUuid } from '../format/ids.js';
 import { RowMacs } from '../integrity/row-macs.js';
 import { writeTransaction, type SqliteDatabase } from '../store/database.js';
 import { KekRepository } from '../store/kek-repository.js';
@@ -25,7 +25,7 @@ import type { MasterKeyProvider } from './master-key.js';
 /**
  * Version of the vault's stored formats as a whole (docs/format.md). 2: rows authenticated under
  * the integrity key, which the master check wraps. A format-1 vault's check wraps 32 zero bytes;
- * opening it upgrades it (src/integrity/upgrade.ts).
+ * opening it upgrades it (src/upgrade.ts).
  */
 export const VAULT_FORMAT_VERSION = 2;
 export const LEGACY_FORMAT_VERSION = 1;

@@ -5,7 +5,7 @@
  * followed by {@link INTERNAL_COLUMNS}: adding a field to either adds it to every statement here.
  */
 import type { Statement } from 'better-sqlite3';
-import { ENTRY_FIELDS, isBytesKind, type AuditEntry, type AuditOutcome, type EntryColumn, type EntryRow, type EntryRowValues } from '../audit/entry.js';
+import { ENTRY_FIELDS, isBytesKind, type AuditEntry, type AuditOutcome, type EntryColumn, type EntryRow, type EntryRowValues } from '../format/audit-entry.js';
 import type { SqliteDatabase } from './database.js';
 import { rowSpec, type RowAuthenticator, type Stored } from './rows.js';
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { FILTER_REFRESH_MS } from '../../src/guard/digest-filter.js';
-import { MAX_CONFIRMED_PER_HOUR } from '../../src/guard/vault-guard.js';
+import { MAX_CONFIRMED_PER_HOUR } from '../../src/vault-guard.js';
 import { isVaultError, type ScanOptions, type Vault } from '../../src/index.js';
 import { ctx, freshVault, sampleContact } from '../helpers/fixtures.js';
 

@@ -9,11 +9,7 @@
 import { once } from 'node:events';
 import { chmodSync, createWriteStream, existsSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import type { Command } from 'commander';
-import type { ChainReport } from '../../audit/chain-verifier.js';
-import type { ExportFormat } from '../../audit/export.js';
-import { verifyAuditExportFile, type FileVerifyReport } from '../../audit/verify-file.js';
-import { loadSodium } from '../../crypto/sodium.js';
-import { VaultError } from '../../errors.js';
+import { type ChainReport, type ExportFormat, type FileVerifyReport, VaultError, verifyAuditExportFile } from '../../index.js';
 import { accessContext, contextOptions, type ContextOptions } from '../access.js';
 import { formatBytes, plural } from '../format.js';
 import { outputFor, withVault } from '../global-options.js';
@@ -229,7 +225,6 @@ through a channel of its own, apart from the export.`,
       }
       if (options.publicKey === undefined) throw new VaultError('USAGE', "--file needs --public-key HEX: the vault's key, from `childvault audit public-key`");
       if (!HEX_KEY.test(options.publicKey)) throw new VaultError('USAGE', '--public-key must be 64 hex characters');
-      await loadSodium();
       const bar = out.progress('verifying', 1);
       let report: FileVerifyReport;
       try {

@@ -1,7 +1,6 @@
 /** `childvault consent grant|withdraw|list`: guardian consents (docs/policy.md). */
 import type { Command } from 'commander';
-import type { ConsentRecord } from '../../access/vault-consents.js';
-import { VaultError } from '../../errors.js';
+import { type ConsentRecord, VaultError } from '../../index.js';
 import { accessContext, contextOptions, type ContextOptions } from '../access.js';
 import { table } from '../format.js';
 import { outputFor, withVault } from '../global-options.js';

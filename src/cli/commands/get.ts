@@ -4,10 +4,7 @@
  * plaintext (in that view) only with --reveal.
  */
 import type { Command } from 'commander';
-import { VaultError } from '../../errors.js';
-import type { BuiltInCategories } from '../../schema/categories.js';
-import { VIEWS, type View } from '../../schema/policy.js';
-import type { CategoryName } from '../../vault.js';
+import { type BuiltInCategories, type CategoryName, VaultError, type View, VIEWS } from '../../index.js';
 import { accessContext, contextOptions, type ContextOptions } from '../access.js';
 import { table } from '../format.js';
 import { outputFor, withVault } from '../global-options.js';

@@ -1,7 +1,6 @@
 /** `childvault import FILE`: loads plaintext minor data from a legacy store into the vault. */
 import type { Command } from 'commander';
-import { VaultError } from '../../errors.js';
-import { importJsonl, type ImportSummary } from '../../import/jsonl-import.js';
+import { importJsonl, type ImportSummary, VaultError } from '../../index.js';
 import { accessContext, contextOptions, type ContextOptions } from '../access.js';
 import { formatDuration, plural } from '../format.js';
 import { outputFor, withVault } from '../global-options.js';

@@ -2,9 +2,7 @@
 import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { VaultError } from '../../errors.js';
-import { generateKeyFile, type MasterKeyProvider } from '../../keys/master-key.js';
-import { openVault } from '../../open-vault.js';
+import { generateKeyFile, type MasterKeyProvider, openVault, VaultError } from '../../index.js';
 import { accessContext } from '../access.js';
 import { dbPath, globalOptions, masterKeyFrom, outputFor, policyPath } from '../global-options.js';
 import { PROFILE_FILE } from '../profile.js';

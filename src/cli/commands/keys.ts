@@ -1,9 +1,6 @@
 /** `childvault keys list|rotate|rotate-master|destroy` and `childvault retention sweep`. */
 import type { Command } from 'commander';
-import { VaultError } from '../../errors.js';
-import { envKey, generateKeyFile, keyFile, passphraseKey, type MasterKeyProvider } from '../../keys/master-key.js';
-import type { KeysStatus } from '../../keys/vault-keys.js';
-import type { ErasureSummary } from '../../store/rotation-repository.js';
+import { envKey, type ErasureSummary, generateKeyFile, keyFile, type KeysStatus, type MasterKeyProvider, passphraseKey, VaultError } from '../../index.js';
 import { accessContext, contextOptions, type ContextOptions } from '../access.js';
 import { formatDuration, plural, table } from '../format.js';
 import { outputFor, withVault } from '../global-options.js';

@@ -5,10 +5,7 @@
  * (VALIDATION, exit 1, naming the field path); an unreadable file is NOT_FOUND (exit 1).
  */
 import type { Command } from 'commander';
-import { loadSodium } from '../../crypto/sodium.js';
-import { describePolicy, type GrantSummary, type PolicySummary, type RoleSummary } from '../../access/policy-summary.js';
-import { resolveCategories } from '../../schema/categories.js';
-import { DATA_ACTIONS, loadPolicyFile, policyDigest, READ_ACTIONS, type PolicyAction } from '../../schema/policy.js';
+import { DATA_ACTIONS, READ_ACTIONS, reviewPolicyFile, type GrantSummary, type PolicyAction, type PolicySummary, type RoleSummary } from '../../index.js';
 import { table } from '../format.js';
 import { outputFor } from '../global-options.js';
 
@@ -104,13 +101,8 @@ export function registerPolicy(program: Command): void {
     .addHelpText('after', '\nExit status 0 when the vault would accept the policy; 1 when it would not (VALIDATION, naming the field) or the file cannot be read.\nExample:\n  $ childvault policy check policy.json')
     .action(async (file: string, _options: unknown, command: Command) => {
       const out = outputFor(command);
-      // The categories the CLI opens every vault with: a policy naming others is refused there too.
-      const categories = resolveCategories(undefined);
-      const policy = loadPolicyFile(file, categories);
-      await loadSodium();
-      // The digest the audit log records when a vault opens under this policy (`detail.policy`).
-      const digest = policyDigest(policy);
-      const summary = describePolicy(policy, categories);
+      // The built-in categories, which the CLI opens every vault with: a policy naming others is refused there too.
+      const { digest, ...summary } = await reviewPolicyFile(file);
       out.result({ file, valid: true, digest, ...summary }, () => summaryLines(file, digest, summary));
     });
 }

@@ -4,13 +4,10 @@
  * when anything is found, 0 when clean.
  */
 import type { Command } from 'commander';
-import { VaultError } from '../../errors.js';
-import type { LeakMatch } from '../../guard/leak-types.js';
-import type { ScanFinding, ScanLocation } from '../../scan/types.js';
+import { type LeakMatch, type ScanFinding, type ScanLocation, type ScanResult, VaultError } from '../../index.js';
 import { accessContext, contextOptions, type ContextOptions } from '../access.js';
 import { formatBytes, plural, table } from '../format.js';
 import { outputFor, withVault } from '../global-options.js';
-import type { ScanResult } from '../../scan/scan.js';
 
 const DEFAULTS = { role: 'operator', purpose: 'leak-detection' };
 

@@ -1,7 +1,7 @@
 /** `childvault subject export|erase|protections`: a guardian's requests about one child. */
 import { closeSync, fsyncSync, openSync, rmSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
-import { VaultError } from '../../errors.js';
+import { VaultError } from '../../index.js';
 import { accessContext, contextOptions, type ContextOptions } from '../access.js';
 import { plural, table } from '../format.js';
 import { outputFor, withVault } from '../global-options.js';

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ID_BYTES, idToUuid, newId, toHex } from '../../../src/format/ids.js';
+import { ID_BYTES, newId } from '../../../src/crypto/random.js';
+import { idToUuid, toHex } from '../../../src/format/ids.js';
 import { hex } from '../../helpers/unit-bytes.js';
 
 const MAX_MS = 2 ** 48 - 1;

@@ -4,7 +4,7 @@ import { randomBytes } from '../../../src/crypto/random.js';
 import { SecretBytes } from '../../../src/crypto/secret-bytes.js';
 import { loadSodium } from '../../../src/crypto/sodium.js';
 import { integrityError } from '../../../src/errors.js';
-import { newId } from '../../../src/format/ids.js';
+import { newId } from '../../../src/crypto/random.js';
 import { DekCache, dekAad, generateDek, recordAad, unwrapDek, wrapDek, type DekBinding } from '../../../src/keys/data-keys.js';
 import { flipped, hex } from '../../helpers/unit-bytes.js';
 import { expectVaultError } from '../../helpers/unit-errors.js';

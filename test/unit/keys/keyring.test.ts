@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadSodium } from '../../../src/crypto/sodium.js';
 import { VaultError } from '../../../src/errors.js';
 import { encodeCanonical } from '../../../src/format/canonical.js';
-import { newId } from '../../../src/format/ids.js';
+import { newId } from '../../../src/crypto/random.js';
 import { KekNotLoaded, Keyring, kekAad } from '../../../src/keys/keyring.js';
 import type { MasterKeyProvider } from '../../../src/keys/master-key.js';
 import { hex } from '../../helpers/unit-bytes.js';

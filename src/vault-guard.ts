@@ -10,16 +10,16 @@
  */
 import type Database from 'better-sqlite3';
 import { z } from 'zod';
-import type { AuditAction, AuditDetail, AuditRecord } from '../audit/entry.js';
-import { isVaultError, VaultError } from '../errors.js';
-import type { AccessContext } from '../schema/access-context.js';
-import { parseOrThrow, safe } from '../schema/zod-errors.js';
-import { scanPaths, type ScanResult } from '../scan/scan.js';
-import type { ScanOptions } from '../scan/types.js';
-import { writeTransaction, writeTransactionNow, type SqliteDatabase } from '../store/database.js';
-import { assertNoMinorData, findMinorData, type GuardOptions, type MinorDataFindings } from './assert-no-minor-data.js';
-import { guardDatabase, type GuardDatabaseOptions } from './guarded-database.js';
-import type { LeakMatch, LeakMatcher } from './leak-types.js';
+import type { AuditAction, AuditDetail, AuditRecord } from './audit/entry.js';
+import { isVaultError, VaultError } from './errors.js';
+import type { AccessContext } from './schema/access-context.js';
+import { parseOrThrow, safe } from './schema/zod-errors.js';
+import { scanPaths, type ScanResult } from './scan/scan.js';
+import type { ScanOptions } from './scan/types.js';
+import { writeTransaction, writeTransactionNow, type SqliteDatabase } from './store/database.js';
+import { assertNoMinorData, findMinorData, type GuardOptions, type MinorDataFindings } from './guard/assert-no-minor-data.js';
+import { guardDatabase, type GuardDatabaseOptions } from './guard/guarded-database.js';
+import type { LeakMatch, LeakMatcher } from './guard/leak-types.js';
 
 /** Confirmed matches per process and hour before the guard stops answering. */
 export const MAX_CONFIRMED_PER_HOUR = 1000;

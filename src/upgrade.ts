@@ -10,25 +10,25 @@
  * check someone replaced with a pre-upgrade copy to make it forget its MACs. It ends by recording
  * `vault.upgrade` and signing a checkpoint over it, so that entry can never be dropped silently.
  */
-import { KEY_BYTES } from '../crypto/aead.js';
-import { randomBytes } from '../crypto/random.js';
-import { SecretBytes } from '../crypto/secret-bytes.js';
-import { VaultError } from '../errors.js';
-import type { AuditLog } from '../audit/audit-log.js';
-import type { AuditRecord } from '../audit/entry.js';
-import { verifyLiveChainNow } from '../audit/live-chain.js';
-import type { MasterKeyProvider } from '../keys/master-key.js';
-import { LEGACY_FORMAT_VERSION, masterCheckAad, VAULT_FORMAT_VERSION } from '../keys/unlock.js';
-import { APPROVAL_ROW, APPROVAL_SUBJECT_ROW, CONSENT_ROW } from '../store/access-repository.js';
-import { AUDIT_ENTRY_ROW, type AuditRepository } from '../store/audit-repository.js';
-import { writeTransaction, type SqliteDatabase } from '../store/database.js';
-import { BLIND_INDEX_ROW, CANARY_ROW } from '../store/guard-repository.js';
-import { KEK_ROW } from '../store/kek-repository.js';
-import { RECORD_ROW } from '../store/record-repository.js';
-import type { MetaRepository, VaultMetaRow } from '../store/meta-repository.js';
-import { ROTATION_ROW, type RotationRepository } from '../store/rotation-repository.js';
-import { anyMac, backfillMacs, type RowAuthenticator } from '../store/rows.js';
-import { RowMacs } from './row-macs.js';
+import { KEY_BYTES } from './crypto/aead.js';
+import { randomBytes } from './crypto/random.js';
+import { SecretBytes } from './crypto/secret-bytes.js';
+import { VaultError } from './errors.js';
+import type { AuditLog } from './audit/audit-log.js';
+import type { AuditRecord } from './audit/entry.js';
+import { verifyLiveChainNow } from './audit/live-chain.js';
+import type { MasterKeyProvider } from './keys/master-key.js';
+import { LEGACY_FORMAT_VERSION, masterCheckAad, VAULT_FORMAT_VERSION } from './keys/unlock.js';
+import { APPROVAL_ROW, APPROVAL_SUBJECT_ROW, CONSENT_ROW } from './store/access-repository.js';
+import { AUDIT_ENTRY_ROW, type AuditRepository } from './store/audit-repository.js';
+import { writeTransaction, type SqliteDatabase } from './store/database.js';
+import { BLIND_INDEX_ROW, CANARY_ROW } from './store/guard-repository.js';
+import { KEK_ROW } from './store/kek-repository.js';
+import { RECORD_ROW } from './store/record-repository.js';
+import type { MetaRepository, VaultMetaRow } from './store/meta-repository.js';
+import { ROTATION_ROW, type RotationRepository } from './store/rotation-repository.js';
+import { anyMac, backfillMacs, type RowAuthenticator } from './store/rows.js';
+import { RowMacs } from './integrity/row-macs.js';
 
 /** The audit action recorded by the upgrade. */
 export const UPGRADE_ACTION = 'vault.upgrade';
