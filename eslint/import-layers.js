@@ -64,14 +64,12 @@ export const importLayers = {
     const file = resolve(context.filename);
     const from = unitOf(srcDir, file);
     if (from === null) return {};
-    const fromUnit = from;
 
-    /** @param {import('estree').Node} node @param {unknown} source */
-    function check(node, source) {
+    /** @type {(node: import('estree').Node, source: unknown) => void} */
+    const check = (node, source) => {
       if (typeof source !== 'string' || !source.startsWith('.')) return;
       const target = resolve(dirname(file), source);
       const to = unitOf(srcDir, target);
-      const from = fromUnit;
       if (to === null || to === from) return;
       const fromLayer = rank.get(from);
       const toLayer = rank.get(to);
@@ -86,7 +84,7 @@ export const importLayers = {
       const data = { from, to, source, fromLayer: String(fromLayer), toLayer: String(toLayer) };
       if (toLayer > fromLayer) context.report({ node, messageId: 'upward', data });
       else if (toLayer === fromLayer) context.report({ node, messageId: 'sameLayer', data });
-    }
+    };
 
     return {
       ImportDeclaration: (node) => check(node, node.source.value),

@@ -1,7 +1,7 @@
 /** The access context of CLI commands: who runs them (an operator) and why. */
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
-import { type AccessContext } from '../index.js';
+import type { AccessContext } from '../index.js';
 
 export interface ContextOptions {
   readonly actor?: string;

@@ -1,5 +1,5 @@
 /** Exit statuses of the CLI (DESIGN.md §7) and the error codes that lead to each. */
-import { type ErrorCode } from '../index.js';
+import type { ErrorCode } from '../index.js';
 
 export const EXIT = {
   ok: 0,

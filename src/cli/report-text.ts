@@ -2,7 +2,7 @@
  * `childvault audit report` as text: the library's figures (audit/report.ts) in words, each
  * labelled as docs/audit.md ("The compliance report") defines it.
  */
-import { type AuditReport, type CountEntry } from '../index.js';
+import type { AuditReport, CountEntry } from '../index.js';
 import { plural } from './format.js';
 
 function section(title: string, rows: readonly CountEntry[]): string[] {

@@ -1,5 +1,5 @@
 /** Values read from the vault as plain JSON, for the commands that print or write them on request. */
-import { type Sensitive } from '../index.js';
+import type { Sensitive } from '../index.js';
 
 /** A revealed value as JSON: binary fields as {"$base64": …}, the import format. */
 function toJson(value: unknown): unknown {

@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendAuditEntries } from '../../bench/audit-log-builder.js';
 import { PARALLEL_MIN_ENTRIES } from '../../src/audit/parallel-verify.js';
 import { generateKeyFile, keyFile, openVault } from '../../src/index.js';
+import { expectDemoRan } from '../helpers/demo.js';
 import { permissivePolicy } from '../helpers/policy.js';
 import { completion, ROOT, type Completed } from '../helpers/processes.js';
 
@@ -101,7 +102,8 @@ try {
   await vault.put('u:1', { nickname: 'Xiaoming' }, context);
   const { nickname } = await vault.get('u:1', ['nickname'], context);
   const audit = await vault.audit.verify(context);
-  console.log(JSON.stringify({ shown: String(nickname), revealed: nickname?.reveal(), sameZod: z === projectZod, auditOk: audit.ok, auditEntries: audit.entries }));
+  // Compared here, not printed: the child's value never reaches the output.
+  console.log(JSON.stringify({ shown: String(nickname), revealedIntact: nickname?.reveal() === 'Xiaoming', sameZod: z === projectZod, auditOk: audit.ok, auditEntries: audit.entries }));
 } finally {
   await vault.close();
 }
@@ -241,12 +243,7 @@ describe('installed from the tarball into an empty project', () => {
 
   it('`npx childvault demo` runs from node_modules/childvault and exits 0', async () => {
     const demo = await run('npx', ['childvault', 'demo'], project);
-    expect(demo.stderr).toBe('');
-    expect(demo.code).toBe(0);
-    expect(demo.stdout).toMatch(/plaintext fragments .*: 0 found/);
-    expect(demo.stdout).toContain('refused with PLAINTEXT_LEAK');
-    expect(demo.stdout).toContain('now returns 0 values');
-    expect(demo.stdout).toContain("found: service.db tickets.note rowid 2 — child's data contact.phone");
+    expectDemoRan(demo);
     expect(demo.stdout).toMatch(/cleaned up .*childvault-demo-/);
   }, 180_000);
 
@@ -269,7 +266,7 @@ describe('installed from the tarball into an empty project', () => {
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({
       shown: '[Sensitive nickname: redacted]',
-      revealed: 'Xiaoming',
+      revealedIntact: true,
       sameZod: true,
       auditOk: true,
       auditEntries: expect.any(Number) as number,

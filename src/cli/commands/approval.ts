@@ -1,6 +1,6 @@
 /** `childvault approval create|revoke|list`: the officer's approvals of staff access. */
 import type { Command } from 'commander';
-import { type ApprovalRecord } from '../../index.js';
+import type { ApprovalRecord } from '../../index.js';
 import { accessContext, contextOptions, type ContextOptions } from '../access.js';
 import { table } from '../format.js';
 import { outputFor, withVault } from '../global-options.js';
